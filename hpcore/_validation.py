@@ -1,0 +1,65 @@
+"""Small checks shared by the public functions; each raises one clear HpcoreError."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from .errors import HpcoreError, SelectionError
+
+
+def fmt_list(values: Iterable[object], limit: int = 20) -> str:
+    """Render values as ``['a', 'b', ...]`` with at most ``limit`` shown."""
+    items = [repr(str(v)) if not isinstance(v, str) else repr(v) for v in values]
+    if len(items) > limit:
+        items = [*items[:limit], f"... ({len(items) - limit} more)"]
+    return "[" + ", ".join(items) + "]"
+
+
+def check_one_of(
+    name: str,
+    value: object,
+    allowed: Sequence[object],
+    error: type[HpcoreError] = HpcoreError,
+) -> None:
+    """Raise ``error`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise error(f"`{name}` must be one of {fmt_list(allowed)}; got {value!r}")
+
+
+def require_columns(
+    columns: Iterable[str],
+    available: Sequence[str],
+    what: str,
+    error: type[HpcoreError],
+) -> None:
+    """Raise ``error`` naming every column of ``columns`` missing from ``available``."""
+    missing = [c for c in columns if c not in available]
+    if missing:
+        raise error(
+            f"{what}: missing column(s) {fmt_list(missing)}; "
+            f"available: {fmt_list(available, limit=40)}"
+        )
+
+
+def check_interval(name: str, value: object) -> tuple[float, float]:
+    """Validate a closed sub-interval of [0, 1] given as a pair ``(lo, hi)``."""
+    try:
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise TypeError("not iterable")
+        pair = list(value)
+        if len(pair) != 2:
+            raise ValueError("not a pair")
+        lo, hi = float(pair[0]), float(pair[1])
+    except (TypeError, ValueError) as err:
+        raise SelectionError(
+            f"`{name}` must be a pair (lo, hi) of numbers in [0, 1]; got {value!r}"
+        ) from err
+    if math.isnan(lo) or math.isnan(hi) or lo < 0.0 or hi > 1.0:
+        raise SelectionError(
+            f"`{name}` must lie within [0, 1] on the normalized metric; "
+            f"got ({lo:g}, {hi:g})"
+        )
+    if lo > hi:
+        raise SelectionError(f"`{name}` must have lo <= hi; got lo={lo:g} > hi={hi:g}")
+    return lo, hi

@@ -1,0 +1,32 @@
+"""Shared helpers of the aggregating functions (histogram, pair counts, trellis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import SelectionError
+from .model import Ensemble
+from .selection import Selection
+
+
+def selection_mask(ens: Ensemble, selection: Selection | None) -> np.ndarray:
+    """The selection's row mask, checked against ``ens`` (all rows when None)."""
+    if selection is None:
+        return np.ones(len(ens.table), dtype=bool)
+    if not isinstance(selection, Selection):
+        raise SelectionError(
+            f"selection must be an hpcore.Selection (from hpcore.select); "
+            f"got {type(selection).__name__}"
+        )
+    if len(selection.mask) != len(ens.table):
+        raise SelectionError(
+            f"the selection has {len(selection.mask)} rows but the ensemble has "
+            f"{len(ens.table)}; select on the same ensemble"
+        )
+    return selection.mask
+
+
+def labels(values: list[str] | np.ndarray) -> pd.Series:
+    """A string column for option labels (missing stays missing)."""
+    return pd.Series(values, dtype="str")

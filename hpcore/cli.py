@@ -1,0 +1,200 @@
+"""The ``hpexplorer`` command line.
+
+Every command shares the data options of :func:`add_data_options`. Bad input
+(any :class:`~hpcore.errors.HpcoreError`, or an unwritable output folder) ends
+the command with one line on stderr and exit status 2, without a traceback and
+without partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .errors import HpcoreError
+from .model import Ensemble
+
+#: Rows and seed of the built-in synthetic ensemble used when no data is given.
+BUILTIN_ROWS = 13_000
+BUILTIN_SEED = 0
+#: Steps taking longer than this many seconds report their duration on stderr.
+PROGRESS_SECONDS = 1.0
+
+
+class UsageError(HpcoreError):
+    """A command-line value that cannot be parsed (``--bins lr`` without ``=K``)."""
+
+
+def note(message: str) -> None:
+    """One line of progress or notice on stderr."""
+    print(f"hpexplorer: {message}", file=sys.stderr, flush=True)
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command shares to choose data, metric and parameters."""
+    parser.add_argument(
+        "data",
+        nargs="?",
+        metavar="DATA",
+        help="CSV, TSV or Parquet file, or NWS data-set folder "
+        f"(default: the built-in synthetic NWS-like ensemble, {BUILTIN_ROWS:,} rows, "
+        f"seed {BUILTIN_SEED})",
+    )
+    parser.add_argument(
+        "--metric", metavar="COL", help="metric column (default: test accuracy)"
+    )
+    parser.add_argument(
+        "--group", metavar="COL", help="group column (default: dataset)"
+    )
+    parser.add_argument(
+        "--params",
+        metavar="P1,P2,...",
+        help="hyper-parameter columns, comma separated (default: inferred)",
+    )
+    parser.add_argument(
+        "--bins",
+        metavar="NAME=K",
+        nargs="+",
+        default=[],
+        help="bins per numeric parameter; NAME=none keeps raw values",
+    )
+    parser.add_argument(
+        "--normalize",
+        choices=("minmax", "rank", "robust"),
+        default="minmax",
+        help="per-group normalization of the metric (default: minmax, the paper's)",
+    )
+
+
+def parse_bins(items: Sequence[str]) -> dict[str, int | None]:
+    """``["lr=4", "depth=none"]`` -> ``{"lr": 4, "depth": None}``."""
+    bins: dict[str, int | None] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--bins: expected NAME=K or NAME=none; got {item!r}")
+        if value.lower() in {"none", "raw"}:
+            bins[name] = None
+            continue
+        try:
+            bins[name] = int(value)
+        except ValueError:
+            raise UsageError(
+                f"--bins: the number of bins for {name!r} must be an integer "
+                f"or 'none'; got {value!r}"
+            ) from None
+    return bins
+
+
+def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
+    """``["dataset=cifar10,stl10"]`` -> ``{"dataset": ["cifar10", "stl10"]}``."""
+    where: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        options = [o.strip() for o in value.split(",") if o.strip()]
+        if not sep or not name or not options:
+            raise UsageError(f"--where: expected PARAM=OPT1,OPT2; got {item!r}")
+        where.setdefault(name, []).extend(options)
+    return where
+
+
+def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
+    """Load and normalize the ensemble the data options name, and say its source."""
+    from .loading import load
+    from .normalization import normalize
+
+    params = (
+        [p.strip() for p in args.params.split(",") if p.strip()]
+        if args.params
+        else None
+    )
+    bins = parse_bins(args.bins)
+    started = time.perf_counter()
+    if args.data is None:
+        from .synthetic import nws_like
+
+        note(
+            f"no DATA given: using the built-in SYNTHETIC NWS-like ensemble "
+            f"({BUILTIN_ROWS:,} rows, seed {BUILTIN_SEED}), not real trainings"
+        )
+        frame = nws_like(BUILTIN_ROWS, seed=BUILTIN_SEED)
+        ens = load(
+            frame, metric=args.metric, group=args.group, parameters=params, bins=bins
+        )
+        source = f"synthetic, seed {BUILTIN_SEED}"
+    else:
+        note(f"loading {args.data} ...")
+        ens = load(
+            args.data,
+            metric=args.metric,
+            group=args.group,
+            parameters=params,
+            bins=bins,
+        )
+        source = str(args.data)
+    elapsed = time.perf_counter() - started
+    if elapsed > PROGRESS_SECONDS:
+        note(f"loaded {len(ens.table):,} rows in {elapsed:.1f} s")
+    for column, reason in ens.excluded.items():
+        note(f"not a parameter: {column!r}: {reason}")
+    for reason, count in ens.dropped.items():
+        note(f"dropped {count:,} row(s): {reason}")
+    return normalize(ens, method=args.normalize), source
+
+
+@dataclass(frozen=True)
+class Command:
+    """A sub-command: its help line, how to set up its parser, and how to run it."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def commands() -> dict[str, Command]:
+    """The available sub-commands, by name."""
+    from . import report
+
+    found: dict[str, Command] = {"report": report.COMMAND}
+    try:
+        from . import findings
+    except ImportError:  # pragma: no cover - findings not installed
+        return found
+    found["findings"] = findings.COMMAND
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="hpexplorer",
+        description="Visual analysis of the impact of neural-network hyper-parameters.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in commands().items():
+        child = sub.add_parser(name, help=command.help, description=command.help)
+        command.configure(child)
+        child.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``hpexplorer``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except HpcoreError as err:
+        print(f"hpexplorer {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hpexplorer {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

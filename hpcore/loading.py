@@ -1,0 +1,387 @@
+"""Loading an ensemble table from a file, an NWS folder or a DataFrame."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._validation import fmt_list, require_columns
+from .errors import ColumnError, DataSourceError, MetricError, ParameterError
+from .model import Ensemble
+from .options import Options, is_numeric, make_options
+
+#: Column names taken as the metric by default (case-insensitive), in priority order.
+METRIC_NAMES = ("test_accuracy", "test_acc", "accuracy", "acc")
+#: Column taken as the group by default (case-insensitive).
+GROUP_NAME = "dataset"
+#: A non-numeric column with more distinct values than this is not a parameter.
+MAX_CATEGORIES = 50
+#: A non-numeric column with a distinct value on at least this share of rows is an id.
+IDENTIFIER_SHARE = 0.9
+
+_METRIC_TOKENS = frozenset(
+    (
+        "acc accuracy loss err error score auc f1 precision recall perplexity ppl "
+        "mse mae rmse bleu iou time duration runtime seconds"
+    ).split()
+)
+
+_READERS = {
+    ".csv": "CSV",
+    ".tsv": "TSV",
+    ".tab": "TSV",
+    ".txt": "CSV",
+    ".parquet": "Parquet",
+    ".pq": "Parquet",
+}
+
+Source = str | PathLike[str] | pd.DataFrame
+Bins = Mapping[str, int | None]
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz", ".zst"}:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def read_table(path: str | PathLike[str]) -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet file, or an NWS data-set folder, into a DataFrame.
+
+    Raises
+    ------
+    DataSourceError
+        The path does not exist, cannot be read, is of an unknown type or holds
+        no rows.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataSourceError(f"data file {str(p)!r} does not exist")
+    if p.is_dir():
+        from .nws import read_nws_folder
+
+        return read_nws_folder(p)
+    kind = _READERS.get(_suffix(p))
+    if kind is None:
+        raise DataSourceError(
+            f"data file {str(p)!r}: unsupported file type {_suffix(p) or '(none)'!r}; "
+            f"expected one of {fmt_list(sorted(_READERS))} or an NWS data-set folder"
+        )
+    try:
+        if kind == "Parquet":
+            df = pd.read_parquet(p)
+        else:
+            df = pd.read_csv(p, sep="\t" if kind == "TSV" else ",")
+    except pd.errors.EmptyDataError as err:
+        raise DataSourceError(f"data file {str(p)!r} is empty") from err
+    except (OSError, ValueError, ImportError, pd.errors.ParserError) as err:
+        raise DataSourceError(
+            f"data file {str(p)!r} could not be read as {kind}: {err}"
+        ) from err
+    if df.empty:
+        raise DataSourceError(
+            f"data file {str(p)!r} has no rows (columns: {fmt_list(df.columns)})"
+        )
+    return df
+
+
+def looks_like_metric(name: str) -> bool:
+    """True when a column name reads like a score (``final_val_acc``, ``loss``)."""
+    tokens = {t for t in re.split(r"[^a-z0-9]+", name.lower()) if t}
+    return bool(tokens & _METRIC_TOKENS)
+
+
+def _find_column(columns: Sequence[str], name: str) -> str | None:
+    hits = [c for c in columns if c.lower() == name.lower()]
+    return hits[0] if len(hits) == 1 else (name if name in columns else None)
+
+
+def _pick_metric(df: pd.DataFrame, metric: str | None) -> str:
+    columns = [str(c) for c in df.columns]
+    if metric is not None:
+        require_columns([metric], columns, "metric", MetricError)
+        return metric
+    hits = [c for c in columns if c.lower() in METRIC_NAMES]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise MetricError(
+            f"several columns could be the metric: {fmt_list(hits)}; "
+            "choose one with metric= (CLI: --metric)"
+        )
+    candidates = [c for c in columns if looks_like_metric(c) and is_numeric(df[c])]
+    hint = (
+        f"candidates: {fmt_list(candidates)}"
+        if candidates
+        else f"columns: {fmt_list(columns, limit=40)}"
+    )
+    raise MetricError(
+        "no metric column named like test accuracy "
+        f"({', '.join(METRIC_NAMES)}, any case); {hint}; "
+        "choose one with metric= (CLI: --metric)"
+    )
+
+
+def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
+    col = df[metric]
+    if pd.api.types.is_bool_dtype(col.dtype) or not (
+        pd.api.types.is_numeric_dtype(col.dtype)
+        or col.dtype == object
+        or pd.api.types.is_string_dtype(col.dtype)
+    ):
+        raise MetricError(
+            f"metric column {metric!r} must be numeric; found {col.dtype}"
+        )
+    values = pd.to_numeric(col, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    bad = col.notna().to_numpy() & np.isnan(values)
+    if bad.any():
+        examples = fmt_list(pd.unique(col[bad])[:3])
+        raise MetricError(
+            f"metric column {metric!r} must be numeric; found non-numeric values "
+            f"such as {examples}"
+        )
+    if np.isnan(values).all():
+        raise MetricError(f"metric column {metric!r} has no values (all missing)")
+    return values
+
+
+def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
+    """Why a column cannot be a hyper-parameter, or None when it can."""
+    name = str(series.name)
+    distinct = int(series.nunique(dropna=True))
+    if distinct == 0:
+        return "all values missing"
+    if distinct == 1:
+        return f"constant (one value: {series.dropna().iloc[0]!r})"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "date/time column"
+    if is_numeric(series):
+        if pd.api.types.is_float_dtype(series.dtype) and looks_like_metric(name):
+            return "metric-like column (its name reads like a score, not a setting)"
+        if (
+            pd.api.types.is_integer_dtype(series.dtype)
+            and distinct == n_rows
+            and n_rows >= 20
+        ):
+            return "identifier (a distinct integer on every row)"
+        return None
+    if n_rows >= 20 and distinct >= IDENTIFIER_SHARE * n_rows:
+        return f"identifier or free text ({distinct} distinct values in {n_rows} rows)"
+    if distinct > MAX_CATEGORIES:
+        return (
+            f"too many distinct values to be options ({distinct} > {MAX_CATEGORIES}); "
+            "name it in parameters= to use it anyway"
+        )
+    return None
+
+
+def _check_bins(bins: Bins | None, parameters: Sequence[str], df: pd.DataFrame) -> None:
+    for name, k in (bins or {}).items():
+        if name not in parameters:
+            raise ParameterError(
+                f"bins: {name!r} is not a parameter; parameters: {fmt_list(parameters)}"
+            )
+        if k is None:
+            continue
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
+            raise ParameterError(
+                f"bins: the number of bins for {name!r} must be an integer >= 2 "
+                f"or None (raw values); got {k!r}"
+            )
+        if not is_numeric(df[name]):
+            raise ParameterError(
+                f"bins: parameter {name!r} is not numeric ({df[name].dtype}); "
+                "only numeric parameters can be binned"
+            )
+
+
+def load(
+    source: Source,
+    *,
+    metric: str | None = None,
+    group: str | None = None,
+    parameters: Sequence[str] | None = None,
+    bins: Bins | None = None,
+) -> Ensemble:
+    """Load an ensemble of trained networks.
+
+    Parameters
+    ----------
+    source : str, path or pandas.DataFrame
+        A CSV, TSV or Parquet file, an NWS data-set folder (split CSVs plus one
+        folder per network with ``error.bin``), or a DataFrame (never modified).
+    metric : str, optional
+        The metric column. Default: the one column named ``test_accuracy``,
+        ``test_acc``, ``accuracy`` or ``acc`` (any case); an error lists the
+        candidates when there is none or more than one.
+    group : str, optional
+        Column to normalize within. Default: ``dataset`` when present, else
+        none (one group of all rows). The group is always a parameter (first)
+        unless it is constant.
+    parameters : sequence of str, optional
+        Hyper-parameter columns, in order. Default: every other column except
+        those that cannot be hyper-parameters (identifiers and free text,
+        constant columns, metric-like float columns); see ``Ensemble.excluded``.
+    bins : mapping of str to int or None, optional
+        Per-parameter number of bins for numeric parameters (``None`` keeps raw
+        values). By default numeric parameters with more than 8 distinct values
+        are cut into 5 equal-width bins (log-spaced when positive values span
+        two orders of magnitude or more), labelled by their interval; empty
+        bins are left out.
+
+    Returns
+    -------
+    Ensemble
+        Rows with a missing or non-finite metric are dropped and counted in
+        ``dropped``.
+
+    Raises
+    ------
+    DataSourceError, ColumnError, MetricError, ParameterError
+
+    Examples
+    --------
+    >>> import pandas as pd, hpcore
+    >>> df = pd.DataFrame({"opt": ["adam", "sgd", "adam"], "acc": [0.9, 0.5, 0.8]})
+    >>> hpcore.load(df).options("opt")
+    ('adam', 'sgd')
+    """
+    if isinstance(source, pd.DataFrame):
+        df, where_from = source, "DataFrame"
+        if df.empty:
+            raise DataSourceError(
+                f"the DataFrame has no rows (columns: {fmt_list(df.columns)})"
+            )
+    elif isinstance(source, str | PathLike):
+        df, where_from = read_table(source), str(source)
+    else:
+        raise DataSourceError(
+            "source must be a path (CSV, TSV, Parquet or NWS folder) or a pandas "
+            f"DataFrame; got {type(source).__name__}"
+        )
+    return ensemble_from_frame(
+        df,
+        metric=metric,
+        group=group,
+        parameters=parameters,
+        bins=bins,
+        source=where_from,
+    )
+
+
+def ensemble_from_frame(
+    df: pd.DataFrame,
+    *,
+    metric: str | None = None,
+    group: str | None = None,
+    parameters: Sequence[str] | None = None,
+    bins: Bins | None = None,
+    source: str = "DataFrame",
+) -> Ensemble:
+    """Build an Ensemble from a DataFrame already in memory (see :func:`load`)."""
+    if len(set(map(str, df.columns))) != len(df.columns):
+        dupes = sorted(
+            {str(c) for c in df.columns if list(map(str, df.columns)).count(str(c)) > 1}
+        )
+        raise ColumnError(f"{source}: duplicate column names {fmt_list(dupes)}")
+    df = (
+        df.rename(columns=str)
+        if any(not isinstance(c, str) for c in df.columns)
+        else df
+    )
+    columns = list(df.columns)
+    metric = _pick_metric(df, metric)
+    values = _metric_values(df, metric)
+
+    if group is None:
+        group = _find_column(columns, "dataset")
+        if group == metric:
+            group = None
+    else:
+        require_columns([group], columns, "group", ColumnError)
+        if group == metric:
+            raise ColumnError(f"group {group!r} cannot also be the metric column")
+
+    keep = np.isfinite(values)
+    dropped: dict[str, int] = {}
+    n_missing = int(np.isnan(values).sum())
+    if n_missing:
+        dropped[f"missing metric {metric!r}"] = n_missing
+    n_inf = int((~keep).sum()) - n_missing
+    if n_inf:
+        dropped[f"infinite metric {metric!r}"] = n_inf
+    kept = df.loc[keep] if not keep.all() else df
+
+    excluded: dict[str, str] = {}
+    if parameters is None:
+        params: list[str] = []
+        for col in columns:
+            if col == metric:
+                continue
+            reason = _exclusion_reason(kept[col], len(kept))
+            if reason is None:
+                params.append(col)
+            elif col != group:
+                excluded[col] = reason
+        if group is not None and group in params:
+            params.remove(group)
+            params.insert(0, group)
+    else:
+        if isinstance(parameters, str):
+            parameters = [parameters]
+        params = list(dict.fromkeys(parameters))
+        require_columns(params, columns, "parameters", ColumnError)
+        if metric in params:
+            raise ParameterError(
+                f"parameters: {metric!r} is the metric, not a parameter"
+            )
+        if group is not None and group not in params and kept[group].nunique() > 1:
+            params.insert(0, group)
+        excluded = {
+            c: "not listed in parameters"
+            for c in columns
+            if c not in params and c not in (metric, group)
+        }
+    if not params:
+        raise ParameterError(
+            f"{source}: no column can serve as a hyper-parameter; "
+            f"excluded: {excluded or 'none'}; name them with parameters="
+        )
+    _check_bins(bins, params, df)
+
+
+    table: dict[str, object] = {}
+    binned: dict[str, tuple[float, ...]] = {}
+    for name in params:
+        k = (bins or {}).get(name, "auto")
+        opts: Options = make_options(kept[name], k)
+        if len(opts.values.categories) < 2:
+            raise ParameterError(
+                f"parameter {name!r} has one option ({opts.values.categories[0]!r}) "
+                f"in the {len(kept)} rows with a metric; a parameter needs at least two"
+            )
+        table[name] = opts.values
+        if opts.edges is not None:
+            binned[name] = opts.edges
+    if group is not None and group not in table:
+        table[group] = make_options(kept[group], None).values
+    table[metric] = values[keep]
+    frame = pd.DataFrame(table, index=pd.RangeIndex(int(keep.sum())))
+    return Ensemble(
+        table=frame,
+        parameters=tuple(params),
+        metric=metric,
+        group=group,
+        dropped=dropped,
+        excluded=excluded,
+        binned=binned,
+        source=source,
+    )

@@ -1,0 +1,98 @@
+"""Per-group normalization of the metric onto [0, 1]."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_one_of
+from .errors import HpcoreError
+from .model import NORMALIZED, Ensemble
+
+Method = Literal["minmax", "rank", "robust"]
+METHODS: tuple[str, ...] = get_args(Method)
+#: Normalized value of every row in a group whose metric does not vary.
+CONSTANT_GROUP_VALUE = 0.5
+#: Percentiles that anchor the ``robust`` method.
+ROBUST_PERCENTILES = (1.0, 99.0)
+
+
+def _scale(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(x - lo) / (hi - lo) clipped to [0, 1]; 0.5 where hi == lo (x between)."""
+    span = hi - lo
+    flat = span <= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.clip((values - lo) / np.where(flat, 1.0, span), 0.0, 1.0)
+    degenerate = np.where(
+        values < lo, 0.0, np.where(values > hi, 1.0, CONSTANT_GROUP_VALUE)
+    )
+    return np.where(flat, degenerate, out)
+
+
+def normalize(ens: Ensemble, *, method: Method = "minmax") -> Ensemble:
+    """Add the per-group normalized metric as column ``normalized`` (0..1).
+
+    Normalization is per group (e.g. per data set) over all rows, before any
+    selection.
+
+    Parameters
+    ----------
+    ens : Ensemble
+        Not modified; a new Ensemble is returned.
+    method : {"minmax", "rank", "robust"}, default="minmax"
+        - ``minmax`` (the paper's): ``(x - min_g) / (max_g - min_g)``.
+        - ``rank``: percentile rank within the group, ``(r - 1) / (n - 1)`` with
+          ``r`` the average rank of ties.
+        - ``robust``: min-max between the group's 1st and 99th percentiles
+          (linear interpolation), clipped to [0, 1]; a few diverged trainings
+          at chance level then no longer decide where every other network lands.
+
+        In every method a group whose metric is constant (including a group of
+        one row) gets :data:`CONSTANT_GROUP_VALUE` = 0.5 on every row: no network
+        is better or worse than another, so all sit in the middle. For
+        ``robust`` with equal percentiles, rows below get 0 and above get 1.
+
+    Returns
+    -------
+    Ensemble
+        With ``normalized`` (float64) and ``normalization`` set to ``method``.
+
+    Examples
+    --------
+    >>> import pandas as pd, hpcore
+    >>> ens = hpcore.load(pd.DataFrame({"p": ["a", "b", "a"], "acc": [1.0, 3.0, 2.0]}))
+    >>> hpcore.normalize(ens).table["normalized"].tolist()
+    [0.0, 1.0, 0.5]
+    """
+    check_one_of("method", method, METHODS, HpcoreError)
+    values = ens.table[ens.metric].to_numpy(dtype=np.float64)
+    groups = ens.group_labels()
+    codes = (
+        groups.cat.codes.to_numpy()
+        if isinstance(groups.dtype, pd.CategoricalDtype)
+        else np.zeros(len(values), dtype=np.int64)
+    )
+    series = pd.Series(values)
+    by = series.groupby(codes, sort=False)
+    if method == "minmax":
+        lo = by.transform("min").to_numpy()
+        hi = by.transform("max").to_numpy()
+        out = _scale(values, lo, hi)
+    elif method == "robust":
+        p_lo, p_hi = (q / 100.0 for q in ROBUST_PERCENTILES)
+        lo = by.transform(lambda s: s.quantile(p_lo)).to_numpy()
+        hi = by.transform(lambda s: s.quantile(p_hi)).to_numpy()
+        out = _scale(values, lo, hi)
+    else:
+        rank = by.rank(method="average").to_numpy()
+        n = by.transform("size").to_numpy().astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(
+                n > 1, (rank - 1.0) / np.maximum(n - 1.0, 1.0), CONSTANT_GROUP_VALUE
+            )
+        # ties spanning a whole group give (n+1)/2 - 1 over n - 1 = 0.5 already
+    table = ens.table.assign(**{NORMALIZED: out.astype(np.float64)})
+    return dataclasses.replace(ens, table=table, normalization=method)

@@ -1,0 +1,189 @@
+"""Turning raw columns into ordered options: categorical labels and numeric bins.
+
+Options keep a stable, natural order: numbers ascending, booleans False before
+True, strings in order of first appearance. Missing values become a last
+option labelled ``"missing"``. Numeric columns with more than
+:data:`MAX_RAW_OPTIONS` distinct values are binned into ordered intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Numeric columns with more distinct values than this are binned by default.
+MAX_RAW_OPTIONS = 8
+#: Default number of bins for a binned numeric parameter.
+DEFAULT_BINS = 5
+#: A positive column whose max/min ratio reaches this gets log-spaced bins.
+LOG_RATIO = 100.0
+#: Label of the option that holds missing values.
+MISSING_LABEL = "missing"
+
+
+@dataclass(frozen=True)
+class Options:
+    """A column turned into options: ordered categorical values plus bin edges."""
+
+    values: "pd.Categorical[str]"
+    edges: tuple[float, ...] | None = None
+
+
+def is_numeric(series: pd.Series) -> bool:
+    """True for int/float columns (booleans are not numeric here)."""
+    return bool(
+        pd.api.types.is_numeric_dtype(series.dtype)
+        and not pd.api.types.is_bool_dtype(series.dtype)
+    )
+
+
+def number_label(value: float) -> str:
+    """Short label of a number: ``32`` not ``32.0``; ``0.00016``; ``2.6e-05``."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def _from_codes(codes: np.ndarray, labels: list[str]) -> "pd.Categorical[str]":
+    """Build an ordered categorical; code -1 becomes the ``missing`` option."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if (codes < 0).any():
+        missing = MISSING_LABEL if MISSING_LABEL not in labels else f"<{MISSING_LABEL}>"
+        codes = np.where(codes < 0, len(labels), codes)
+        labels = [*labels, missing]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(labels), ordered=True)
+
+
+def _dedupe_labels(labels: list[str], values: list[object]) -> list[str]:
+    """Disambiguate labels that collide (e.g. 1 and "1" in one object column)."""
+    if len(set(labels)) == len(labels):
+        return labels
+    return [
+        f"{lab} ({type(v).__name__})" for lab, v in zip(labels, values, strict=True)
+    ]
+
+
+def raw_options(series: pd.Series) -> Options:
+    """Options from the distinct values of ``series``, in their natural order."""
+    if is_numeric(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(values)
+        uniques = np.unique(values[present])
+        codes = np.full(len(values), -1, dtype=np.int64)
+        codes[present] = np.searchsorted(uniques, values[present])
+        return Options(_from_codes(codes, [number_label(u) for u in uniques]))
+    if pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy()
+        uniques_b = sorted(set(values.tolist()))
+        codes = np.searchsorted(np.array(uniques_b, dtype=bool), values)
+        return Options(_from_codes(codes, [str(u) for u in uniques_b]))
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.remove_unused_categories()
+        cat_codes = cats.cat.codes.to_numpy().astype(np.int64)
+        order = np.arange(len(cats.cat.categories))
+        if not cats.cat.ordered:  # first-seen order, like any other string column
+            order = pd.unique(cat_codes[cat_codes >= 0])
+        remap = np.full(len(cats.cat.categories) + 1, -1, dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        codes = remap[cat_codes]  # code -1 picks the last entry, -1
+        cat_values = list(cats.cat.categories.take(order))
+        labels = [str(v) for v in cat_values]
+        return Options(_from_codes(codes, _dedupe_labels(labels, cat_values)))
+    codes, uniques_o = pd.factorize(series, sort=False, use_na_sentinel=True)
+    uniques_list = list(uniques_o)
+    labels = [str(v) for v in uniques_list]
+    return Options(_from_codes(codes, _dedupe_labels(labels, uniques_list)))
+
+
+def _bin_labels(edges: np.ndarray, integer: bool) -> list[str]:
+    n = len(edges) - 1
+    if integer:
+        labels = []
+        for i in range(n):
+            lo, hi = int(edges[i]), int(edges[i + 1]) - 1
+            labels.append(str(lo) if lo == hi else f"{lo}–{hi}")
+        return labels
+    for digits in range(3, 17):
+        texts = [f"{e:.{digits}g}" for e in edges]
+        if len(set(texts)) == len(texts):
+            break
+    return [
+        f"[{texts[i]}, {texts[i + 1]}{']' if i == n - 1 else ')'}" for i in range(n)
+    ]
+
+
+def bin_edges(values: np.ndarray, bins: int) -> tuple[np.ndarray, bool]:
+    """Bin edges for finite ``values``: ``(edges, integer)``.
+
+    Log-spaced when all values are positive, span at least :data:`LOG_RATIO`
+    and their median sits nearer the middle of the range on a log scale than
+    on a linear one (log-uniform learning rates, heavy-tailed parameter counts),
+    else equal width. Integer-valued columns get integer
+    edges, each bin ``[edge_i, edge_i+1)`` holding whole numbers.
+    """
+    vmin, vmax = float(values.min()), float(values.max())
+    integer = bool(np.all(np.mod(values, 1) == 0))
+    use_log = False
+    if vmin > 0 and vmax / vmin >= LOG_RATIO:
+        median = float(np.median(values))
+        at_lin = (median - vmin) / (vmax - vmin)
+        at_log = np.log(median / vmin) / np.log(vmax / vmin)
+        use_log = abs(at_log - 0.5) < abs(at_lin - 0.5)
+    top = vmax + 1 if integer else vmax
+    edges = (
+        np.geomspace(vmin, top, bins + 1)
+        if use_log
+        else np.linspace(vmin, top, bins + 1)
+    )
+    if integer:
+        edges = np.unique(np.floor(edges))
+        edges[-1] = top
+    edges[0] = vmin
+    return edges, integer
+
+
+def binned_options(series: pd.Series, bins: int) -> Options:
+    """Bin a numeric column into at most ``bins`` ordered interval options.
+
+    Bins without any value are left out, so fewer options may result.
+    """
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~np.isnan(values)
+    edges, integer = bin_edges(values[present], bins)
+    idx = np.full(len(values), -1, dtype=np.int64)
+    idx[present] = np.clip(
+        np.searchsorted(edges[1:-1], values[present], side="right"), 0, len(edges) - 2
+    )
+    labels = _bin_labels(edges, integer)
+    used = np.unique(idx[present])
+    remap = np.full(len(labels), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    codes = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
+    return Options(
+        _from_codes(codes, [labels[i] for i in used]),
+        tuple(float(e) for e in edges),
+    )
+
+
+def make_options(series: pd.Series, bins: int | str | None = "auto") -> Options:
+    """Options of one parameter column.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        The raw column (never modified).
+    bins : int, None or "auto", default="auto"
+        ``"auto"`` bins numeric columns with more than :data:`MAX_RAW_OPTIONS`
+        distinct values into :data:`DEFAULT_BINS` bins; an int bins a numeric
+        column into that many bins; None keeps raw values.
+    """
+    if bins is None or not is_numeric(series):
+        return raw_options(series)
+    if bins == "auto":
+        if series.nunique(dropna=True) <= MAX_RAW_OPTIONS:
+            return raw_options(series)
+        bins = DEFAULT_BINS
+    assert isinstance(bins, int)
+    return binned_options(series, bins)

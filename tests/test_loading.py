@@ -1,0 +1,282 @@
+"""hpcore.load: metric/group/parameter inference, binning, files, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hpcore
+from hpcore.errors import ColumnError, DataSourceError, MetricError, ParameterError
+from hpcore.loading import looks_like_metric
+
+
+def test_defaults_on_hand_frame(ensemble_df: pd.DataFrame) -> None:
+    before = ensemble_df.copy(deep=True)
+    ens = hpcore.load(ensemble_df)
+    pd.testing.assert_frame_equal(ensemble_df, before)
+    assert ens.metric == "test_accuracy"
+    assert ens.group == "dataset"
+    assert ens.parameters == ("dataset", "opt", "batch")
+    assert ens.options("dataset") == ("a", "b")
+    assert ens.options("opt") == ("adam", "sgd")  # first seen
+    assert ens.options("batch") == ("32", "64")  # numbers ascending
+    assert ens.table["test_accuracy"].tolist() == ensemble_df["test_accuracy"].tolist()
+    assert dict(ens.dropped) == {}
+    assert ens.source == "DataFrame"
+    assert ens.normalization is None
+
+
+def test_metric_name_is_case_insensitive() -> None:
+    df = pd.DataFrame({"p": ["x", "y"], "Test_Acc": [0.1, 0.2]})
+    assert hpcore.load(df).metric == "Test_Acc"
+
+
+def test_option_order_numbers_booleans_strings() -> None:
+    df = pd.DataFrame(
+        {
+            "n": [10, 2, 2, 10, 5, 2],
+            "b": [True, False, True, True, False, False],
+            "s": ["z", "a", "m", "a", "z", "m"],
+            "f": [0.5, 0.25, 1e-5, 0.5, 0.25, 1e-5],
+            "acc": np.linspace(0, 1, 6),
+        }
+    )
+    ens = hpcore.load(df, group=None)
+    assert ens.group is None
+    assert ens.options("n") == ("2", "5", "10")
+    assert ens.options("b") == ("False", "True")
+    assert ens.options("s") == ("z", "a", "m")
+    assert ens.options("f") == ("1e-05", "0.25", "0.5")
+
+
+def test_missing_metric_rows_dropped_and_counted() -> None:
+    df = pd.DataFrame(
+        {
+            "p": ["a", "b", "a", "a", "b"],
+            "acc": [1.0, np.nan, 3.0, np.inf, 5.0],
+        }
+    )
+    ens = hpcore.load(df)
+    assert len(ens.table) == 3
+    assert dict(ens.dropped) == {"missing metric 'acc'": 1, "infinite metric 'acc'": 1}
+    assert ens.table["acc"].tolist() == [1.0, 3.0, 5.0]
+
+
+def test_missing_parameter_values_become_last_option() -> None:
+    df = pd.DataFrame({"p": ["a", None, "b", "a"], "acc": [1.0, 2.0, 3.0, 4.0]})
+    ens = hpcore.load(df)
+    assert ens.options("p") == ("a", "b", "missing")
+    assert ens.table["p"].tolist() == ["a", "missing", "b", "a"]
+
+
+def test_exclusions_are_reported() -> None:
+    n = 40
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "run_id": np.arange(n),
+            "name": [f"net{i}" for i in range(n)],
+            "const": ["same"] * n,
+            "opt": rng.choice(["adam", "sgd"], n),
+            "val_loss": rng.random(n),
+            "test_accuracy": rng.random(n),
+        }
+    )
+    ens = hpcore.load(df)
+    assert ens.parameters == ("opt",)
+    assert set(ens.excluded) == {"run_id", "name", "const", "val_loss"}
+    assert "identifier" in ens.excluded["run_id"]
+    assert "identifier or free text" in ens.excluded["name"]
+    assert "constant" in ens.excluded["const"]
+    assert "metric-like" in ens.excluded["val_loss"]
+
+
+def test_explicit_parameters_keep_order_and_add_group(ensemble_df: pd.DataFrame) -> None:
+    ens = hpcore.load(ensemble_df, parameters=["batch", "opt"])
+    assert ens.parameters == ("dataset", "batch", "opt")
+    ens = hpcore.load(ensemble_df, parameters=["opt"], group="batch")
+    assert ens.parameters == ("batch", "opt")
+    assert ens.group == "batch"
+
+
+def test_binning_linear_log_integer_and_overrides() -> None:
+    rng = np.random.default_rng(1)
+    n = 500
+    df = pd.DataFrame(
+        {
+            "lr": 10 ** rng.uniform(-5, -1, n),  # spans 4 orders: log bins
+            "depth": rng.integers(2, 20, n),  # integers: integer bins
+            "drop": rng.uniform(0.0, 0.5, n),  # linear bins
+            "acc": rng.random(n),
+        }
+    )
+    ens = hpcore.load(df)
+    assert set(ens.binned) == {"lr", "depth", "drop"}
+    lr_edges = np.array(ens.binned["lr"])
+    assert np.allclose(np.diff(np.log10(lr_edges)), np.diff(np.log10(lr_edges))[0])
+    assert ens.options("depth") == ("2–4", "5–8", "9–11", "12–15", "16–19")
+    drop_edges = np.array(ens.binned["drop"])
+    assert np.allclose(np.diff(drop_edges), np.diff(drop_edges)[0])
+    assert ens.options("drop")[0].startswith("[") and ens.options("drop")[-1].endswith("]")
+    # every row sits in the bin whose interval holds its value
+    codes = ens.codes("drop").to_numpy()
+    assert np.all(drop_edges[codes] <= df["drop"].to_numpy())
+    assert np.all(df["drop"].to_numpy() <= drop_edges[codes + 1])
+
+    ens = hpcore.load(df, bins={"lr": 3, "depth": None})
+    assert len(ens.options("lr")) == 3
+    assert ens.options("depth") == tuple(str(v) for v in range(2, 20))
+    assert "depth" not in ens.binned
+
+
+def test_eight_distinct_values_stay_raw_nine_are_binned() -> None:
+    eight = pd.DataFrame({"k": np.arange(16) % 8, "acc": np.arange(16.0)})
+    assert hpcore.load(eight).options("k") == tuple(str(i) for i in range(8))
+    nine = pd.DataFrame({"k": np.arange(18) % 9, "acc": np.arange(18.0)})
+    assert len(hpcore.load(nine).options("k")) == 5
+
+
+def test_csv_tsv_parquet_round_trip(tmp_path, ensemble_df: pd.DataFrame) -> None:
+    csv = tmp_path / "e.csv"
+    tsv = tmp_path / "e.tsv"
+    pq = tmp_path / "e.parquet"
+    ensemble_df.to_csv(csv, index=False)
+    ensemble_df.to_csv(tsv, index=False, sep="\t")
+    ensemble_df.to_parquet(pq)
+    ref = hpcore.load(ensemble_df)
+    for path in (csv, tsv, pq):
+        ens = hpcore.load(path)
+        assert ens.source == str(path)
+        assert ens.parameters == ref.parameters
+        pd.testing.assert_frame_equal(ens.table, ref.table)
+
+
+def test_looks_like_metric() -> None:
+    assert looks_like_metric("final_val_acc")
+    assert looks_like_metric("val_loss")
+    assert not looks_like_metric("num_params")
+    assert not looks_like_metric("learning_rate")
+
+
+BAD_FRAMES = [
+    (
+        {"p": ["a", "b"], "score": [1.0, 2.0]},
+        {},
+        MetricError,
+        r"no metric column named like test accuracy.*candidates: \['score'\]",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [1.0, 2.0], "accuracy": [1.0, 2.0]},
+        {},
+        MetricError,
+        r"several columns could be the metric: \['acc', 'accuracy'\]",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [1.0, 2.0]},
+        {"metric": "nope"},
+        MetricError,
+        r"metric: missing column\(s\) \['nope'\]; available: \['p', 'acc'\]",
+    ),
+    (
+        {"p": ["a", "b"], "acc": ["high", "low"]},
+        {},
+        MetricError,
+        r"metric column 'acc' must be numeric; found non-numeric values such as",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [np.nan, np.nan]},
+        {},
+        MetricError,
+        r"metric column 'acc' has no values \(all missing\)",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [1.0, 2.0]},
+        {"group": "dataset"},
+        ColumnError,
+        r"group: missing column\(s\) \['dataset'\]",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [1.0, 2.0]},
+        {"parameters": ["p", "q"]},
+        ColumnError,
+        r"parameters: missing column\(s\) \['q'\]",
+    ),
+    (
+        {"p": ["a", "a"], "q": ["x", "y"], "acc": [1.0, 2.0]},
+        {"parameters": ["p", "q"]},
+        ParameterError,
+        r"parameter 'p' has one option \('a'\).*at least two",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [1.0, 2.0]},
+        {"parameters": ["p", "acc"]},
+        ParameterError,
+        r"'acc' is the metric",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [1.0, 2.0]},
+        {"bins": {"q": 3}},
+        ParameterError,
+        r"bins: 'q' is not a parameter; parameters: \['p'\]",
+    ),
+    (
+        {"p": ["a", "b"], "acc": [1.0, 2.0]},
+        {"bins": {"p": 3}},
+        ParameterError,
+        r"bins: parameter 'p' is not numeric",
+    ),
+    (
+        {"k": list(range(12)), "acc": np.arange(12.0)},
+        {"bins": {"k": 1}},
+        ParameterError,
+        r"must be an integer >= 2 or None \(raw values\); got 1",
+    ),
+    (
+        {"c": ["same", "same"], "acc": [1.0, 2.0]},
+        {},
+        ParameterError,
+        r"no column can serve as a hyper-parameter",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "kwargs", "exc", "match"), BAD_FRAMES)
+def test_bad_frames(data, kwargs, exc, match) -> None:
+    df = pd.DataFrame(data)
+    before = df.copy(deep=True)
+    with pytest.raises(exc, match=match):
+        hpcore.load(df, **kwargs)
+    pd.testing.assert_frame_equal(df, before)
+    assert issubclass(exc, ValueError)
+
+
+def test_bad_files(tmp_path) -> None:
+    with pytest.raises(DataSourceError, match=r"data file '.*nope.csv' does not exist"):
+        hpcore.load(tmp_path / "nope.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DataSourceError, match=r"empty.csv' is empty"):
+        hpcore.load(empty)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("p,acc\n")
+    with pytest.raises(DataSourceError, match=r"has no rows \(columns: \['p', 'acc'\]\)"):
+        hpcore.load(header_only)
+    xlsx = tmp_path / "table.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DataSourceError, match=r"unsupported file type '.xlsx'"):
+        hpcore.load(xlsx)
+    bad_pq = tmp_path / "bad.parquet"
+    bad_pq.write_text("not parquet at all")
+    with pytest.raises(DataSourceError, match=r"bad.parquet' could not be read as Parquet"):
+        hpcore.load(bad_pq)
+    with pytest.raises(DataSourceError, match=r"source must be a path"):
+        hpcore.load(42)  # type: ignore[arg-type]
+    with pytest.raises(DataSourceError, match=r"the DataFrame has no rows"):
+        hpcore.load(pd.DataFrame({"p": [], "acc": []}))
+
+
+def test_unknown_parameter_names_in_options(ensemble_df: pd.DataFrame) -> None:
+    ens = hpcore.load(ensemble_df)
+    with pytest.raises(ParameterError, match=r"'lr' is not a parameter.*\['dataset'"):
+        ens.options("lr")
