@@ -154,8 +154,29 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
 
 
 def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
-    """Why a column cannot be a hyper-parameter, or None when it can."""
+    """Why a column cannot be a hyper-parameter, or None when it can.
+
+    Cheap checks come first so that a 10-million-row float column is not
+    hashed just to learn that it is not constant.
+    """
     name = str(series.name)
+    if is_numeric(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(values).all():
+            return "all values missing"
+        lo, hi = np.nanmin(values), np.nanmax(values)
+        if lo == hi:
+            return f"constant (one value: {series.dropna().iloc[0]!r})"
+        if pd.api.types.is_float_dtype(series.dtype) and looks_like_metric(name):
+            return "metric-like column (its name reads like a score, not a setting)"
+        if (
+            pd.api.types.is_integer_dtype(series.dtype)
+            and n_rows >= 20
+            and hi - lo + 1 >= n_rows
+            and series.nunique() == n_rows
+        ):
+            return "identifier (a distinct integer on every row)"
+        return None
     distinct = int(series.nunique(dropna=True))
     if distinct == 0:
         return "all values missing"
@@ -163,16 +184,6 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
         return f"constant (one value: {series.dropna().iloc[0]!r})"
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return "date/time column"
-    if is_numeric(series):
-        if pd.api.types.is_float_dtype(series.dtype) and looks_like_metric(name):
-            return "metric-like column (its name reads like a score, not a setting)"
-        if (
-            pd.api.types.is_integer_dtype(series.dtype)
-            and distinct == n_rows
-            and n_rows >= 20
-        ):
-            return "identifier (a distinct integer on every row)"
-        return None
     if n_rows >= 20 and distinct >= IDENTIFIER_SHARE * n_rows:
         return f"identifier or free text ({distinct} distinct values in {n_rows} rows)"
     if distinct > MAX_CATEGORIES:

@@ -27,7 +27,7 @@ MISSING_LABEL = "missing"
 class Options:
     """A column turned into options: ordered categorical values plus bin edges."""
 
-    values: "pd.Categorical[str]"
+    values: pd.Categorical[str]
     edges: tuple[float, ...] | None = None
 
 
@@ -46,7 +46,7 @@ def number_label(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _from_codes(codes: np.ndarray, labels: list[str]) -> "pd.Categorical[str]":
+def _from_codes(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
     """Build an ordered categorical; code -1 becomes the ``missing`` option."""
     codes = np.asarray(codes, dtype=np.int64)
     if (codes < 0).any():
@@ -182,7 +182,8 @@ def make_options(series: pd.Series, bins: int | str | None = "auto") -> Options:
     if bins is None or not is_numeric(series):
         return raw_options(series)
     if bins == "auto":
-        if series.nunique(dropna=True) <= MAX_RAW_OPTIONS:
+        head = series.iloc[:10_000]  # many distinct values show early: skip the hash
+        if head.nunique() <= MAX_RAW_OPTIONS and series.nunique() <= MAX_RAW_OPTIONS:
             return raw_options(series)
         bins = DEFAULT_BINS
     assert isinstance(bins, int)
