@@ -97,14 +97,28 @@ def raw_options(series: pd.Series) -> Options:
     return Options(_from_codes(codes, _dedupe_labels(labels, uniques_list)))
 
 
+def compact_int(value: int, digits: int = 3) -> str:
+    """``27895168`` -> ``"27.9M"``; numbers below 10,000 stay exact."""
+    if abs(value) < 10_000:
+        return str(value)
+    for power, suffix in ((12, "T"), (9, "G"), (6, "M"), (3, "k")):
+        if abs(value) >= 10**power:
+            return f"{value / 10**power:.{digits}g}{suffix}"
+    return str(value)  # pragma: no cover - unreachable
+
+
 def _bin_labels(edges: np.ndarray, integer: bool) -> list[str]:
     n = len(edges) - 1
     if integer:
-        labels = []
-        for i in range(n):
-            lo, hi = int(edges[i]), int(edges[i + 1]) - 1
-            labels.append(str(lo) if lo == hi else f"{lo}–{hi}")
-        return labels
+        bounds = [(int(edges[i]), int(edges[i + 1]) - 1) for i in range(n)]
+        for digits in (3, 4, 5, 6, None):
+            fmt = str if digits is None else (lambda v, d=digits: compact_int(v, d))
+            labels = [
+                fmt(lo) if lo == hi else f"{fmt(lo)}–{fmt(hi)}" for lo, hi in bounds
+            ]
+            if len(set(labels)) == n:
+                return labels
+        return labels  # pragma: no cover - exact integers are always distinct
     for digits in range(3, 17):
         texts = [f"{e:.{digits}g}" for e in edges]
         if len(set(texts)) == len(texts):

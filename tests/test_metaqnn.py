@@ -57,3 +57,10 @@ def test_load_and_the_four_computations(metaqnn_path: Path, metric: str) -> None
     want = sub.groupby(["lr", "dataset", "has_gap"], observed=False)["normalized"].mean()
     got = tr[tr.parameter == "lr"].set_index(["option", "primary", "secondary"])["mean"]
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+
+
+def test_large_integer_bins_get_compact_labels(metaqnn_path: Path) -> None:
+    ens = hpcore.load(metaqnn_path, metric="final_val_acc")
+    assert ens.options("num_params") == (
+        "192–2067", "2068–22.3k", "22.3k–240k", "240k–2.59M", "2.59M–27.9M"
+    )
