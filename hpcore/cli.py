@@ -13,6 +13,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
 
 from .errors import HpcoreError
 from .model import Ensemble
@@ -58,6 +60,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "--bins",
         metavar="NAME=K",
         nargs="+",
+        action="extend",
         default=[],
         help="bins per numeric parameter; NAME=none keeps raw values",
     )
@@ -101,6 +104,19 @@ def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
     return where
 
 
+#: Files larger than this many bytes (and NWS folders) announce their loading.
+SLOW_FILE_BYTES = 20_000_000
+
+
+def _looks_slow(path: str) -> bool:
+    """True for a data source that may take more than a second to load."""
+    try:
+        p = Path(path)
+        return p.is_dir() or p.stat().st_size > SLOW_FILE_BYTES
+    except OSError:
+        return False
+
+
 def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     """Load and normalize the ensemble the data options name, and say its source."""
     from .loading import load
@@ -126,7 +142,8 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
         )
         source = f"synthetic, seed {BUILTIN_SEED}"
     else:
-        note(f"loading {args.data} ...")
+        if _looks_slow(args.data):
+            note(f"loading {args.data} ...")
         ens = load(
             args.data,
             metric=args.metric,
@@ -167,9 +184,16 @@ def commands() -> dict[str, Command]:
     return found
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hpexplorer",
         description="Visual analysis of the impact of neural-network hyper-parameters.",
     )

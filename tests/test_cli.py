@@ -1,0 +1,262 @@
+"""``hpexplorer report`` end to end, and its bad-input cases (exit 2, one line)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hpcore import cli
+from hpcore.report import report_files
+
+
+def run_main(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """``cli.main(argv)`` -> (exit status, stdout, stderr); argparse exits included."""
+    try:
+        status = cli.main(argv)
+    except SystemExit as stop:
+        status = int(stop.code or 0)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def csv(tmp_path: Path, ensemble_df: pd.DataFrame) -> Path:
+    path = tmp_path / "runs.csv"
+    ensemble_df.to_csv(path, index=False)
+    return path
+
+
+def check_report(out: Path, fmt: str = "png") -> dict[str, object]:
+    assert sorted(p.name for p in out.iterdir()) == sorted(report_files(fmt))
+    for name in report_files(fmt):
+        assert (out / name).stat().st_size > 0
+    summary: dict[str, object] = json.loads((out / "summary.json").read_text("utf-8"))
+    return summary
+
+
+# ------------------------------------------------------------------ success
+
+
+def test_report_on_a_csv(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rep"
+    argv = ["report", str(csv), "--range", "0.4", "1", "--secondary", "batch"]
+    status, stdout, stderr = run_main([*argv, "--out", str(out)], capsys)
+    assert status == 0, stderr
+    summary = check_report(out)
+    assert summary["selected"] == 4
+    assert summary["rows"] == 8
+    assert summary["range"] == [0.4, 1.0]
+    assert summary["source"] == str(csv)
+    assert summary["primary"] == "dataset"
+    assert summary["secondary"] == "batch"
+    assert "4 of 8 networks selected" in stdout
+    assert "Traceback" not in stderr
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert list(pairs.columns) == [
+        "param_a",
+        "option_a",
+        "param_b",
+        "option_b",
+        "count",
+    ]
+
+
+def test_report_where_and_format(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rep"
+    status, _, stderr = run_main(
+        [
+            "report",
+            str(csv),
+            "--where",
+            "dataset=b",
+            "--where",
+            "opt=adam,sgd",
+            "--format",
+            "svg",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert status == 0, stderr
+    summary = check_report(out, "svg")
+    assert summary["where"] == {"dataset": ["b"], "opt": ["adam", "sgd"]}
+    assert summary["selected"] == 4
+
+
+def test_empty_selection_warns_and_still_writes(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rep"
+    status, _, stderr = run_main(
+        ["report", str(csv), "--range", "0.1", "0.2", "--out", str(out)], capsys
+    )
+    assert status == 0
+    assert "warning: no networks selected" in stderr
+    assert check_report(out)["selected"] == 0
+
+
+def test_builtin_ensemble_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    status, stdout, stderr = run_main(
+        ["report", "--range", "0.9", "1", "--out", str(out)], capsys
+    )
+    assert status == 0, stderr
+    assert "SYNTHETIC" in stderr.splitlines()[0]
+    summary = check_report(out)
+    assert summary["rows"] == 13_000
+    assert summary["source"] == "synthetic, seed 0"
+    assert summary["metric"] == "test_accuracy"
+    assert summary["group"] == "dataset"
+    assert summary["primary"] == "dataset"
+    assert summary["secondary"] is None
+    params = summary["parameters"]
+    assert isinstance(params, dict)
+    assert params["dataset"] == ["mnist", "cifar10", "svhn", "stl10", "fashion"]
+    assert len(params) >= 12
+    assert 0 < int(summary["selected"]) < 13_000  # type: ignore[call-overload]
+    hist = pd.read_csv(out / "histogram.csv")
+    assert hist.loc[hist["kind"] == "raw", "count"].sum() == 13_000
+    pairs = pd.read_csv(out / "pairs.csv")
+    per_block = pairs.groupby(["param_a", "param_b"])["count"].sum()
+    assert (per_block == summary["selected"]).all()
+    assert f"{summary['selected']:,} of 13,000 networks selected" in stdout
+
+
+def test_metaqnn_end_to_end(
+    metaqnn_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rep"
+    status, _, stderr = run_main(
+        [
+            "report",
+            str(metaqnn_path),
+            "--metric",
+            "final_val_acc",
+            "--range",
+            "0.9",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert status == 0, stderr
+    summary = check_report(out)
+    assert summary["rows"] == 2300
+    assert summary["metric"] == "final_val_acc"
+    assert "net" in summary["excluded"]  # type: ignore[operator]
+    assert next(iter(summary["parameters"])) == "dataset"  # type: ignore[call-overload]
+
+
+def test_installed_console_script(csv: Path, tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "hpexplorer"
+    if not script.exists():
+        found = shutil.which("hpexplorer")
+        if found is None:
+            pytest.skip("the hpexplorer console script is not installed")
+        script = Path(found)
+    out = tmp_path / "rep"
+    done = subprocess.run(
+        [str(script), "report", str(csv), "--range", "0.4", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert check_report(out)["selected"] == 4
+    bad = subprocess.run(
+        [str(script), "report", str(csv), "--range", "1", "0", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert check_report(out)["selected"] == 4  # the earlier report is untouched
+
+
+def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    status, stdout, _ = run_main(["report", "--help"], capsys)
+    assert status == 0
+    for option in (
+        "--range",
+        "--where",
+        "--primary",
+        "--secondary",
+        "--format",
+        "--out",
+    ):
+        assert option in stdout
+
+
+# ---------------------------------------------------------------- bad input
+
+
+BAD = [
+    ("missing file", ["{missing}"], "does not exist"),
+    ("bad metric column", ["{csv}", "--metric", "nope"], "metric: missing column"),
+    ("bad group column", ["{csv}", "--group", "nope"], "group: missing column"),
+    ("bad params column", ["{csv}", "--params", "opt,nope"], "missing column"),
+    ("reversed range", ["{csv}", "--range", "0.9", "0.1"], "lo <= hi"),
+    ("range beyond 1", ["{csv}", "--range", "0", "2"], r"within \[0, 1\]"),
+    ("range not numbers", ["{csv}", "--range", "a", "b"], "must be numbers"),
+    ("unknown option", ["{csv}", "--where", "opt=rmsprop"], "unknown option"),
+    ("unknown where parameter", ["{csv}", "--where", "lr=1"], "not a parameter"),
+    ("malformed where", ["{csv}", "--where", "opt"], "expected PARAM=OPT1,OPT2"),
+    ("unknown primary", ["{csv}", "--primary", "nope"], "primary 'nope'"),
+    ("secondary equals primary", ["{csv}", "--secondary", "dataset"], "must differ"),
+    ("bad bins", ["{csv}", "--bins", "batch=x"], "must be an integer"),
+    ("unknown format", ["{csv}", "--format", "gif"], "invalid choice"),
+    ("unknown flag", ["{csv}", "--colour", "red"], "unrecognized arguments"),
+    ("output is a file", ["{csv}", "--out", "{file}"], "is not a folder"),
+    ("output under a file", ["{csv}", "--out", "{file}/rep"], "is not a folder"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "match"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_exits_2_with_one_line(
+    case: str,
+    args: list[str],
+    match: str,
+    csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("not a folder")
+    out = tmp_path / "rep"
+    values = {
+        "csv": str(csv),
+        "missing": str(tmp_path / "nope.csv"),
+        "file": str(a_file),
+    }
+    argv = ["report", *(a.format(**values) for a in args)]
+    if "--out" not in argv:
+        argv += ["--out", str(out)]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    status, stdout, stderr = run_main(argv, capsys)
+    assert status == 2, (case, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert re.match(r"hpexplorer( report)?: error: ", lines[0]), lines[0]
+    assert "Traceback" not in stderr
+    assert re.search(match, lines[0]), lines[0]
+    assert stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+    assert a_file.read_text() == "not a folder"

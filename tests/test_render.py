@@ -1,0 +1,554 @@
+"""hpcore.render: figures checked against the tables they draw (artists, not pixels)."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib import colormaps
+from matplotlib.collections import LineCollection, PathCollection, QuadMesh
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.markers import MarkerStyle
+from matplotlib.patches import Rectangle
+
+import hpcore
+from hpcore import render
+from hpcore.errors import ColumnError
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture
+def small_df(rng: np.random.Generator) -> pd.DataFrame:
+    """120 networks, three data sets, three parameters, a planted optimizer effect."""
+    n = 120
+    df = pd.DataFrame(
+        {
+            "dataset": rng.choice(["mnist", "cifar10", "svhn"], n),
+            "optimizer": rng.choice(["ADAM", "RMSProp", "Momentum SGD"], n),
+            "batch_size": rng.choice([32, 64, 128, 256], n),
+            "augmentation": rng.choice([False, True], n),
+        }
+    )
+    df["test_accuracy"] = (
+        df["dataset"].map({"mnist": 98.0, "cifar10": 70.0, "svhn": 90.0})
+        - 10.0 * (df["optimizer"] == "Momentum SGD")
+        + rng.normal(0, 3, n)
+    )
+    return df
+
+
+@pytest.fixture
+def ens(small_df: pd.DataFrame) -> hpcore.Ensemble:
+    return hpcore.normalize(hpcore.load(small_df))
+
+
+@pytest.fixture
+def sel(ens: hpcore.Ensemble) -> hpcore.Selection:
+    return hpcore.select(ens, range=(0.5, 1.0))
+
+
+def find(fig: Figure, gid: str) -> list[object]:
+    """Every artist of ``fig`` whose gid is ``gid``."""
+    return [a for a in fig.findobj() if a.get_gid() == gid]
+
+
+def axes_by_gid(fig: Figure, gid: str):  # type: ignore[no-untyped-def]
+    (ax,) = [a for a in fig.axes if a.get_gid() == gid]
+    return ax
+
+
+def tick_texts(labels: list[object]) -> list[str]:
+    return [t.get_text() for t in labels]  # type: ignore[attr-defined]
+
+
+def no_overlap(fig: Figure, texts: list[object]) -> bool:
+    """True when no two of the (non-empty) texts' drawn boxes intersect."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [
+        t.get_window_extent(renderer)  # type: ignore[attr-defined]
+        for t in texts
+        if t.get_text() and t.get_visible()  # type: ignore[attr-defined]
+    ]
+    return not any(
+        a.x0 < b.x1 - 0.5
+        and b.x0 < a.x1 - 0.5
+        and a.y0 < b.y1 - 0.5
+        and b.y0 < a.y1 - 0.5
+        for a, b in itertools.combinations(boxes, 2)
+    )
+
+
+# ---------------------------------------------------------------- histogram
+
+
+def test_histogram_bars_are_the_counts_stacked(ens: hpcore.Ensemble) -> None:
+    raw = hpcore.histogram(ens, bins=10)
+    norm = hpcore.histogram(ens, bins=10, normalized=True)
+    fig = render.draw_histogram(raw, norm, metric=ens.metric, group="dataset")
+    for gid, table in (("histogram-raw", raw), ("histogram-normalized", norm)):
+        ax = axes_by_gid(fig, gid)
+        assert [c.get_label() for c in ax.containers] == list(ens.options("dataset"))
+        bottom = np.zeros(10)
+        for container in ax.containers:
+            rows = table[table["group"] == container.get_label()]
+            heights = [p.get_height() for p in container.patches]
+            assert heights == pytest.approx(rows["count"].tolist())
+            assert [p.get_x() for p in container.patches] == pytest.approx(
+                rows["bin_left"].tolist()
+            )
+            widths = (rows["bin_right"] - rows["bin_left"]).tolist()
+            assert [p.get_width() for p in container.patches] == pytest.approx(widths)
+            assert [p.get_y() for p in container.patches] == pytest.approx(bottom)
+            bottom += rows["count"].to_numpy()
+        # the stack's top is the total per bin, the axis shows all of it
+        assert ax.get_ylim()[1] >= bottom.max()
+    ax_raw = axes_by_gid(fig, "histogram-raw")
+    assert ax_raw.get_xlabel() == "test_accuracy"
+    assert "stacked by dataset" in ax_raw.get_title(loc="left")
+    (legend,) = fig.legends
+    assert tick_texts(legend.get_texts()) == list(ens.options("dataset"))[::-1]
+    assert legend.get_title().get_text() == "dataset"
+
+
+def test_histogram_group_colours_are_distinct_and_shared(ens: hpcore.Ensemble) -> None:
+    raw = hpcore.histogram(ens, bins=5)
+    norm = hpcore.histogram(ens, bins=5, normalized=True)
+    fig = render.draw_histogram(raw, norm)
+    colours = [
+        {c.get_label(): c.patches[0].get_facecolor() for c in ax.containers}
+        for ax in fig.axes
+        if ax.get_gid()
+    ]
+    assert colours[0] == colours[1]
+    assert len(set(colours[0].values())) == 3
+    assert next(iter(colours[0].values())) == pytest.approx(
+        to_rgba(render.OKABE_ITO[0])
+    )
+
+
+def test_histogram_shades_the_selected_range(
+    ens: hpcore.Ensemble, sel: hpcore.Selection
+) -> None:
+    raw = hpcore.histogram(ens, bins=10)
+    norm = hpcore.histogram(ens, bins=10, normalized=True)
+    fig = render.draw_histogram(
+        raw, norm, selected_range=(0.5, 1.0), selected_count=sel.count
+    )
+    (span,) = find(fig, "selected-range")
+    assert isinstance(span, Rectangle)
+    assert (span.get_x(), span.get_x() + span.get_width()) == pytest.approx((0.5, 1.0))
+    ax = axes_by_gid(fig, "histogram-normalized")
+    assert span in ax.patches
+    assert f"{sel.count:,} networks" in ax.get_title(loc="left")
+    # bars wholly outside the range are faded, the others are not
+    for container in ax.containers:
+        for patch in container.patches:
+            outside = patch.get_x() + patch.get_width() <= 0.5
+            assert (patch.get_alpha() is not None) == outside
+    assert not find(fig, "empty-note")
+
+
+def test_histogram_without_range_or_groups() -> None:
+    df = pd.DataFrame({"p": ["a", "b"] * 5, "acc": np.arange(10.0)})
+    e = hpcore.normalize(hpcore.load(df))
+    fig = render.draw_histogram(
+        hpcore.histogram(e, bins=5), hpcore.histogram(e, bins=5, normalized=True)
+    )
+    assert not find(fig, "selected-range")
+    assert fig.legends == []  # one group "all": nothing to tell apart
+    ax = axes_by_gid(fig, "histogram-raw")
+    assert [p.get_height() for p in ax.containers[0].patches] == [2.0] * 5
+
+
+def test_histogram_empty_selection_has_a_note(ens: hpcore.Ensemble) -> None:
+    raw = hpcore.histogram(ens, bins=4)
+    norm = hpcore.histogram(ens, bins=4, normalized=True)
+    fig = render.draw_histogram(raw, norm, selected_range=(1, 1), selected_count=0)
+    (note,) = find(fig, "empty-note")
+    assert note.get_text() == render.EMPTY_NOTE  # type: ignore[attr-defined]
+
+
+def test_histogram_draws_into_the_callers_figure(ens: hpcore.Ensemble) -> None:
+    fig = render.figure_for_pixels(640, 360)
+    raw = hpcore.histogram(ens, bins=4)
+    norm = hpcore.histogram(ens, bins=4, normalized=True)
+    out = render.draw_histogram(raw, norm, fig=fig)
+    out = render.draw_histogram(raw, norm, fig=fig)  # redraw: cleared, not doubled
+    assert out is fig
+    assert tuple(fig.get_size_inches() * fig.dpi) == pytest.approx((640, 360))
+    assert len([a for a in fig.axes if a.get_gid()]) == 2
+
+
+def test_histogram_rejects_a_frame_without_counts(ens: hpcore.Ensemble) -> None:
+    raw = hpcore.histogram(ens, bins=4)
+    with pytest.raises(
+        ColumnError, match=r"raw histogram: missing column\(s\) \['count'\]"
+    ):
+        render.draw_histogram(raw.drop(columns="count"), raw)
+
+
+# -------------------------------------------------------------- pair matrix
+
+
+def block(pairs: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Naive oracle: the (options of b) x (options of a) count block of a pair."""
+    rows = pairs[(pairs["param_a"] == a) & (pairs["param_b"] == b)]
+    return rows.pivot(index="option_b", columns="option_a", values="count").loc[
+        list(dict.fromkeys(rows["option_b"])), list(dict.fromkeys(rows["option_a"]))
+    ]
+
+
+def test_pair_matrix_cells_are_the_counts(
+    ens: hpcore.Ensemble, sel: hpcore.Selection
+) -> None:
+    pairs = hpcore.pair_counts(ens, sel)
+    fig = render.draw_pair_matrix(pairs)
+    params = ens.parameters
+    meshes = [a for a in fig.findobj(QuadMesh) if str(a.get_gid()).startswith("pairs:")]
+    assert len(meshes) == len(params) * (len(params) - 1) // 2
+    vmax = pairs["count"].max()
+    for a, b in itertools.combinations(params, 2):
+        (mesh,) = find(fig, f"pairs:{a}|{b}")
+        expected = block(pairs, a, b).to_numpy(dtype=float)
+        got = np.asarray(mesh.get_array()).reshape(expected.shape)  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(got, expected)
+        assert mesh.norm.vmin == 0 and mesh.norm.vmax == vmax  # type: ignore[attr-defined]
+        assert mesh.get_cmap().name.startswith("YlGnBu")  # type: ignore[attr-defined]
+        # each cell's colour: YlGnBu at count / max count
+        ylgnbu = colormaps["YlGnBu"]
+        np.testing.assert_allclose(
+            mesh.to_rgba(got.ravel()),  # type: ignore[attr-defined]
+            ylgnbu(got.ravel() / vmax),
+        )
+    bar = axes_by_gid(fig, "pairs-colorbar")
+    assert bar.get_ylabel() == "selected networks with both options"
+
+
+def test_pair_matrix_is_a_lower_triangle_in_parameter_order(
+    ens: hpcore.Ensemble,
+) -> None:
+    pairs = hpcore.pair_counts(ens)
+    fig = render.draw_pair_matrix(pairs)
+    params = list(ens.parameters)
+    ax = axes_by_gid(fig, "pairs-matrix")
+    # columns: every parameter but the last; rows: every parameter but the first
+    assert tick_texts(ax.get_xticklabels()) == [
+        o for p in params[:-1] for o in ens.options(p)
+    ]
+    assert tick_texts(ax.get_yticklabels()) == [
+        o for p in params[1:] for o in ens.options(p)
+    ]
+    boxes = {}
+    for a, b in itertools.combinations(params, 2):
+        (mesh,) = find(fig, f"pairs:{a}|{b}")
+        xy = mesh.get_coordinates()  # type: ignore[attr-defined]
+        assert xy.shape == (len(ens.options(b)) + 1, len(ens.options(a)) + 1, 2)
+        boxes[(a, b)] = (xy[..., 0].min(), xy[..., 1].min())
+    for a, b in itertools.combinations(params, 2):
+        for c in params:
+            if (a, c) in boxes and params.index(c) > params.index(b):
+                # same column (a), later row parameter -> lower on screen (y grows)
+                assert boxes[(a, c)][1] > boxes[(a, b)][1]
+            if (c, b) in boxes and params.index(c) > params.index(a):
+                # same row (b), later column parameter -> further right
+                assert boxes[(c, b)][0] > boxes[(a, b)][0]
+    names = {p: find(fig, f"pair-name:{p}") for p in params}
+    assert all(len(v) == 1 for v in names.values())
+    secondary = [a for a in ax.child_axes]
+    labels = [
+        tick_texts(s.get_xticklabels()) + tick_texts(s.get_yticklabels())
+        for s in secondary
+    ]
+    assert sorted(itertools.chain(*labels)) == sorted(params[:-1] + params[1:])
+
+
+def test_pair_matrix_writes_counts_in_large_cells(
+    ens: hpcore.Ensemble, sel: hpcore.Selection
+) -> None:
+    pairs = hpcore.pair_counts(ens, sel)
+    fig = render.draw_pair_matrix(pairs, annotate=True)
+    texts = find(fig, "pair-count:optimizer|batch_size")
+    expected = block(pairs, "optimizer", "batch_size").to_numpy().ravel()
+    assert [int(t.get_text()) for t in texts] == expected.tolist()  # type: ignore[attr-defined]
+    assert not find(
+        render.draw_pair_matrix(pairs, annotate=False),
+        "pair-count:optimizer|batch_size",
+    )
+
+
+def test_pair_matrix_empty_selection(ens: hpcore.Ensemble) -> None:
+    pairs = hpcore.pair_counts(ens).assign(count=0)
+    fig = render.draw_pair_matrix(pairs)
+    (note,) = find(fig, "empty-note")
+    assert note.get_text() == render.EMPTY_NOTE  # type: ignore[attr-defined]
+    (mesh,) = find(fig, "pairs:dataset|optimizer")
+    assert mesh.norm.vmax == 1.0  # type: ignore[attr-defined]
+    assert not find(render.draw_pair_matrix(hpcore.pair_counts(ens)), "empty-note")
+
+
+def test_pair_matrix_leaves_missing_combinations_blank(ens: hpcore.Ensemble) -> None:
+    pairs = hpcore.pair_counts(ens).iloc[1:]
+    fig = render.draw_pair_matrix(pairs)
+    (mesh,) = find(fig, "pairs:dataset|optimizer")
+    arr = mesh.get_array()  # type: ignore[attr-defined]
+    assert np.ma.is_masked(arr) and arr.mask.ravel()[0]
+
+
+def test_pair_matrix_bad_frames(ens: hpcore.Ensemble) -> None:
+    pairs = hpcore.pair_counts(ens)
+    with pytest.raises(ColumnError, match="pair counts: missing column"):
+        render.draw_pair_matrix(pairs.drop(columns="option_b"))
+    with pytest.raises(ColumnError, match="appears more than once"):
+        render.draw_pair_matrix(pd.concat([pairs, pairs.iloc[:1]]))
+    with pytest.raises(ColumnError, match="must be a pandas DataFrame"):
+        render.draw_pair_matrix(pairs.to_dict())  # type: ignore[arg-type]
+
+
+def thirteen_parameters(n: int = 4000) -> pd.DataFrame:
+    """The NWS-like table plus a 13th parameter (dropout, three options)."""
+    df = hpcore.synthetic.nws_like(n, seed=1)
+    rng = np.random.default_rng(3)
+    return df.assign(dropout=rng.choice([0.0, 0.25, 0.5], len(df)))
+
+
+def test_pair_matrix_with_13_parameters_is_readable() -> None:
+    ens13 = hpcore.normalize(hpcore.load(thirteen_parameters()))
+    assert len(ens13.parameters) == 13
+    sel13 = hpcore.select(ens13, range=(0.8, 1.0))
+    pairs = hpcore.pair_counts(ens13, sel13)
+    fig = render.draw_pair_matrix(pairs)
+    fig.canvas.draw()  # layout done: positions as saved
+    ax = axes_by_gid(fig, "pairs-matrix")
+    n_opts = sum(len(ens13.options(p)) for p in ens13.parameters)
+    assert n_opts >= 40
+    assert len(ax.get_xticklabels()) + len(ax.get_yticklabels()) == 2 * n_opts - len(
+        ens13.options(ens13.parameters[0])
+    ) - len(ens13.options(ens13.parameters[-1]))
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 6
+    assert no_overlap(fig, ax.get_xticklabels())
+    assert no_overlap(fig, ax.get_yticklabels())
+    for sec in ax.child_axes:
+        assert no_overlap(fig, sec.get_xticklabels() + sec.get_yticklabels())
+    # option labels and parameter names never cover each other
+    names = [
+        t for s in ax.child_axes for t in s.get_xticklabels() + s.get_yticklabels()
+    ]
+    assert no_overlap(fig, names + ax.get_xticklabels())
+    assert no_overlap(fig, names + ax.get_yticklabels())
+    diag = [t for p in ens13.parameters for t in find(fig, f"pair-name:{p}")]
+    assert no_overlap(fig, diag)
+    w, h = fig.get_size_inches()
+    assert w < 20 and h < 20
+
+
+def test_pair_matrix_in_a_small_pixel_canvas_scales_fonts_down() -> None:
+    ens13 = hpcore.normalize(hpcore.load(thirteen_parameters(2000)))
+    pairs = hpcore.pair_counts(ens13)
+    big = render.draw_pair_matrix(pairs)
+    small = render.draw_pair_matrix(pairs, fig=render.figure_for_pixels(700, 600))
+    size = lambda f: axes_by_gid(f, "pairs-matrix").get_xticklabels()[0].get_fontsize()  # noqa: E731
+    assert size(small) < size(big)
+    assert tuple(small.get_size_inches() * small.dpi) == pytest.approx((700, 600))
+
+
+# ------------------------------------------------------------------ trellis
+
+
+def dodge(n: int) -> np.ndarray:
+    return render._dodge(n)
+
+
+def test_trellis_markers_sit_at_the_means(
+    ens: hpcore.Ensemble, sel: hpcore.Selection
+) -> None:
+    table = hpcore.trellis(ens, sel, primary="dataset", secondary="optimizer")
+    fig = render.draw_trellis(table, primary_name="dataset", secondary_name="optimizer")
+    panels = [a for a in fig.axes if str(a.get_gid()).startswith("trellis:")]
+    params = ["batch_size", "augmentation"]
+    assert len(panels) == 3 * len(params)
+    secondaries = list(ens.options("optimizer"))
+    offsets = dodge(len(secondaries))
+    for param, prim in itertools.product(params, ens.options("dataset")):
+        ax = axes_by_gid(fig, f"trellis:{param}|{prim}")
+        opts = list(ens.options(param))
+        for m, sec in enumerate(secondaries):
+            rows = table[
+                (table["parameter"] == param)
+                & (table["primary"] == prim)
+                & (table["secondary"] == sec)
+            ]
+            drawn = rows[rows["count"] > 0]
+            (points,) = find(fig, f"trellis-points:{param}|{prim}|{sec}")
+            assert isinstance(points, PathCollection) and points in ax.collections
+            xy = points.get_offsets()
+            expected_x = [opts.index(o) + offsets[m] for o in drawn["option"]]
+            np.testing.assert_allclose(xy[:, 0], expected_x)
+            np.testing.assert_allclose(xy[:, 1], drawn["mean"])
+            # open markers exactly where fewer than LOW_COUNT networks
+            faces = points.get_facecolors()
+            open_ = [tuple(f) == to_rgba("white") for f in faces]
+            assert open_ == (drawn["count"] < render.LOW_COUNT).tolist()
+    # one marker shape and colour per secondary option, as in the legend
+    (legend,) = fig.legends
+    labels = tick_texts(legend.get_texts())
+    assert labels[: len(secondaries)] == secondaries
+    assert legend.get_title().get_text() == "optimizer"
+    handles = legend.legend_handles[: len(secondaries)]
+    assert len({h.get_marker() for h in handles}) == len(secondaries)
+    assert len({h.get_color() for h in handles}) == len(secondaries)
+    for m, sec in enumerate(secondaries):
+        (points,) = find(fig, f"trellis-points:batch_size|mnist|{sec}")
+        assert to_rgba(points.get_edgecolor()[0]) == pytest.approx(
+            to_rgba(handles[m].get_color())
+        )
+        assert handles[m].get_marker() == render.MARKERS[m]
+        style = MarkerStyle(render.MARKERS[m])
+        expected = style.get_path().transformed(style.get_transform())
+        np.testing.assert_allclose(points.get_paths()[0].vertices, expected.vertices)
+
+
+def test_trellis_layout_and_labels(ens: hpcore.Ensemble) -> None:
+    table = hpcore.trellis(ens, primary="dataset")
+    fig = render.draw_trellis(table, primary_name="dataset")
+    params = ["optimizer", "batch_size", "augmentation"]
+    prims = list(ens.options("dataset"))
+    grid = {a.get_gid(): a for a in fig.axes}
+    assert set(grid) == {f"trellis:{p}|{q}" for p in params for q in prims}
+    # titles on the top row, option ticks on the bottom row, rows labelled
+    for p in params:
+        assert grid[f"trellis:{p}|{prims[0]}"].get_title() == p
+        bottom = grid[f"trellis:{p}|{prims[-1]}"]
+        assert tick_texts(bottom.get_xticklabels()) == list(ens.options(p))
+    for q in prims:
+        (label,) = find(fig, f"trellis-row:{q}")
+        assert label.get_text() == f"dataset = {q}"  # type: ignore[attr-defined]
+    assert fig.get_supylabel() == "mean normalized metric"
+    # all panels share the mean axis
+    assert len({a.get_ylim() for a in fig.axes}) == 1
+    # without a secondary: one marker set per panel and no colour legend
+    assert len(find(fig, "trellis-points:optimizer|mnist|")) == 1
+    assert all(
+        "fewer than" in t.get_text() for lg in fig.legends for t in lg.get_texts()
+    )
+
+
+def test_trellis_leaves_empty_cells_out() -> None:
+    table = pd.DataFrame(
+        {
+            "parameter": ["opt"] * 4,
+            "option": ["adam", "adam", "sgd", "sgd"],
+            "primary": ["a", "b", "a", "b"],
+            "secondary": [None] * 4,
+            "mean": [0.5, np.nan, 0.25, 0.75],
+            "count": [3, 0, 10, 12],
+        }
+    )
+    fig = render.draw_trellis(table, value_label="mean normalized acc")
+    (pa,) = find(fig, "trellis-points:opt|a|")
+    (pb,) = find(fig, "trellis-points:opt|b|")
+    np.testing.assert_allclose(pa.get_offsets(), [[0, 0.5], [1, 0.25]])
+    np.testing.assert_allclose(pb.get_offsets(), [[1, 0.75]])
+    (line,) = find(fig, "trellis-line:opt|b|")
+    assert np.isnan(line.get_ydata()[0])  # type: ignore[attr-defined]
+    assert fig.get_supylabel() == "mean normalized acc"
+    assert not find(fig, "empty-note")
+
+
+def test_trellis_draws_confidence_bars_when_given() -> None:
+    table = pd.DataFrame(
+        {
+            "parameter": ["opt", "opt"],
+            "option": ["adam", "sgd"],
+            "primary": ["a", "a"],
+            "secondary": [None, None],
+            "mean": [0.5, 0.6],
+            "count": [10, 10],
+            "ci_low": [0.4, 0.55],
+            "ci_high": [0.6, 0.65],
+        }
+    )
+    fig = render.draw_trellis(table)
+    (bars,) = find(fig, "trellis-ci:opt|a|")
+    assert isinstance(bars, LineCollection)
+    segs = bars.get_segments()
+    np.testing.assert_allclose([s[:, 1] for s in segs], [[0.4, 0.6], [0.55, 0.65]])
+
+
+def test_trellis_empty_selection(ens: hpcore.Ensemble) -> None:
+    nothing = hpcore.select(ens, range=(0.0, 1.0), where={"dataset": ["mnist"]})
+    table = hpcore.trellis(ens, nothing, primary="dataset")
+    table = table.assign(mean=np.nan, count=0)
+    fig = render.draw_trellis(table)
+    assert find(fig, "empty-note")
+    assert all(len(c.get_offsets()) == 0 for c in fig.findobj(PathCollection))
+
+
+def test_trellis_13_parameters_labels_do_not_overlap() -> None:
+    ens13 = hpcore.normalize(hpcore.load(thirteen_parameters()))
+    sel13 = hpcore.select(ens13, range=(0.8, 1.0))
+    table = hpcore.trellis(ens13, sel13, primary="dataset", secondary="optimizer")
+    fig = render.draw_trellis(table, primary_name="dataset", secondary_name="optimizer")
+    fig.canvas.draw()
+    panels = [a for a in fig.axes if str(a.get_gid()).startswith("trellis:")]
+    assert len(panels) == 5 * 11
+    titles = [a.title for a in panels if a.get_title()]
+    assert len(titles) == 11 and no_overlap(fig, titles)
+    bottom = [
+        a for a in panels if a.get_gid().endswith(f"|{ens13.options('dataset')[-1]}")
+    ]
+    assert len(bottom) == 11
+    assert no_overlap(fig, [t for a in bottom for t in a.get_xticklabels()])
+
+
+def test_figure_size_grows_with_options(ens: hpcore.Ensemble) -> None:
+    ens13 = hpcore.normalize(hpcore.load(thirteen_parameters(2000)))
+    small = render.figure_size_for("pairs", hpcore.pair_counts(ens))
+    big = render.figure_size_for("pairs", hpcore.pair_counts(ens13))
+    assert big[0] > small[0] and big[1] > small[1]
+    t_small = render.figure_size_for("trellis", hpcore.trellis(ens, primary="dataset"))
+    t_big = render.figure_size_for("trellis", hpcore.trellis(ens13, primary="dataset"))
+    assert t_big[0] > t_small[0]
+    with pytest.raises(ColumnError, match="`kind` must be one of"):
+        render.figure_size_for("bars", hpcore.pair_counts(ens))  # type: ignore[arg-type]
+
+
+def test_render_never_touches_pyplot() -> None:
+    code = (
+        "import sys, pandas as pd, hpcore\n"
+        "from hpcore import render\n"
+        "e = hpcore.normalize(hpcore.load(pd.DataFrame("
+        "{'p': list('abab'), 'q': list('xxyy'), 'acc': [1., 2., 3., 4.]})))\n"
+        "render.draw_pair_matrix(hpcore.pair_counts(e))\n"
+        "render.draw_trellis(hpcore.trellis(e, primary='p'))\n"
+        "h = hpcore.histogram\n"
+        "render.draw_histogram(h(e), h(e, normalized=True))\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_bar_patches_are_rectangles_with_gids(ens: hpcore.Ensemble) -> None:
+    raw = hpcore.histogram(ens, bins=3)
+    fig = render.draw_histogram(raw, hpcore.histogram(ens, bins=3, normalized=True))
+    (bar,) = find(fig, "bar:raw:svhn:2")
+    assert isinstance(bar, Rectangle)
+    expected = raw[(raw["group"] == "svhn")]["count"].iloc[2]
+    assert bar.get_height() == expected
+
+
+def test_the_overlap_check_can_fail() -> None:
+    fig = render.new_figure(3, 2)
+    a = fig.text(0.5, 0.5, "parameter")
+    b = fig.text(0.52, 0.5, "option")
+    c = fig.text(0.1, 0.1, "far")
+    assert not no_overlap(fig, [a, b])
+    assert no_overlap(fig, [a, c])
