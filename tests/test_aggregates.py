@@ -1,4 +1,4 @@
-"""histogram, pair_counts and trellis: hand oracles, naive pandas oracles, properties."""
+"""histogram, pair_counts, trellis: hand oracles, naive pandas oracles, properties."""
 
 from __future__ import annotations
 
@@ -41,7 +41,13 @@ def test_histogram_by_hand(ens: hpcore.Ensemble) -> None:
 def test_pair_counts_by_hand(ens: hpcore.Ensemble) -> None:
     sel = hpcore.select(ens, range=(0.4, 1.0))  # rows 2, 3, 6, 7
     pairs = hpcore.pair_counts(ens, sel)
-    assert list(pairs.columns) == ["param_a", "option_a", "param_b", "option_b", "count"]
+    assert list(pairs.columns) == [
+        "param_a",
+        "option_a",
+        "param_b",
+        "option_b",
+        "count",
+    ]
     got = {tuple(r[:4]): r[4] for r in pairs.itertuples(index=False)}
     assert got == {
         ("dataset", "a", "opt", "adam"): 1,
@@ -64,22 +70,31 @@ def test_trellis_by_hand(ens: hpcore.Ensemble) -> None:
     sel = hpcore.select(ens, range=(0.4, 1.0))
     tr = hpcore.trellis(ens, sel, primary="dataset")
     assert list(tr.columns) == [
-        "parameter", "option", "primary", "secondary", "mean", "count"
+        "parameter",
+        "option",
+        "primary",
+        "secondary",
+        "mean",
+        "count",
     ]
     assert tr["secondary"].isna().all()
-    rows = {(r.parameter, r.option, r.primary): (r.mean, r.count) for r in tr.itertuples()}
+    rows = {
+        (r.parameter, r.option, r.primary): (r.mean, r.count) for r in tr.itertuples()
+    }
     assert rows[("opt", "adam", "a")] == (0.5, 1)
     assert rows[("opt", "adam", "b")] == (1.0, 1)
     assert rows[("opt", "sgd", "a")] == (1.0, 1)
     assert rows[("opt", "sgd", "b")] == pytest.approx((2 / 3, 1))
     assert rows[("batch", "32", "a")] == (1.0, 1)
-    assert np.isnan(rows[("batch", "32", "b")][0]) and rows[("batch", "32", "b")][1] == 0
+    assert (
+        np.isnan(rows[("batch", "32", "b")][0]) and rows[("batch", "32", "b")][1] == 0
+    )
     assert rows[("batch", "64", "a")] == (0.5, 1)
     assert rows[("batch", "64", "b")] == pytest.approx((5 / 6, 2))
     raw = hpcore.trellis(ens, sel, primary="dataset", value="test_accuracy")
-    assert raw.loc[(raw.parameter == "batch") & (raw.option == "64"), "mean"].tolist() == [
-        30.0, 85.0
-    ]
+    assert raw.loc[
+        (raw.parameter == "batch") & (raw.option == "64"), "mean"
+    ].tolist() == [30.0, 85.0]
 
 
 def test_trellis_with_secondary_layout(ens: hpcore.Ensemble) -> None:
@@ -118,7 +133,9 @@ def _naive_pairs(ens: hpcore.Ensemble, mask: np.ndarray) -> pd.DataFrame:
         for oa in ens.options(a):
             for ob in ens.options(b):
                 rows.append((a, oa, b, ob, int(ct.loc[oa, ob])))
-    return pd.DataFrame(rows, columns=["param_a", "option_a", "param_b", "option_b", "count"])
+    return pd.DataFrame(
+        rows, columns=["param_a", "option_a", "param_b", "option_b", "count"]
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -157,7 +174,9 @@ def test_histogram_matches_numpy(normalized: bool) -> None:
     col = "normalized" if normalized else "acc"
     values = ens.table[col].to_numpy()
     edges = (
-        np.linspace(0, 1, 8) if normalized else np.linspace(values.min(), values.max(), 8)
+        np.linspace(0, 1, 8)
+        if normalized
+        else np.linspace(values.min(), values.max(), 8)
     )
     for g in ens.options("dataset"):
         counts, _ = np.histogram(values[ens.table["dataset"] == g], bins=edges)
@@ -174,14 +193,18 @@ def test_bad_trellis_arguments(ens: hpcore.Ensemble) -> None:
         hpcore.trellis(ens, primary="opt", secondary="x")
     with pytest.raises(ParameterError, match=r"secondary must differ from primary"):
         hpcore.trellis(ens, primary="opt", secondary="opt")
-    with pytest.raises(ParameterError, match=r"value must be 'normalized' or the metric"):
+    with pytest.raises(
+        ParameterError, match=r"value must be 'normalized' or the metric"
+    ):
         hpcore.trellis(ens, primary="opt", value="loss")
 
 
 def test_selection_from_another_ensemble(ens: hpcore.Ensemble) -> None:
     other = _random_ensemble(0)
     sel = hpcore.select(other)
-    with pytest.raises(SelectionError, match=r"selection has 300 rows but the ensemble"):
+    with pytest.raises(
+        SelectionError, match=r"selection has 300 rows but the ensemble"
+    ):
         hpcore.pair_counts(ens, sel)
     with pytest.raises(SelectionError, match=r"must be an hpcore.Selection"):
         hpcore.trellis(ens, np.ones(8, bool), primary="opt")  # type: ignore[arg-type]
@@ -198,7 +221,9 @@ def test_unnormalized_views_need_normalize(ensemble_df: pd.DataFrame) -> None:
         hpcore.histogram(raw, normalized=True)
     with pytest.raises(SelectionError, match="normalize"):
         hpcore.trellis(raw, primary="opt")
-    assert hpcore.trellis(raw, primary="opt", value="test_accuracy")["count"].sum() == 16
+    assert (
+        hpcore.trellis(raw, primary="opt", value="test_accuracy")["count"].sum() == 16
+    )
 
 
 # -------------------------------------------------------------------- properties
@@ -235,7 +260,7 @@ def test_pair_count_properties(seed: int, lo: float, width: float) -> None:
         )
         for r in block.itertuples():
             assert swapped.loc[r.option_b, r.option_a] == r.count
-    # the diagonal of a pair matrix is the marginal count: sum over b equals option count
+    # the marginal of each block: summing over b gives the count of each option of a
     for a, b in itertools.combinations(ens.parameters, 2):
         block = pairs[(pairs.param_a == a) & (pairs.param_b == b)]
         marg = block.groupby("option_a", sort=False)["count"].sum()

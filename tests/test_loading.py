@@ -92,7 +92,9 @@ def test_exclusions_are_reported() -> None:
     assert "metric-like" in ens.excluded["val_loss"]
 
 
-def test_explicit_parameters_keep_order_and_add_group(ensemble_df: pd.DataFrame) -> None:
+def test_explicit_parameters_keep_order_and_add_group(
+    ensemble_df: pd.DataFrame,
+) -> None:
     ens = hpcore.load(ensemble_df, parameters=["batch", "opt"])
     assert ens.parameters == ("dataset", "batch", "opt")
     ens = hpcore.load(ensemble_df, parameters=["opt"], group="batch")
@@ -118,7 +120,9 @@ def test_binning_linear_log_integer_and_overrides() -> None:
     assert ens.options("depth") == ("2–4", "5–8", "9–11", "12–15", "16–19")
     drop_edges = np.array(ens.binned["drop"])
     assert np.allclose(np.diff(drop_edges), np.diff(drop_edges)[0])
-    assert ens.options("drop")[0].startswith("[") and ens.options("drop")[-1].endswith("]")
+    assert ens.options("drop")[0].startswith("[") and ens.options("drop")[-1].endswith(
+        "]"
+    )
     # every row sits in the bin whose interval holds its value
     codes = ens.codes("drop").to_numpy()
     assert np.all(drop_edges[codes] <= df["drop"].to_numpy())
@@ -260,7 +264,9 @@ def test_bad_files(tmp_path) -> None:
         hpcore.load(empty)
     header_only = tmp_path / "header.csv"
     header_only.write_text("p,acc\n")
-    with pytest.raises(DataSourceError, match=r"has no rows \(columns: \['p', 'acc'\]\)"):
+    with pytest.raises(
+        DataSourceError, match=r"has no rows \(columns: \['p', 'acc'\]\)"
+    ):
         hpcore.load(header_only)
     xlsx = tmp_path / "table.xlsx"
     xlsx.write_bytes(b"PK\x03\x04")
@@ -268,7 +274,9 @@ def test_bad_files(tmp_path) -> None:
         hpcore.load(xlsx)
     bad_pq = tmp_path / "bad.parquet"
     bad_pq.write_text("not parquet at all")
-    with pytest.raises(DataSourceError, match=r"bad.parquet' could not be read as Parquet"):
+    with pytest.raises(
+        DataSourceError, match=r"bad.parquet' could not be read as Parquet"
+    ):
         hpcore.load(bad_pq)
     with pytest.raises(DataSourceError, match=r"source must be a path"):
         hpcore.load(42)  # type: ignore[arg-type]

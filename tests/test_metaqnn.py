@@ -1,4 +1,4 @@
-"""Real trainings: the MetaQNN CIFAR-10/SVHN table from ../shared (skipped when absent)."""
+"""Real trainings: the MetaQNN CIFAR-10/SVHN table in ../shared (skipped if absent)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from hpcore.errors import MetricError
 
 
 def test_two_candidate_metrics_need_a_choice(metaqnn_path: Path) -> None:
-    with pytest.raises(MetricError, match=r"candidates: \['final_val_acc', 'best_val_acc'\]"):
+    with pytest.raises(
+        MetricError, match=r"candidates: \['final_val_acc', 'best_val_acc'\]"
+    ):
         hpcore.load(metaqnn_path)
 
 
@@ -37,7 +39,7 @@ def test_load_and_the_four_computations(metaqnn_path: Path, metric: str) -> None
     assert np.allclose(ratios, ratios[0], rtol=0.01)
 
     ens = hpcore.normalize(ens)
-    for g, part in ens.table.groupby("dataset", observed=True):
+    for _g, part in ens.table.groupby("dataset", observed=True):
         assert part["normalized"].min() == 0.0 and part["normalized"].max() == 1.0
     sel = hpcore.select(ens, range=(0.9, 1.0))
     naive = (ens.table["normalized"] >= 0.9).sum()
@@ -45,7 +47,10 @@ def test_load_and_the_four_computations(metaqnn_path: Path, metric: str) -> None
 
     hist = hpcore.histogram(ens, normalized=True)
     assert hist["count"].sum() == 2300
-    assert hist.groupby("group")["count"].sum().to_dict() == {"cifar10": 1000, "svhn": 1300}
+    assert hist.groupby("group")["count"].sum().to_dict() == {
+        "cifar10": 1000,
+        "svhn": 1300,
+    }
 
     pairs = hpcore.pair_counts(ens, sel)
     assert (pairs.groupby(["param_a", "param_b"])["count"].sum() == sel.count).all()
@@ -54,7 +59,9 @@ def test_load_and_the_four_computations(metaqnn_path: Path, metric: str) -> None
 
     tr = hpcore.trellis(ens, sel, primary="dataset", secondary="has_gap")
     sub = ens.table[sel.mask]
-    want = sub.groupby(["lr", "dataset", "has_gap"], observed=False)["normalized"].mean()
+    want = sub.groupby(["lr", "dataset", "has_gap"], observed=False)[
+        "normalized"
+    ].mean()
     got = tr[tr.parameter == "lr"].set_index(["option", "primary", "secondary"])["mean"]
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
 
@@ -62,5 +69,9 @@ def test_load_and_the_four_computations(metaqnn_path: Path, metric: str) -> None
 def test_large_integer_bins_get_compact_labels(metaqnn_path: Path) -> None:
     ens = hpcore.load(metaqnn_path, metric="final_val_acc")
     assert ens.options("num_params") == (
-        "192–2067", "2068–22.3k", "22.3k–240k", "240k–2.59M", "2.59M–27.9M"
+        "192–2067",
+        "2068–22.3k",
+        "22.3k–240k",
+        "240k–2.59M",
+        "2.59M–27.9M",
     )

@@ -81,7 +81,9 @@ def test_no_group_means_one_group() -> None:
 
 
 def test_unknown_method(ensemble_df: pd.DataFrame) -> None:
-    with pytest.raises(HpcoreError, match=r"`method` must be one of \['minmax', 'rank'"):
+    with pytest.raises(
+        HpcoreError, match=r"`method` must be one of \['minmax', 'rank'"
+    ):
         hpcore.normalize(hpcore.load(ensemble_df), method="zscore")  # type: ignore[arg-type]
 
 
