@@ -1,0 +1,1140 @@
+"""Automatic discovery: which parameters and combinations move the metric.
+
+:func:`discover` ranks every parameter by its main effect, every parameter
+pair by its two-way interaction and, where the data supports it, every pair
+together with the group column (the data set) by its three-way interaction, on
+the normalized metric. Each effect is the share of the metric's variance it
+explains, tested by permutation and controlled for false discoveries with
+Benjamini-Hochberg over all tests. For each significant interaction the
+option cells that drive it are named.
+
+The method, in terms of sums of squares (SS) of the ``n`` values ``y`` of the
+metric, ``SS_total = sum((y - mean(y))**2)``:
+
+- **main effect** of parameter A: the one-way between-options SS,
+  ``sum_a n_a (mean_a - mean)**2``; its share of ``SS_total`` is eta squared.
+- **two-way interaction** A x B: ``SS(cell means of A x B) - SS(additive
+  model A + B)``, both fitted by least squares on the rows. For an unbalanced
+  table (unequal or empty cells) the additive model is not the sum of the
+  one-way means; it is fitted exactly as a weighted least-squares projection
+  of the cell means (weights = cell sizes). The difference equals
+  ``sum_cells n_c (mean_c - additive_c)**2``: every cell's share of it says how
+  much that cell drives the interaction.
+- **three-way interaction** G x A x B (G the group column): the same with the
+  model of all two-way combinations (G x A, G x B, A x B) as the reduced model.
+  Only tested where the data supports it: every non-empty G x A x B cell
+  holds at least :data:`MIN_CELL_ROWS` rows (empty cells, e.g. structurally
+  impossible combinations, only lower the degrees of freedom).
+
+Each SS is the squared length of a projection: with ``u_c = sum_{rows in c}
+y / sqrt(n_c)`` (one entry per non-empty cell), the reduced model spans the
+columns of ``sqrt(n_c) X`` (``X`` its cell-level design), an orthonormal basis
+``Q`` of their complement gives ``SS_effect = ||Q^T u||**2``. Permutations only
+change the cell sums, so every permutation costs one ``bincount`` per test.
+
+**Permutation p-values.** The statistic is the F ratio ``(SS_effect / df) /
+(SS_residual(full model) / (n - cells))``. Main effects: the metric is
+permuted over the rows (exact under "the metric does not depend on this
+parameter"). Interactions: the residuals of the reduced (additive) model are
+permuted and added back to its fit (Freedman & Lane 1983), which keeps the
+main effects and tests only the interaction; asymptotically exact, the method
+recommended by Anderson & Legendre (1999) and Winkler et al. (2014). All tests
+share the same permutations; ``p = (1 + #{F* >= F}) / (permutations + 1)``.
+With ``m`` tests the smallest q-value BH can give one strong effect among
+nulls is about ``m / (permutations + 1)``, hence the default of 999.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .errors import HpcoreError
+from .model import NORMALIZED, Ensemble
+from .pairs import parameter_pairs
+from .selection import require_normalized
+from .stats import bh_q
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .cli import Command
+
+Kind = Literal["main", "pair", "triple"]
+
+#: Columns of ``findings.csv`` (and the first columns of :attr:`Findings.table`).
+CSV_COLUMNS = ("rank", "kind", "parameters", "effect", "p_value", "q_value")
+#: Default number of permutations per test.
+DEFAULT_PERMUTATIONS = 999
+#: A three-way interaction is tested only if every non-empty cell holds this
+#: many rows.
+MIN_CELL_ROWS = 5
+#: Driving cells are named until they account for this share of an interaction.
+DRIVER_SHARE = 0.5
+#: At most this many driving cells are named per interaction.
+MAX_DRIVERS = 3
+#: Joins parameter names in ``findings.csv`` and the report.
+JOIN = " x "
+#: Files :func:`write_findings` writes into the output folder.
+OUTPUT_NAMES = ("findings.md", "findings.csv", "figures")
+
+
+class OutputError(HpcoreError):
+    """The output folder cannot be written or holds files we must not replace."""
+
+
+# --------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Effect:
+    """One tested effect: a main effect, a pair or a triple interaction.
+
+    Attributes
+    ----------
+    kind : {"main", "pair", "triple"}
+    parameters : tuple of str
+        The parameters involved (the group column first in a triple).
+    effect : float
+        Share of the metric's total variance (sum of squares) the effect
+        explains beyond its reduced model (nothing for a main effect; the two
+        main effects for a pair; all two-way combinations for a triple).
+    statistic : float
+        The F ratio used by the permutation test.
+    df : int
+        Degrees of freedom of the effect (0: nothing to test).
+    p_value, q_value : float
+        Permutation p-value and Benjamini-Hochberg q-value over all tests
+        (NaN when the test is impossible: fewer rows than cells).
+    cells : pandas.DataFrame
+        One row per non-empty cell: one column per parameter (option label),
+        ``count`` (int64), ``mean``, ``sd`` (sample sd, NaN for one row),
+        ``predicted`` (the reduced model's value for the cell: the overall
+        mean for a main effect), ``deviation = mean - predicted`` and
+        ``share`` (the cell's part ``count * deviation**2`` of the effect's
+        sum of squares, summing to 1), sorted by ``share`` (largest first).
+    options : Mapping[str, tuple of str]
+        Each parameter's options in the ensemble's order.
+    """
+
+    kind: Kind
+    parameters: tuple[str, ...]
+    effect: float
+    statistic: float
+    df: int
+    p_value: float
+    q_value: float
+    cells: pd.DataFrame
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+    @property
+    def name(self) -> str:
+        """Parameter names joined by ``" x "``."""
+        return JOIN.join(self.parameters)
+
+    def drivers(
+        self, share: float = DRIVER_SHARE, limit: int = MAX_DRIVERS
+    ) -> pd.DataFrame:
+        """The cells that together drive at least ``share`` of the effect.
+
+        The largest contributors first, at most ``limit`` of them.
+        """
+        cum = self.cells["share"].cumsum().to_numpy()
+        needed = int(np.searchsorted(cum, share - 1e-12)) + 1
+        return self.cells.head(min(max(needed, 1), limit)).reset_index(drop=True)
+
+
+@dataclass(frozen=True, eq=False)
+class Findings:
+    """The result of :func:`discover`.
+
+    Attributes
+    ----------
+    effects : tuple of Effect
+        Every tested effect in rank order: significant ones (``q < alpha``)
+        first, each part by decreasing ``effect``.
+    table : pandas.DataFrame
+        One row per effect in the same order: :data:`CSV_COLUMNS` (``rank``
+        from 1, ``kind``, ``parameters`` joined by ``" x "``, ``effect``,
+        ``p_value``, ``q_value``) plus ``statistic`` and ``df``.
+    value : str
+        The analysed column (``"normalized"`` or the metric).
+    metric : str
+        The ensemble's metric.
+    rows : int
+        Rows analysed.
+    permutations, seed : int
+        Permutations per test and their seed.
+    alpha : float
+        The q-value under which an effect counts as significant.
+    top : int
+        How many effects the report describes.
+    skipped : Mapping[str, str]
+        Triples not tested (name -> reason).
+    """
+
+    effects: tuple[Effect, ...]
+    table: pd.DataFrame
+    value: str
+    metric: str
+    rows: int
+    permutations: int
+    seed: int
+    alpha: float
+    top: int = 10
+    skipped: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "skipped", MappingProxyType(dict(self.skipped)))
+
+    def significant(self) -> tuple[Effect, ...]:
+        """The effects with ``q_value < alpha``, in rank order."""
+        return tuple(e for e in self.effects if e.q_value < self.alpha)
+
+    def top_significant(
+        self, top: int | None = None
+    ) -> dict[str, list[tuple[int, Effect]]]:
+        """Per kind (main, pair, triple), its ``top`` strongest significant
+        effects with their overall rank (default ``top``: :attr:`top`)."""
+        top = self.top if top is None else top
+        out: dict[str, list[tuple[int, Effect]]] = {k: [] for k in SECTIONS}
+        for rank, e in enumerate(self.effects, start=1):
+            if e.q_value < self.alpha and len(out[e.kind]) < top:
+                out[e.kind].append((rank, e))
+        return out
+
+    def effect(self, *parameters: str) -> Effect:
+        """The effect of exactly these parameters (in any order)."""
+        wanted = frozenset(parameters)
+        for e in self.effects:
+            if frozenset(e.parameters) == wanted and len(e.parameters) == len(
+                parameters
+            ):
+                return e
+        raise HpcoreError(f"no tested effect of {JOIN.join(parameters)!r}")
+
+
+# --------------------------------------------------------------------------
+# the computation
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Design:
+    """One effect's cells, projections and residuals (internal)."""
+
+    kind: Kind
+    parameters: tuple[str, ...]
+    shape: tuple[int, ...]
+    codes: np.ndarray  # row -> cell index
+    counts: np.ndarray  # per cell (all cells)
+    nonempty: np.ndarray  # indices of non-empty cells
+    q_red: np.ndarray  # (C', r) orthonormal basis of the reduced model
+    q_eff: np.ndarray  # (C', df) orthonormal basis of the effect
+    residual_key: str  # which residual vector its permutations use
+
+    @property
+    def n_cells(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def df(self) -> int:
+        return int(self.q_eff.shape[1])
+
+
+def _design(
+    kind: Kind,
+    parameters: tuple[str, ...],
+    codes: Mapping[str, np.ndarray],
+    levels: Mapping[str, int],
+) -> _Design:
+    shape = tuple(levels[p] for p in parameters)
+    cell = np.zeros(len(codes[parameters[0]]), dtype=np.int64)
+    for p in parameters:
+        cell = cell * levels[p] + codes[p]
+    size = int(np.prod(shape))
+    counts = np.bincount(cell, minlength=size)
+    nonempty = np.flatnonzero(counts)
+    # cell-level design of the reduced model: one-hot columns of every
+    # combination of all but one of the parameters (the intercept for a main
+    # effect; both main effects for a pair; the three two-way tables for a
+    # triple)
+    idx = np.unravel_index(nonempty, shape)
+    blocks: list[np.ndarray] = []
+    for sub in itertools.combinations(range(len(parameters)), len(parameters) - 1):
+        if not sub:
+            blocks.append(np.ones((len(nonempty), 1)))
+            continue
+        sub_shape = tuple(shape[i] for i in sub)
+        sub_code = np.ravel_multi_index(tuple(idx[i] for i in sub), sub_shape)
+        onehot = np.zeros((len(nonempty), int(np.prod(sub_shape))))
+        onehot[np.arange(len(nonempty)), sub_code] = 1.0
+        blocks.append(onehot)
+    design = np.hstack(blocks) * np.sqrt(counts[nonempty])[:, None]
+    u_mat, sing, _ = np.linalg.svd(design, full_matrices=True)
+    tol = sing.max(initial=0.0) * max(design.shape) * np.finfo(np.float64).eps
+    rank = int(np.sum(sing > tol))
+    return _Design(
+        kind=kind,
+        parameters=parameters,
+        shape=shape,
+        codes=cell,
+        counts=counts,
+        nonempty=nonempty,
+        q_red=u_mat[:, :rank],
+        q_eff=u_mat[:, rank:],
+        residual_key="main" if kind == "main" else JOIN.join(parameters),
+    )
+
+
+def _u(design: _Design, sums: np.ndarray) -> np.ndarray:
+    """Cell sums (..., C) -> weighted coordinates (..., C') of the cell means."""
+    out: np.ndarray = sums[..., design.nonempty] / np.sqrt(
+        design.counts[design.nonempty]
+    )
+    return out
+
+
+def _check_args(
+    ens: Ensemble, value: str, permutations: int, top: int, alpha: float
+) -> None:
+    if value == NORMALIZED:
+        require_normalized(ens, "discover(value='normalized')")
+    elif value != ens.metric:
+        raise HpcoreError(
+            f"`value` must be 'normalized' or the metric {ens.metric!r}; got {value!r}"
+        )
+    if isinstance(permutations, bool) or not isinstance(permutations, int):
+        raise HpcoreError(f"`permutations` must be an integer; got {permutations!r}")
+    if permutations < 19:
+        raise HpcoreError(
+            "`permutations` must be at least 19 (p-values down to 0.05); "
+            f"got {permutations}"
+        )
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise HpcoreError(f"`top` must be a positive integer; got {top!r}")
+    if not isinstance(alpha, float | int) or not 0.0 < float(alpha) < 1.0:
+        raise HpcoreError(f"`alpha` must lie strictly between 0 and 1; got {alpha!r}")
+    if len(ens.table) < 3:
+        raise HpcoreError(
+            f"discover needs at least 3 rows; the ensemble has {len(ens.table)}"
+        )
+
+
+def discover(
+    ens: Ensemble,
+    *,
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = 0,
+    top: int = 10,
+    alpha: float = 0.05,
+    value: str = NORMALIZED,
+    triples: bool = True,
+) -> Findings:
+    """Rank main effects and interactions of the parameters on the metric.
+
+    See the module docstring for the method.
+
+    Parameters
+    ----------
+    ens : Ensemble
+        A normalized ensemble (unless ``value`` is the metric).
+    permutations : int, default=999
+        Permutations per test (at least 19). The smallest p-value is
+        ``1 / (permutations + 1)``.
+    seed : int, default=0
+        Seed of the permutations; results are reproducible.
+    top : int, default=10
+        How many effects :func:`findings_markdown` and the command describe.
+        Does not change the tests.
+    alpha : float, default=0.05
+        q-value threshold of "significant".
+    value : str, default="normalized"
+        ``"normalized"`` or the metric column.
+    triples : bool, default=True
+        Also test group x pair three-way interactions (needs a group column).
+
+    Returns
+    -------
+    Findings
+
+    Raises
+    ------
+    HpcoreError
+        Bad arguments or an ensemble that is not normalized.
+
+    Examples
+    --------
+    >>> import hpcore
+    >>> ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(2000)))
+    >>> found = discover(ens, permutations=99)  # doctest: +SKIP
+    >>> found.table.head(3)  # doctest: +SKIP
+    """
+    _check_args(ens, value, permutations, top, alpha)
+    y = ens.table[value].to_numpy(dtype=np.float64)
+    n = len(y)
+    if not np.all(np.isfinite(y)):
+        raise HpcoreError(f"column {value!r} holds missing or infinite values")
+    y_centered = y - y.mean()
+    ss_total = float(np.dot(y_centered, y_centered))
+    codes = {p: ens.codes(p).to_numpy().astype(np.int64) for p in ens.parameters}
+    levels = {p: len(ens.options(p)) for p in ens.parameters}
+
+    designs: list[_Design] = [
+        _design("main", (p,), codes, levels) for p in ens.parameters
+    ]
+    designs += [_design("pair", ab, codes, levels) for ab in parameter_pairs(ens)]
+    skipped: dict[str, str] = {}
+    group = ens.group
+    if triples and group is not None:
+        others = [p for p in ens.parameters if p != group]
+        for a, b in itertools.combinations(others, 2):
+            d = _design("triple", (group, a, b), codes, levels)
+            smallest = int(d.counts[d.nonempty].min())
+            if smallest < MIN_CELL_ROWS:
+                skipped[d.residual_key] = (
+                    f"the smallest non-empty cell of the {d.n_cells} "
+                    f"{JOIN.join(d.parameters)} cells holds {smallest} row(s); "
+                    f"at least {MIN_CELL_ROWS} needed"
+                )
+            elif d.df == 0:
+                skipped[d.residual_key] = (
+                    f"{len(d.nonempty)} of the {d.n_cells} {JOIN.join(d.parameters)} "
+                    "cells hold rows: too few to estimate a three-way interaction"
+                )
+            else:
+                designs.append(d)
+
+    # observed statistics and the residual vectors of the reduced models
+    residuals: dict[str, np.ndarray] = {"main": y_centered}
+    observed_sums: list[np.ndarray] = []
+    for d in designs:
+        sums = np.bincount(d.codes, weights=y, minlength=d.n_cells)
+        observed_sums.append(sums)
+        if d.kind != "main":
+            u = _u(d, sums)
+            fitted = np.zeros(d.n_cells)
+            fitted[d.nonempty] = (d.q_red @ (d.q_red.T @ u)) / np.sqrt(
+                d.counts[d.nonempty]
+            )
+            residuals[d.residual_key] = y - fitted[d.codes]
+    norms = {k: float(np.dot(e, e)) for k, e in residuals.items()}
+
+    def f_ratio(d: _Design, sums: np.ndarray) -> np.ndarray:
+        u = _u(d, sums)
+        ss_eff = np.sum((u @ d.q_eff) ** 2, axis=-1)
+        ss_cells = np.sum(u**2, axis=-1)
+        df_res = n - len(d.nonempty)
+        rss = np.maximum(norms[d.residual_key] - ss_cells, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: np.ndarray = (ss_eff / max(d.df, 1)) / (rss / max(df_res, 1))
+        return out
+
+    testable = [d.df > 0 and n - len(d.nonempty) > 0 and ss_total > 0 for d in designs]
+    f_obs = [
+        float(
+            f_ratio(
+                d,
+                np.bincount(
+                    d.codes, weights=residuals[d.residual_key], minlength=d.n_cells
+                ),
+            )
+        )
+        for d in designs
+    ]
+    exceed = _permute(designs, residuals, f_ratio, f_obs, testable, permutations, seed)
+
+    effects: list[Effect] = []
+    p_values = np.full(len(designs), np.nan)
+    for i, d in enumerate(designs):
+        if not testable[i]:
+            p_values[i] = np.nan if (d.df > 0 and ss_total > 0) else 1.0
+        else:
+            p_values[i] = (1 + exceed[i]) / (permutations + 1)
+    q_values = bh_q(p_values)
+    for i, d in enumerate(designs):
+        cells, ss_eff = _cells(ens, d, observed_sums[i], y)
+        effects.append(
+            Effect(
+                kind=d.kind,
+                parameters=d.parameters,
+                effect=_share(ss_eff, ss_total),
+                statistic=f_obs[i] if testable[i] else float("nan"),
+                df=d.df,
+                p_value=float(p_values[i]),
+                q_value=float(q_values[i]),
+                cells=cells,
+                options={p: ens.options(p) for p in d.parameters},
+            )
+        )
+    effects.sort(
+        key=lambda e: (
+            not e.q_value < alpha,
+            -e.effect,
+            e.p_value if math.isfinite(e.p_value) else 2.0,
+        )
+    )
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(effects) + 1, dtype=np.int64),
+            "kind": pd.Series([e.kind for e in effects], dtype="str"),
+            "parameters": pd.Series([e.name for e in effects], dtype="str"),
+            "effect": np.array([e.effect for e in effects], dtype=np.float64),
+            "p_value": np.array([e.p_value for e in effects], dtype=np.float64),
+            "q_value": np.array([e.q_value for e in effects], dtype=np.float64),
+            "statistic": np.array([e.statistic for e in effects], dtype=np.float64),
+            "df": np.array([e.df for e in effects], dtype=np.int64),
+        }
+    )
+    return Findings(
+        effects=tuple(effects),
+        table=table,
+        value=value,
+        metric=ens.metric,
+        rows=n,
+        permutations=permutations,
+        seed=seed,
+        alpha=float(alpha),
+        top=top,
+        skipped=skipped,
+    )
+
+
+def _share(ss: float, ss_total: float) -> float:
+    """``ss / ss_total``; rounding noise (below 1e-12) counts as 0."""
+    if ss_total <= 0:
+        return 0.0
+    share = ss / ss_total
+    return 0.0 if share < 1e-12 else float(share)
+
+
+#: Permutations whose cell sums are held in memory at once.
+CHUNK = 64
+
+
+def _permute(
+    designs: Sequence[_Design],
+    residuals: Mapping[str, np.ndarray],
+    f_ratio: Callable[[_Design, np.ndarray], np.ndarray],
+    f_obs: Sequence[float],
+    testable: Sequence[bool],
+    permutations: int,
+    seed: int,
+) -> np.ndarray:
+    """Count, per test, the permutations whose F reaches the observed F.
+
+    Every permutation of the rows is applied to each residual vector once;
+    each test then needs one ``bincount`` of the shuffled vector over its
+    cells. Cell sums are kept for :data:`CHUNK` permutations at a time.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(next(iter(residuals.values())))
+    by_key: dict[str, list[int]] = {}
+    for i, d in enumerate(designs):
+        if testable[i]:
+            by_key.setdefault(d.residual_key, []).append(i)
+    exceed = np.zeros(len(designs), dtype=np.int64)
+    done = 0
+    while done < permutations:
+        size = min(CHUNK, permutations - done)
+        sums = {
+            i: np.empty((size, designs[i].n_cells))
+            for ids in by_key.values()
+            for i in ids
+        }
+        for b in range(size):
+            perm = rng.permutation(n)
+            for key, ids in by_key.items():
+                shuffled = residuals[key][perm]
+                for i in ids:
+                    sums[i][b] = np.bincount(
+                        designs[i].codes, weights=shuffled, minlength=designs[i].n_cells
+                    )
+        for i, s in sums.items():
+            ref = f_obs[i]
+            exceed[i] += int(np.sum(f_ratio(designs[i], s) >= ref - 1e-9 * abs(ref)))
+        done += size
+    return exceed
+
+
+def _cells(
+    ens: Ensemble, d: _Design, sums: np.ndarray, y: np.ndarray
+) -> tuple[pd.DataFrame, float]:
+    """The per-cell table of an effect and its sum of squares."""
+    ne = d.nonempty
+    count = d.counts[ne].astype(np.float64)
+    mean = sums[ne] / count
+    u = _u(d, sums)
+    predicted = (d.q_red @ (d.q_red.T @ u)) / np.sqrt(count)
+    deviation = mean - predicted
+    contrib = count * deviation**2
+    ss_eff = float(np.sum((u @ d.q_eff) ** 2))
+    total = float(contrib.sum())
+    cell_mean = np.zeros(d.n_cells)
+    cell_mean[ne] = mean
+    ss_within = np.bincount(
+        d.codes, weights=(y - cell_mean[d.codes]) ** 2, minlength=d.n_cells
+    )[ne]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.where(count > 1, np.sqrt(ss_within / (count - 1)), np.nan)
+        share = contrib / total if total > 0 else np.zeros(len(ne))
+    idx = np.unravel_index(ne, d.shape)
+    columns: dict[str, object] = {
+        p: pd.Series(np.asarray(ens.options(p), dtype=object)[idx[j]], dtype="str")
+        for j, p in enumerate(d.parameters)
+    }
+    frame = pd.DataFrame(
+        {
+            **columns,
+            "count": count.astype(np.int64),
+            "mean": mean,
+            "sd": sd,
+            "predicted": predicted,
+            "deviation": deviation,
+            "share": share,
+        }
+    )
+    frame = frame.sort_values("share", ascending=False, kind="stable")
+    return frame.reset_index(drop=True), ss_eff
+
+
+# --------------------------------------------------------------------------
+# words
+# --------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    """A deviation or mean with two significant digits (``0.18``, ``0.012``)."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    return f"{x:.2g}" if abs(x) < 1 else f"{x:.3g}"
+
+
+def format_p(p: float, permutations: int) -> str:
+    """``p = 0.012``; ``p <= 0.001`` when no permutation reached the observed value."""
+    if not math.isfinite(p):
+        return "p = n/a"
+    if p <= 1.0 / (permutations + 1) + 1e-15:
+        return f"p <= {1.0 / (permutations + 1):.2g}"
+    return f"p = {p:.2g}"
+
+
+def _q(q: float) -> str:
+    return "q = n/a" if not math.isfinite(q) else f"q = {q:.2g}"
+
+
+def _value_label(findings: Findings) -> str:
+    return (
+        f"normalized {findings.metric}"
+        if findings.value == NORMALIZED
+        else findings.metric
+    )
+
+
+def _cell_phrase(parameters: Sequence[str], row: pd.Series) -> str:
+    """``a = x and b = y`` / ``g = w, a = x and b = y``."""
+    parts = [f"{p} = {row[p]}" for p in parameters]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def describe(effect: Effect, findings: Findings) -> str:
+    """Readable sentences about one effect, with its numbers.
+
+    Examples: "optimizer explains 21% of the variance of normalized
+    test_accuracy (p <= 0.001, q = 0.002). Highest mean: optimizer = ADAM
+    (0.71, n = 4,300); lowest: optimizer = Momentum SGD (0.52, n = 4,310)."
+    For a significant interaction the driving cells follow (see
+    :meth:`Effect.drivers`):
+    "Networks with optimizer = Momentum SGD and batch_size = 256 are 0.18
+    below what optimizer and batch_size alone predict (0.41 vs 0.59, n = 212;
+    40% of the interaction)."
+    """
+    label = _value_label(findings)
+    stats = f"{format_p(effect.p_value, findings.permutations)}, {_q(effect.q_value)}"
+    pct = f"{100 * effect.effect:.2g}%" if effect.effect > 0 else "0%"
+    cells = effect.cells
+    if effect.kind == "main":
+        p = effect.parameters[0]
+        text = f"{p} explains {pct} of the variance of {label} ({stats})."
+        if len(cells) > 1:
+            by_mean = cells.sort_values("mean", ascending=False, kind="stable")
+            hi, lo = by_mean.iloc[0], by_mean.iloc[-1]
+            text += (
+                f" Highest mean: {p} = {hi[p]} ({_num(float(hi['mean']))}, "
+                f"n = {int(hi['count']):,}); lowest: {p} = {lo[p]} "
+                f"({_num(float(lo['mean']))}, n = {int(lo['count']):,})."
+            )
+        return text
+    if effect.kind == "pair":
+        a, b = effect.parameters
+        text = (
+            f"The interaction of {a} and {b} explains {pct} of the variance of "
+            f"{label} beyond their main effects ({stats})."
+        )
+        reference = f"what {a} and {b} alone predict"
+    else:
+        g, a, b = effect.parameters
+        text = (
+            f"The three-way interaction of {g}, {a} and {b} explains {pct} of the "
+            f"variance of {label} beyond their two-way combinations ({stats})."
+        )
+        reference = f"what the pairs of {g}, {a} and {b} predict"
+    if effect.q_value < findings.alpha:
+        for _, row in effect.drivers().iterrows():
+            dev = float(row["deviation"])
+            text += (
+                f" Networks with {_cell_phrase(effect.parameters, row)} are "
+                f"{_num(abs(dev))} "
+                f"{'above' if dev > 0 else 'below'} {reference} "
+                f"({_num(float(row['mean']))} vs {_num(float(row['predicted']))}, "
+                f"n = {int(row['count']):,}; {100 * float(row['share']):.0f}% of "
+                "the interaction)."
+            )
+    return text
+
+
+#: Section titles of the report, by kind.
+SECTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "main": "Main effects",
+        "pair": "Interactions of two parameters",
+        "triple": "Three-way interactions with the group",
+    }
+)
+
+
+def _p_cell(p: float, permutations: int) -> str:
+    return format_p(p, permutations).replace("p = ", "").replace("p <= ", "<= ")
+
+
+def findings_markdown(
+    findings: Findings,
+    *,
+    top: int | None = None,
+    figures: Mapping[str, str] | None = None,
+    source: str = "",
+) -> str:
+    """The text of ``findings.md``.
+
+    A header with the data and the method, then one section per kind (main
+    effects, pairs, triples) describing its significant effects strongest
+    first (at most ``top`` per kind, see :meth:`Findings.top_significant`),
+    each with its figure, then a table of every test.
+
+    Parameters
+    ----------
+    findings : Findings
+    top : int, optional
+        Effects described per kind (default: ``findings.top``).
+    figures : mapping of effect name to relative image path, optional
+        Images embedded below each described effect.
+    source : str, optional
+        Where the data came from (shown in the header).
+    """
+    figures = figures or {}
+    label = _value_label(findings)
+    n_tests = len(findings.effects)
+    n_sig = len(findings.significant())
+    lines = [
+        f"# Findings: what drives the {label}",
+        "",
+        f"Data: {source + ', ' if source else ''}{findings.rows:,} rows.",
+        "",
+        "Method: the share of the variance of the "
+        f"{label} explained by each parameter (main effect, eta squared), by each "
+        "pair beyond its two main effects (two-way interaction, least squares on "
+        "unbalanced cells) and by the group column with each pair beyond their "
+        "two-way combinations (three-way interaction). p-values from "
+        f"{findings.permutations:,} permutations (seed {findings.seed}; the "
+        "metric for main effects, the residuals of the additive model for "
+        "interactions: Freedman-Lane); q-values by Benjamini-Hochberg over all "
+        f"{n_tests} tests. Significant: q < {findings.alpha:g}. An effect is the "
+        "share of the variance it explains; a cell's deviation is its mean minus "
+        "what the simpler model predicts for it.",
+        "",
+        f"**{n_sig} of {n_tests} effects are significant.**"
+        + ("" if n_sig else " No pattern stands out from chance."),
+        "",
+    ]
+    for kind, chosen in findings.top_significant(top).items():
+        if not chosen:
+            continue
+        lines += [f"## {SECTIONS[kind]}", ""]
+        for rank, effect in chosen:
+            lines += [f"### {rank}. {effect.name}", "", describe(effect, findings), ""]
+            if effect.name in figures:
+                lines += [f"![{effect.name}]({figures[effect.name]})", ""]
+    lines += [
+        "## All tests",
+        "",
+        "| rank | kind | parameters | effect | p | q |",
+        "|---:|---|---|---:|---:|---:|",
+    ]
+    for e, rank in zip(findings.effects, findings.table["rank"], strict=True):
+        lines.append(
+            f"| {rank} | {e.kind} | {e.name} | {100 * e.effect:.3g}% | "
+            f"{_p_cell(e.p_value, findings.permutations)} | {_q(e.q_value)[4:]} |"
+        )
+    if findings.skipped:
+        lines += ["", "Not tested:", ""]
+        lines += [f"- {k}: {v}" for k, v in findings.skipped.items()]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# figures
+# --------------------------------------------------------------------------
+
+
+def draw_effect(effect: Effect, *, value_label: str = "metric") -> Figure:
+    """A small figure of one effect, drawn from ``effect.cells`` only.
+
+    - main effect: the mean of every option with its 95% t-interval
+      (one ``errorbar`` container, options in their order along x);
+    - pair: the cell means of the first parameter's options (x) with one solid
+      line per option of the second, and the additive prediction of each as a
+      dashed line of the same colour;
+    - triple: the same as the pair, one panel per group option.
+
+    Lines carry a label ``"<option>"`` (observed) or ``"<option> predicted"``
+    so tests can match them to ``effect.cells``.
+    """
+    from matplotlib.figure import Figure
+
+    cells = effect.cells
+    if effect.kind == "main":
+        p = effect.parameters[0]
+        fig = Figure(figsize=(4.5, 3.0), layout="constrained")
+        ax = fig.add_subplot()
+        rank = {o: i for i, o in enumerate(effect.options[p])}
+        order = cells.sort_values(p, key=lambda s: s.map(rank))
+        x = np.arange(len(order))
+        half = _t_half(order)
+        ax.errorbar(
+            x, order["mean"].to_numpy(), yerr=half, fmt="o", capsize=3, label="mean"
+        )
+        ax.set_xticks(x, order[p].tolist(), rotation=30, ha="right")
+        ax.set_xlabel(p)
+        ax.set_ylabel(f"mean {value_label}\n(95% t-interval)")
+        ax.set_title(effect.name, fontsize=10)
+        return fig
+    panels: list[str | None]
+    if effect.kind == "triple":
+        g, a, b = effect.parameters
+        panels = [o for o in effect.options[g] if o in set(cells[g])]
+    else:
+        g, (a, b) = "", effect.parameters
+        panels = [None]
+    fig = Figure(figsize=(3.2 * len(panels) + 1.2, 3.0), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    x_opts = [o for o in effect.options[a] if o in set(cells[a])]
+    line_opts = [o for o in effect.options[b] if o in set(cells[b])]
+    for ax, panel in zip(axes, panels, strict=True):
+        part = cells if panel is None else cells[cells[g] == panel]
+        for j, opt in enumerate(line_opts):
+            sub = part[part[b] == opt].set_index(a).reindex(x_opts)
+            color = f"C{j % 10}"
+            ax.plot(
+                range(len(x_opts)),
+                sub["mean"].to_numpy(),
+                "o-",
+                color=color,
+                label=str(opt),
+            )
+            ax.plot(
+                range(len(x_opts)),
+                sub["predicted"].to_numpy(),
+                "--",
+                color=color,
+                alpha=0.6,
+                label=f"{opt} predicted",
+            )
+        ax.set_xticks(range(len(x_opts)), x_opts, rotation=30, ha="right")
+        ax.set_xlabel(a)
+        if panel is not None:
+            ax.set_title(f"{g} = {panel}", fontsize=9)
+    axes[0].set_ylabel(f"mean {value_label}\n(dashed: predicted)")
+    handles = [
+        h for h in axes[-1].get_lines() if not str(h.get_label()).endswith(" predicted")
+    ]
+    axes[-1].legend(
+        handles=handles,
+        title=b,
+        fontsize=7,
+        title_fontsize=8,
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+    )
+    fig.suptitle(effect.name, fontsize=10)
+    return fig
+
+
+def _t_half(cells: pd.DataFrame) -> np.ndarray:
+    n = cells["count"].to_numpy(dtype=np.float64)
+    sd = cells["sd"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.asarray(sps.t.ppf(0.975, n - 1.0))
+        half: np.ndarray = np.where(n >= 2, t * sd / np.sqrt(n), np.nan)
+    return half
+
+
+# --------------------------------------------------------------------------
+# output folder and command
+# --------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    keep = [c if c.isalnum() else "-" for c in text.lower()]
+    return "-".join(part for part in "".join(keep).split("-") if part)[:60]
+
+
+#: Names of figure files :func:`write_findings` writes into ``figures/``.
+FIGURE_PATTERN = re.compile(r"\d{3}-[a-z0-9-]*\.png")
+
+
+def check_output(out: str | Path) -> Path:
+    """Fail early, before any work, when ``out`` cannot take the findings.
+
+    ``out`` may be missing (it is created with its missing parents) or a
+    folder; in a folder, ``figures/`` must be absent or hold only figures of
+    an earlier run (``NNN-name.png``), since it is replaced.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is a file, its nearest existing ancestor is not a writable
+        folder, or ``out/figures`` holds other files.
+    """
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"--out {str(target)!r} exists and is not a folder")
+    probe = target
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write the findings folder {str(target)!r}: "
+            f"{str(probe)!r} is not a writable folder"
+        )
+    figures = target / "figures"
+    if figures.exists():
+        foreign = sorted(
+            p.name
+            for p in (figures.iterdir() if figures.is_dir() else [figures])
+            if not (p.is_file() and FIGURE_PATTERN.fullmatch(p.name))
+        )
+        if foreign:
+            raise OutputError(
+                f"{str(figures)!r} holds files that are not findings figures "
+                f"({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''});"
+                " choose another --out folder"
+            )
+    return target
+
+
+def write_findings(
+    findings: Findings, out: str | Path, *, top: int | None = None, source: str = ""
+) -> Path:
+    """Write ``findings.md``, ``findings.csv`` and ``figures/`` into ``out``.
+
+    Everything is first written into a temporary folder beside ``out``.
+    When ``out`` does not exist that folder is renamed to it, so the output
+    appears whole or not at all. Into an existing folder the three outputs
+    of an earlier run (:data:`OUTPUT_NAMES`) are replaced, ``findings.md``
+    last; other files there are left alone. On failure nothing new is left
+    behind (not even created parent folders).
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+
+    Raises
+    ------
+    OutputError
+        See :func:`check_output`, or a write failed (disk full, permissions).
+    """
+    top = findings.top if top is None else top
+    target = check_output(out)
+    created: list[Path] = []
+    tmp: Path | None = None
+    try:
+        probe = target.parent
+        while not probe.exists():
+            created.append(probe)
+            probe = probe.parent
+        for folder in reversed(created):
+            folder.mkdir()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        tmp.chmod(0o755)
+        _write_outputs(findings, tmp, top=top, source=source)
+        _install(tmp, target)
+    except BaseException as err:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise OutputError(
+                f"cannot write the findings folder {str(target)!r}: "
+                f"{err.strerror or err}"
+            ) from err
+        raise
+    return target
+
+
+def _write_outputs(findings: Findings, folder: Path, *, top: int, source: str) -> None:
+    figures: dict[str, str] = {}
+    (folder / "figures").mkdir()
+    label = _value_label(findings)
+    for chosen in findings.top_significant(top).values():
+        for rank, effect in chosen:
+            name = f"figures/{rank:03d}-{_slug(effect.name)}.png"
+            fig = draw_effect(effect, value_label=label)
+            fig.savefig(folder / name, dpi=110, metadata={"Software": None})
+            figures[effect.name] = name
+    text = findings_markdown(findings, top=top, figures=figures, source=source)
+    findings.table[list(CSV_COLUMNS)].to_csv(folder / "findings.csv", index=False)
+    (folder / "findings.md").write_text(text, encoding="utf-8")
+
+
+def _install(tmp: Path, target: Path) -> None:
+    """Move the finished outputs from ``tmp`` into ``target``."""
+    if not target.exists():
+        tmp.rename(target)
+        return
+    (target / "findings.md").unlink(missing_ok=True)
+    old_figures = target / "figures"
+    if old_figures.exists():
+        trash = tmp / "old-figures"
+        old_figures.rename(trash)
+    (tmp / "figures").rename(old_figures)
+    os.replace(tmp / "findings.csv", target / "findings.csv")
+    os.replace(tmp / "findings.md", target / "findings.md")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def summary_lines(findings: Findings, top: int | None = None) -> list[str]:
+    """The terminal summary: per kind, its strongest significant effects.
+
+    One line per effect (at most ``top`` per kind, default ``findings.top``)
+    with rank, kind, parameters, effect (% of variance), p and q; for an
+    interaction also its strongest driving cell.
+    """
+    lines = []
+    for kind, chosen in findings.top_significant(top).items():
+        if chosen:
+            lines.append(f"{SECTIONS[kind]}:")
+        for rank, e in chosen:
+            line = (
+                f"{rank:>4}. {e.name:<40} {100 * e.effect:7.3g}%  "
+                f"{format_p(e.p_value, findings.permutations):<12} {_q(e.q_value)}"
+            )
+            if kind != "main" and len(e.cells):
+                row = e.cells.iloc[0]
+                line += (
+                    f"  [{_cell_phrase(e.parameters, row)}: "
+                    f"{float(row['deviation']):+.2g}, n = {int(row['count']):,}]"
+                )
+            lines.append(line)
+    return lines
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    from .cli import add_data_options
+
+    add_data_options(parser)
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="findings",
+        help="output folder for findings.md, findings.csv and figures/ "
+        "(default: ./findings)",
+    )
+    parser.add_argument(
+        "--permutations",
+        metavar="N",
+        type=int,
+        default=DEFAULT_PERMUTATIONS,
+        help=f"permutations per test (default: {DEFAULT_PERMUTATIONS})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the permutations (default: 0)"
+    )
+    parser.add_argument(
+        "--top",
+        metavar="N",
+        type=int,
+        default=10,
+        help="effects to describe and print (default: 10)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.05,
+        help="q-value threshold of significance (default: 0.05)",
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .cli import PROGRESS_SECONDS, load_from_args, note
+
+    check_output(args.out)
+    ens, source = load_from_args(args)
+    started = time.perf_counter()
+    found = discover(
+        ens,
+        permutations=args.permutations,
+        seed=args.seed,
+        top=args.top,
+        alpha=args.alpha,
+    )
+    elapsed = time.perf_counter() - started
+    if elapsed > PROGRESS_SECONDS:
+        note(f"tested {len(found.effects)} effects in {elapsed:.1f} s")
+    out = write_findings(found, args.out, top=args.top, source=source)
+    n_sig = len(found.significant())
+    print(
+        f"{n_sig} of {len(found.effects)} effects significant at q < {found.alpha:g} "
+        f"({found.rows:,} rows, {found.permutations:,} permutations):"
+    )
+    for line in summary_lines(found, args.top):
+        print(line)
+    sys.stdout.flush()
+    note(f"wrote {out / 'findings.md'}, {out / 'findings.csv'} and {out / 'figures'}")
+    return 0
+
+
+def _command() -> Command:
+    from .cli import Command
+
+    return Command(
+        help="rank main effects and interactions of the parameters on the "
+        "normalized metric, with permutation p-values and FDR control",
+        configure=_configure,
+        run=_run,
+    )
+
+
+COMMAND = _command()

@@ -1,0 +1,674 @@
+"""Statistics next to the pictures: is a hot cell, a shifted parameter or a gap
+between two selections more than chance?
+
+The null model throughout is the one the paper's reading of the matrix rests
+on: the hyper-parameters were sampled at random, so without any link between
+options and the metric a range selection is a random sample (without
+replacement) of the rows that pass its ``where`` filter.
+
+- :func:`pair_statistics` - every cell of the pair matrix with its expected
+  count, enrichment, exact two-sided hypergeometric p-value and
+  Benjamini-Hochberg q-value over all cells.
+- :func:`parameter_importance` - per parameter, how far the selection's option
+  distribution is from that of the where-passing rows (total variation
+  distance) with a chi-square test of selected vs not selected.
+- :func:`trellis_with_ci` - :func:`hpcore.trellis` plus Student-t confidence
+  intervals of every cell mean.
+- :func:`compare_selections` - per option pair, the share in each of two
+  selections, their difference and Fisher's exact test of it.
+
+Building blocks: :func:`hypergeom_two_sided` (vectorized exact test),
+:func:`bh_q` (Benjamini-Hochberg q-values that tolerate NaN), and
+:func:`enrich_pair_counts` / :func:`compare_pair_counts`, the same statistics
+from pair-count frames computed elsewhere (e.g. by the fast engine).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .aggregates import selection_mask
+from .errors import HpcoreError, SelectionError
+from .model import Ensemble
+from .pairs import pair_counts
+from .selection import Selection, where_mask
+from .trellis import check_trellis_args, trellis, trellis_panels
+
+#: Relative tolerance under which two probabilities count as equal in the
+#: two-sided exact tests (R's ``fisher.test`` uses the same ``1 + 1e-7``).
+RELATIVE_TOLERANCE = 1e-7
+#: Smallest expected count for which the chi-square approximation of
+#: :func:`parameter_importance` is trusted; below it a Monte Carlo test is used.
+MIN_EXPECTED = 5.0
+#: Monte Carlo draws of :func:`parameter_importance` when counts are small.
+RESAMPLES = 9_999
+
+PAIR_STAT_COLUMNS = (
+    "param_a",
+    "option_a",
+    "param_b",
+    "option_b",
+    "count",
+    "expected",
+    "enrichment",
+    "p_value",
+    "q_value",
+)
+IMPORTANCE_COLUMNS = (
+    "parameter",
+    "score",
+    "statistic",
+    "dof",
+    "p_value",
+    "q_value",
+    "test",
+    "top_option",
+    "top_enrichment",
+)
+COMPARE_COLUMNS = (
+    "param_a",
+    "option_a",
+    "param_b",
+    "option_b",
+    "count_a",
+    "count_b",
+    "share_a",
+    "share_b",
+    "difference",
+    "p_value",
+    "q_value",
+)
+
+
+# --------------------------------------------------------------------------
+# building blocks
+# --------------------------------------------------------------------------
+
+
+def _hypergeom(
+    method: str, x: np.ndarray, big_n: np.ndarray, big_k: np.ndarray, n: np.ndarray
+) -> np.ndarray:
+    out: np.ndarray = getattr(sps.hypergeom, method)(x, big_n, big_k, n)
+    return np.asarray(out, dtype=np.float64)
+
+
+def hypergeom_two_sided(
+    k: Any, population: Any, successes: Any, draws: Any
+) -> np.ndarray:
+    """Exact two-sided p-values of hypergeometric counts, vectorized.
+
+    For each entry: a sample of ``draws`` items is taken without replacement
+    from ``population`` items of which ``successes`` are marked, and ``k``
+    marked items were drawn. The p-value is the probability of every count
+    at most as likely as ``k`` (the minimum-likelihood rule of Fisher's exact
+    test; counts whose probability is within a relative
+    :data:`RELATIVE_TOLERANCE` of ``P(k)`` count as equally likely). This is
+    the two-sided p-value of :func:`scipy.stats.fisher_exact` on the 2x2 table
+    ``[[k, draws - k], [successes - k, population - successes - draws + k]]``.
+
+    The hypergeometric law is unimodal, so the counts at most as likely as
+    ``k`` form two tails; their ends are found by a vectorized binary search on
+    the log-probabilities (about ``log2(draws)`` passes over all entries), and
+    the p-value is ``cdf(left end) + sf(right end - 1)``.
+
+    Parameters
+    ----------
+    k, population, successes, draws : array_like of int
+        Broadcast against each other; ``0 <= k, successes, draws <= population``
+        and ``k`` inside the support.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Two-sided p-values in [0, 1], shaped like the broadcast inputs. An
+        entry with a one-point support (no marked items, all items marked,
+        nothing drawn or everything drawn) gets 1.
+
+    Raises
+    ------
+    HpcoreError
+        A count outside its support.
+
+    Examples
+    --------
+    >>> float(hypergeom_two_sided(8, 16, 9, 10)[()])  # fisher_exact [[8,2],[1,5]]
+    0.03496503496503...
+    """
+    kk, nn, kk_succ, dd = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.int64) for v in (k, population, successes, draws))
+    )
+    shape = kk.shape
+    kk, nn, kk_succ, dd = (a.reshape(-1) for a in (kk, nn, kk_succ, dd))
+    lo = np.maximum(0, dd + kk_succ - nn)
+    hi = np.minimum(dd, kk_succ)
+    if np.any((kk_succ < 0) | (dd < 0) | (kk_succ > nn) | (dd > nn)):
+        raise HpcoreError(
+            "hypergeometric test: successes and draws must lie in [0, population]"
+        )
+    if np.any((kk < lo) | (kk > hi)):
+        bad = int(np.flatnonzero((kk < lo) | (kk > hi))[0])
+        raise HpcoreError(
+            f"hypergeometric test: count {int(kk[bad])} is outside its support "
+            f"[{int(lo[bad])}, {int(hi[bad])}] (population {int(nn[bad])}, "
+            f"successes {int(kk_succ[bad])}, draws {int(dd[bad])})"
+        )
+    p = np.ones(kk.shape, dtype=np.float64)
+    todo = np.flatnonzero(hi > lo)
+    if todo.size:
+        # identical tests are computed once
+        key = np.stack([kk[todo], nn[todo], kk_succ[todo], dd[todo]], axis=1)
+        uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+        p[todo] = _two_sided_unique(*uniq.T)[inverse.reshape(-1)]
+    return p.reshape(shape)
+
+
+def _two_sided_unique(
+    k: np.ndarray, nn: np.ndarray, ks: np.ndarray, d: np.ndarray
+) -> np.ndarray:
+    """Two-sided p-values for entries with a support of at least two points."""
+    lo = np.maximum(0, d + ks - nn)
+    hi = np.minimum(d, ks)
+    mode = np.clip((d + 1) * (ks + 1) // (nn + 2), lo, hi)
+    threshold = _hypergeom("logpmf", k, nn, ks, d) + np.log1p(RELATIVE_TOLERANCE)
+
+    def within(x: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        logp = _hypergeom("logpmf", x, nn[sel], ks[sel], d[sel])
+        return np.asarray(logp <= threshold[sel], dtype=bool)
+
+    # left tail [lo, left]: the largest x <= mode with logpmf(x) <= threshold
+    # (log-probabilities rise up to the mode); invariant: a qualifies (lo - 1
+    # is a virtual point that does), b does not (mode + 1 is a virtual point).
+    a, b = lo - 1, mode + 1
+    while True:
+        active = np.flatnonzero(b - a > 1)
+        if not active.size:
+            break
+        mid = (a[active] + b[active]) // 2
+        ok = within(mid, active)
+        a[active] = np.where(ok, mid, a[active])
+        b[active] = np.where(ok, b[active], mid)
+    left = a
+    # right tail [right, hi]: the smallest x >= mode with logpmf(x) <= threshold
+    a, b = mode - 1, hi + 1
+    while True:
+        active = np.flatnonzero(b - a > 1)
+        if not active.size:
+            break
+        mid = (a[active] + b[active]) // 2
+        ok = within(mid, active)
+        b[active] = np.where(ok, mid, b[active])
+        a[active] = np.where(ok, a[active], mid)
+    right = b
+    p_left = np.where(left >= lo, _hypergeom("cdf", left, nn, ks, d), 0.0)
+    p_right = np.where(right <= hi, _hypergeom("sf", right - 1, nn, ks, d), 0.0)
+    p = np.minimum(p_left + p_right, 1.0)
+    return np.where(left >= right, 1.0, p)
+
+
+def bh_q(p_values: Any) -> np.ndarray:
+    """Benjamini-Hochberg q-values (adjusted p-values); NaN entries stay NaN.
+
+    The family is every finite entry of ``p_values``. Uses
+    :func:`scipy.stats.false_discovery_control` (``method="bh"``).
+
+    Examples
+    --------
+    >>> bh_q([0.5, 0.6, 0.1, 0.001]).tolist()
+    [0.6, 0.6, 0.2, 0.004]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    q = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        adjusted = sps.false_discovery_control(np.clip(p[finite], 0.0, 1.0))
+        q[finite] = np.asarray(adjusted, dtype=np.float64)
+    return q
+
+
+def _population(
+    ens: Ensemble, selection: Selection | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(selected mask, where-passing mask); the selection must lie inside."""
+    mask = selection_mask(ens, selection)
+    if selection is None:
+        return mask, np.ones(len(ens.table), dtype=bool)
+    population = where_mask(ens, selection.where)
+    if np.any(mask & ~population):
+        raise SelectionError(
+            f"the selection holds {int(np.sum(mask & ~population))} row(s) that do "
+            f"not pass its own where filter {dict(selection.where)!r}; build it with "
+            "hpcore.select"
+        )
+    return mask, population
+
+
+def _as_selection(mask: np.ndarray, like: Selection | None) -> Selection:
+    return Selection(
+        mask=mask.copy(),
+        count=int(mask.sum()),
+        range=like.range if like is not None else (0.0, 1.0),
+        where=dict(like.where) if like is not None else {},
+    )
+
+
+# --------------------------------------------------------------------------
+# pair matrix
+# --------------------------------------------------------------------------
+
+
+def pair_statistics(ens: Ensemble, selection: Selection | None = None) -> pd.DataFrame:
+    """Pair counts with expected counts, enrichment and exact significance.
+
+    For every cell of the pair matrix (see :func:`hpcore.pair_counts`):
+
+    - ``expected`` = selection size x the share of rows with that option pair
+      among the rows that pass the selection's ``where`` filter (the
+      *population*). Hyper-parameters were sampled at random, so without any
+      link to the metric the selection is a random sample of the population
+      and this is its expected count.
+    - ``enrichment`` = ``count / expected`` (NaN where ``expected`` is 0).
+    - ``p_value``: exact two-sided hypergeometric test of drawing ``count``
+      rows with the pair in a sample of the selection's size, without
+      replacement, from the population (population N = where-passing rows,
+      K = those with the pair, n = selection size); see
+      :func:`hypergeom_two_sided`. Cells where the test is trivial (K = 0,
+      K = N, n = 0 or n = N) get 1.
+    - ``q_value``: Benjamini-Hochberg over all cells of the matrix.
+
+    Caveat: cells of one block are dependent (each block sums to the
+    selection size) and a cell reappears in the blocks of other pairs; BH is
+    the usual, not a proven, control for such positively dependent tests.
+
+    Parameters
+    ----------
+    ens : Ensemble
+    selection : Selection, optional
+        Built by :func:`hpcore.select` on ``ens``; all rows when None (then
+        every p-value is 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`hpcore.pair_counts` (same rows, same order) plus
+        ``expected, enrichment, p_value, q_value`` (float64).
+
+    Raises
+    ------
+    SelectionError
+        The selection belongs to another ensemble or holds rows that fail its
+        own ``where`` filter.
+
+    Examples
+    --------
+    >>> import pandas as pd, hpcore
+    >>> ens = hpcore.normalize(hpcore.load(pd.DataFrame({
+    ...     "a": list("xxyy"), "b": list("uvuv"), "acc": [1.0, 2.0, 3.0, 4.0]})))
+    >>> st = pair_statistics(ens, hpcore.select(ens, range=(0.5, 1.0)))
+    >>> st[["option_a", "option_b", "count", "expected"]].values.tolist()
+    [['x', 'u', 0, 0.5], ['x', 'v', 0, 0.5], ['y', 'u', 1, 0.5], ['y', 'v', 1, 0.5]]
+    """
+    mask, population = _population(ens, selection)
+    return enrich_pair_counts(
+        pair_counts(ens, selection),
+        pair_counts(ens, _as_selection(population, selection)),
+        selected=int(mask.sum()),
+        population=int(population.sum()),
+    )
+
+
+def _check_counts_frames(first: pd.DataFrame, second: pd.DataFrame, what: str) -> None:
+    keys = ["param_a", "option_a", "param_b", "option_b"]
+    for frame in (first, second):
+        missing = [c for c in (*keys, "count") if c not in frame.columns]
+        if missing:
+            raise HpcoreError(f"{what}: a pair-count frame lacks column(s) {missing}")
+    if len(first) != len(second) or not first[keys].reset_index(drop=True).equals(
+        second[keys].reset_index(drop=True)
+    ):
+        raise HpcoreError(
+            f"{what}: the two pair-count frames must list the same cells in the "
+            f"same order (from the same ensemble); got {len(first)} and "
+            f"{len(second)} rows"
+        )
+
+
+def enrich_pair_counts(
+    counts: pd.DataFrame,
+    population_counts: pd.DataFrame,
+    *,
+    selected: int,
+    population: int,
+) -> pd.DataFrame:
+    """:func:`pair_statistics` from pair-count frames already computed.
+
+    For callers that count elsewhere (e.g. the fast brushing engine): pass
+    the selection's pair counts and those of its population (the rows that
+    pass its ``where`` filter, any metric value) with the two sizes.
+
+    Parameters
+    ----------
+    counts, population_counts : pandas.DataFrame
+        Frames of :func:`hpcore.pair_counts` over the same ensemble (same
+        rows in the same order).
+    selected, population : int
+        Selection size and population size.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``counts`` plus ``expected, enrichment, p_value, q_value`` (see
+        :func:`pair_statistics`).
+    """
+    _check_counts_frames(counts, population_counts, "enrich_pair_counts")
+    n_sel, n_pop = int(selected), int(population)
+    count = counts["count"].to_numpy(dtype=np.int64)
+    k_pop = population_counts["count"].to_numpy(dtype=np.int64)
+    expected = (
+        n_sel * k_pop / n_pop if n_pop else np.zeros(len(count), dtype=np.float64)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        enrichment = np.where(
+            expected > 0, count / np.where(expected > 0, expected, 1.0), np.nan
+        )
+    p = hypergeom_two_sided(count, n_pop, k_pop, n_sel) if len(count) else np.zeros(0)
+    return counts.assign(
+        expected=np.asarray(expected, dtype=np.float64),
+        enrichment=enrichment.astype(np.float64),
+        p_value=p,
+        q_value=bh_q(p),
+    )
+
+
+# --------------------------------------------------------------------------
+# parameter importance
+# --------------------------------------------------------------------------
+
+
+def _chi2_two_rows(table: np.ndarray) -> np.ndarray:
+    """Pearson chi-square of 2 x k tables, stacked along axis 0: (B, 2, k)."""
+    rows = table.sum(axis=2, keepdims=True)
+    cols = table.sum(axis=1, keepdims=True)
+    total = table.sum(axis=(1, 2), keepdims=True)
+    expected = rows * cols / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(expected > 0, (table - expected) ** 2 / expected, 0.0)
+    out: np.ndarray = terms.sum(axis=(1, 2))
+    return out
+
+
+def parameter_importance(
+    ens: Ensemble,
+    selection: Selection | None = None,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """How strongly each parameter's option mix in the selection departs from chance.
+
+    The reference is the *population*: the rows that pass the selection's
+    ``where`` filter (a random sample of it would match its option shares up
+    to chance).
+
+    - ``score``: total variation distance between the option shares of the
+      selection and of the population, ``0.5 * sum(|s_o - p_o|)`` in [0, 1]:
+      the smallest share of selected networks that would have to change option
+      for the selection to look like the population. 0 for an empty selection.
+    - ``statistic``, ``dof``, ``p_value``: the selection is a subset of the
+      population, so the clean test is the chi-square test of independence of
+      *selected vs not selected* by option within the population (a 2 x k
+      table over the options present, ``dof = k - 1``). When some expected
+      count of that table is below :data:`MIN_EXPECTED` the chi-square law is
+      not trusted and the p-value comes from ``resamples`` random selections
+      of the same size drawn without replacement from the population
+      (multivariate hypergeometric; ``(1 + #{X2* >= X2}) / (resamples + 1)``).
+      ``test`` says which: ``"chi2"`` or ``"monte-carlo"``. A parameter with
+      one option present, an empty selection or a selection of the whole
+      population gets statistic 0 and p-value 1.
+    - ``q_value``: Benjamini-Hochberg over the parameters.
+    - ``top_option``, ``top_enrichment``: the option most over-represented in
+      the selection and its selection share / population share (NaN and
+      empty for an empty selection).
+
+    Parameters
+    ----------
+    ens : Ensemble
+    selection : Selection, optional
+        All rows when None (every score 0).
+    resamples : int, default=9999
+        Monte Carlo draws for parameters with small expected counts.
+    seed : int, default=0
+        Seed of those draws (results are reproducible).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter with the columns :data:`IMPORTANCE_COLUMNS`,
+        sorted by ``score`` (largest first; ties keep parameter order).
+    """
+    if not isinstance(resamples, int) or resamples < 1:
+        raise HpcoreError(f"`resamples` must be a positive integer; got {resamples!r}")
+    mask, population = _population(ens, selection)
+    rng = np.random.default_rng(seed)
+    n_sel = int(mask.sum())
+    rows: list[dict[str, object]] = []
+    for name in ens.parameters:
+        codes = ens.codes(name).to_numpy().astype(np.int64)
+        k = len(ens.options(name))
+        pop = np.bincount(codes[population], minlength=k)
+        sel = np.bincount(codes[mask], minlength=k)
+        present = pop > 0
+        pop_p, sel_p = pop[present], sel[present]
+        table = np.stack([sel_p, pop_p - sel_p]).astype(np.float64)
+        n_pop = int(pop_p.sum())
+        score = 0.0
+        top_option, top_enrichment = "", float("nan")
+        if n_sel:
+            shares_sel = sel_p / n_sel
+            shares_pop = pop_p / n_pop
+            score = float(0.5 * np.abs(shares_sel - shares_pop).sum())
+            ratio = shares_sel / shares_pop
+            best = int(np.argmax(ratio))
+            top_option = [
+                o for o, keep in zip(ens.options(name), present, strict=True) if keep
+            ][best]
+            top_enrichment = float(ratio[best])
+        dof = int(present.sum()) - 1
+        test = "chi2"
+        if dof < 1 or n_sel in (0, n_pop):
+            statistic, p_value = 0.0, 1.0
+        else:
+            statistic = float(_chi2_two_rows(table[None])[0])
+            expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n_pop
+            if expected.min() >= MIN_EXPECTED:
+                p_value = float(sps.chi2.sf(statistic, dof))
+            else:
+                test = "monte-carlo"
+                draws = rng.multivariate_hypergeometric(
+                    pop_p, n_sel, size=resamples
+                ).astype(np.float64)
+                tables = np.stack([draws, pop_p[None, :] - draws], axis=1)
+                null = _chi2_two_rows(tables)
+                exceed = int(np.sum(null >= statistic * (1.0 - 1e-12)))
+                p_value = (1 + exceed) / (resamples + 1)
+        rows.append(
+            {
+                "parameter": name,
+                "score": score,
+                "statistic": statistic,
+                "dof": max(dof, 0),
+                "p_value": p_value,
+                "test": test,
+                "top_option": top_option,
+                "top_enrichment": top_enrichment,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["q_value"] = bh_q(frame["p_value"].to_numpy())
+    frame = frame.sort_values("score", ascending=False, kind="stable")
+    frame = frame.reset_index(drop=True)[list(IMPORTANCE_COLUMNS)]
+    return frame.astype(
+        {
+            "parameter": "str",
+            "score": "float64",
+            "statistic": "float64",
+            "dof": "int64",
+            "p_value": "float64",
+            "q_value": "float64",
+            "test": "str",
+            "top_option": "str",
+            "top_enrichment": "float64",
+        }
+    )
+
+
+# --------------------------------------------------------------------------
+# trellis confidence intervals
+# --------------------------------------------------------------------------
+
+
+def trellis_with_ci(
+    ens: Ensemble,
+    selection: Selection | None = None,
+    *,
+    primary: str,
+    secondary: str | None = None,
+    value: str = "normalized",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`hpcore.trellis` plus a Student-t confidence interval of every mean.
+
+    The interval of a cell with ``n`` rows, mean ``m`` and sample standard
+    deviation ``s`` (``ddof=1``) is ``m -/+ t_{(1+level)/2, n-1} * s / sqrt(n)``:
+    the usual t-interval, which treats the cell's rows as a random sample
+    (approximately right for the means of a few dozen rows or more even when
+    the metric is skewed; for tiny cells read it as a rough guide).
+
+    Parameters
+    ----------
+    ens, selection, primary, secondary, value
+        As in :func:`hpcore.trellis`.
+    level : float, default=0.95
+        Confidence level, strictly between 0 and 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The frame of :func:`hpcore.trellis` (same rows and order) plus
+        ``ci_low, ci_high`` (float64); NaN where ``count < 2``. A cell whose
+        values are all equal gets ``ci_low == ci_high == mean``.
+    """
+    if not isinstance(level, float | int) or not 0.0 < float(level) < 1.0:
+        raise HpcoreError(f"`level` must lie strictly between 0 and 1; got {level!r}")
+    base = trellis(ens, selection, primary=primary, secondary=secondary, value=value)
+    check_trellis_args(ens, primary, secondary, value)
+    mask = selection_mask(ens, selection)
+    y = ens.table[value].to_numpy(dtype=np.float64)[mask]
+    kp = len(ens.options(primary))
+    ks = len(ens.options(secondary)) if secondary else 1
+    cell = ens.codes(primary).to_numpy()[mask].astype(np.int64) * ks
+    if secondary:
+        cell = cell + ens.codes(secondary).to_numpy()[mask]
+    half: list[np.ndarray] = []
+    for p in trellis_panels(ens, primary, secondary):
+        size = len(ens.options(p)) * kp * ks
+        flat = ens.codes(p).to_numpy()[mask].astype(np.int64) * (kp * ks) + cell
+        n = np.bincount(flat, minlength=size).astype(np.float64)
+        mean = np.bincount(flat, weights=y, minlength=size) / np.maximum(n, 1.0)
+        ss = np.bincount(flat, weights=(y - mean[flat]) ** 2, minlength=size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sd = np.sqrt(ss / (n - 1.0))
+            t = np.asarray(sps.t.ppf(0.5 + float(level) / 2.0, n - 1.0))
+            half.append(np.where(n >= 2, t * sd / np.sqrt(n), np.nan))
+    h = np.concatenate(half) if half else np.zeros(0)
+    means = base["mean"].to_numpy(dtype=np.float64)
+    return base.assign(ci_low=means - h, ci_high=means + h)
+
+
+# --------------------------------------------------------------------------
+# comparing two selections
+# --------------------------------------------------------------------------
+
+
+def compare_selections(
+    ens: Ensemble, sel_a: Selection, sel_b: Selection
+) -> pd.DataFrame:
+    """Where two selections differ in their option pairs, and by how much.
+
+    For every cell of the pair matrix: the count and share (count / selection
+    size) in each selection, ``difference = share_b - share_a`` (positive:
+    more common in ``b``), and Fisher's exact two-sided test of equal shares
+    on the 2x2 table ``[[count_a, n_a - count_a], [count_b, n_b - count_b]]``
+    (computed with :func:`hypergeom_two_sided`), with Benjamini-Hochberg
+    q-values over all cells. The test treats the two selections as independent
+    samples: exact for disjoint selections (e.g. the main mode vs the top
+    models, paper Fig. 3); when they overlap the shared rows make the shares
+    positively correlated and the test conservative.
+
+    Parameters
+    ----------
+    ens : Ensemble
+    sel_a, sel_b : Selection
+        Two selections on ``ens`` (e.g. ``a`` the main mode, ``b`` the top).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COMPARE_COLUMNS`: the four pair columns of
+        :func:`hpcore.pair_counts` (same order), ``count_a, count_b`` (int64),
+        ``share_a, share_b, difference`` (float64; shares NaN for an empty
+        selection), ``p_value, q_value`` (float64; p is 1 where a selection is
+        empty or the cell is empty in both).
+    """
+    for name, sel in (("sel_a", sel_a), ("sel_b", sel_b)):
+        if not isinstance(sel, Selection):
+            raise SelectionError(
+                f"{name} must be an hpcore.Selection (from hpcore.select); "
+                f"got {type(sel).__name__}"
+            )
+    return compare_pair_counts(
+        pair_counts(ens, sel_a),
+        pair_counts(ens, sel_b),
+        size_a=int(sel_a.mask.sum()),
+        size_b=int(sel_b.mask.sum()),
+    )
+
+
+def compare_pair_counts(
+    counts_a: pd.DataFrame, counts_b: pd.DataFrame, *, size_a: int, size_b: int
+) -> pd.DataFrame:
+    """:func:`compare_selections` from pair-count frames already computed.
+
+    Parameters
+    ----------
+    counts_a, counts_b : pandas.DataFrame
+        Frames of :func:`hpcore.pair_counts` of the two selections (same
+        ensemble, same rows in the same order).
+    size_a, size_b : int
+        The two selection sizes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`compare_selections`.
+    """
+    _check_counts_frames(counts_a, counts_b, "compare_pair_counts")
+    ca = counts_a["count"].to_numpy(dtype=np.int64)
+    cb = counts_b["count"].to_numpy(dtype=np.int64)
+    na, nb = int(size_a), int(size_b)
+    share_a = ca / na if na else np.full(len(ca), np.nan)
+    share_b = cb / nb if nb else np.full(len(cb), np.nan)
+    p = hypergeom_two_sided(ca, na + nb, ca + cb, na) if len(ca) else np.zeros(0)
+    out = counts_a.drop(columns="count").assign(
+        count_a=ca,
+        count_b=cb,
+        share_a=np.asarray(share_a, dtype=np.float64),
+        share_b=np.asarray(share_b, dtype=np.float64),
+        difference=np.asarray(share_b - share_a, dtype=np.float64),
+        p_value=p,
+        q_value=bh_q(p),
+    )
+    return out[list(COMPARE_COLUMNS)]
