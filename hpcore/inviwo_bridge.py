@@ -1,0 +1,658 @@
+"""The bridge between hpcore and Inviwo's Python API (``inviwopy``, ``ivwdataframe``,
+``ivwbnl``).
+
+This is the only hpcore module that knows Inviwo, and it imports Inviwo only
+inside its functions, so ``import hpcore.inviwo_bridge`` works without Inviwo.
+The processors in ``processors/`` are thin adapters: they read their
+properties and inports, convert through the functions here, call hpcore, and
+write their outports.
+
+What lives here:
+
+- pandas <-> Inviwo ``DataFrame`` (:func:`table_to_inviwo`,
+  :func:`ensemble_to_inviwo`, :func:`inviwo_to_table`): numeric columns become
+  float32 columns ("some plotting processors rely on float32 columns",
+  Inviwo CHANGELOG 2020-07-17), everything else categorical columns whose
+  categories keep the option order;
+- row mask <-> ``BitSet`` and brushing (:func:`mask_to_bitset`,
+  :func:`bitset_to_mask`, :func:`brush`);
+- images: a matplotlib figure or an RGBA array to an Inviwo ``Image``
+  (:func:`figure_to_image`, :func:`rgba_to_image`), the canvas size an
+  outport asks for (:func:`canvas_pixels`) and the pair counts as a heat-map
+  image for Inviwo's Image Plot (:func:`pair_heatmap_rgba`);
+- property values (:func:`file_path`, :func:`range_value`,
+  :func:`parse_where`, :func:`set_choices`), inport checks (:func:`expect`,
+  :func:`check_selection`) and error reporting (:func:`reporting`): an error
+  goes to Inviwo's log with hpcore's message, the outports are cleared and no
+  exception reaches Inviwo.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args
+
+import numpy as np
+import pandas as pd
+
+from ._validation import fmt_list
+from .errors import ColumnError, HpcoreError, OptionError, SelectionError
+from .model import NORMALIZED, Ensemble
+from .options import is_numeric
+from .selection import Selection
+
+T = TypeVar("T")
+
+#: Category label written for a missing value in a categorical column.
+MISSING_LABEL = "(missing)"
+#: Image size used while an image outport has not yet been sized by a canvas.
+DEFAULT_PIXELS = (900, 560)
+#: Below this many pixels in either direction the outport is taken as unsized.
+MIN_PIXELS = 32
+#: Largest image side drawn (a larger request is scaled down).
+MAX_PIXELS = 8192
+#: Decimals kept of a float32 range property (float32 holds about 7 digits).
+RANGE_DECIMALS = 6
+
+BrushAction = Literal["select", "filter", "none"]
+BRUSH_ACTIONS: tuple[str, ...] = get_args(BrushAction)
+
+
+# ------------------------------------------------------------------ DataFrames
+
+
+def _categories(column: pd.Series) -> tuple[list[str], np.ndarray]:
+    """Category labels (option order, else first appearance) and uint32 ids."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        labels = [str(c) for c in column.cat.categories]
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+    else:
+        codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
+        labels = [str(u) for u in uniques]
+        codes = np.asarray(codes, dtype=np.int64)
+    if (codes < 0).any():
+        labels.append(MISSING_LABEL)
+        codes = np.where(codes < 0, len(labels) - 1, codes)
+    return labels, codes.astype(np.uint32)
+
+
+def _is_number(column: pd.Series) -> bool:
+    return is_numeric(column) and not pd.api.types.is_bool_dtype(column.dtype)
+
+
+def table_to_inviwo(table: pd.DataFrame) -> Any:
+    """Convert a pandas DataFrame into an Inviwo ``ivwdataframe.DataFrame``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Not modified. Its row order becomes the Inviwo row order (row ``i`` is
+        index ``i``, which brushing refers to).
+
+    Returns
+    -------
+    ivwdataframe.DataFrame
+        Column 0 is Inviwo's index column; then one column per column of
+        ``table``, in order, named by ``str(name)``: numeric (not boolean)
+        columns as float32 columns (missing values NaN); every other column as
+        a categorical column whose categories are the pandas categories in
+        order (an ordered option list stays ordered) or, for plain columns,
+        the values in order of first appearance; a missing value becomes the
+        category :data:`MISSING_LABEL`.
+    """
+    import ivwdataframe
+
+    frame = ivwdataframe.DataFrame()
+    n = len(table)
+    for name in table.columns:
+        column = table[name]
+        header = str(name)
+        if _is_number(column):
+            values = column.to_numpy(dtype=np.float32, na_value=np.nan)
+            target = frame.addFloatColumn(header, n)
+            target.buffer.data = np.ascontiguousarray(values)
+        else:
+            labels, ids = _categories(column)
+            target = frame.addCategoricalColumn(header, n)
+            if n:
+                # set(row, label) registers an unknown label as the next category,
+                # so the categories keep the option order; the ids are then
+                # copied in one go.
+                for label in labels:
+                    target.set(0, label)
+                target.buffer.data = ids
+    frame.updateIndex()
+    return frame
+
+
+def ensemble_columns(ens: Ensemble) -> list[str]:
+    """Columns Inviwo's plots get: group, parameters, metric, normalized metric."""
+    columns = list(ens.parameters)
+    if ens.group is not None and ens.group not in columns:
+        columns.insert(0, ens.group)
+    columns.append(ens.metric)
+    if NORMALIZED in ens.table.columns and ens.metric != NORMALIZED:
+        columns.append(NORMALIZED)
+    return columns
+
+
+def ensemble_to_inviwo(ens: Ensemble) -> Any:
+    """The ensemble table as an Inviwo DataFrame (see :func:`table_to_inviwo`).
+
+    Row ``i`` is row ``i`` of ``ens.table``, so a row mask of a
+    :class:`~hpcore.Selection` indexes it directly.
+    """
+    return table_to_inviwo(ens.table[ensemble_columns(ens)])
+
+
+def inviwo_to_table(frame: Any) -> pd.DataFrame:
+    """Convert an Inviwo DataFrame back to pandas (the index column is left out).
+
+    Categorical columns become pandas ``Categorical`` with the Inviwo
+    categories in order; other columns keep their numeric type.
+    """
+    import ivwdataframe
+
+    data: dict[str, Any] = {}
+    for i, column in enumerate(frame):
+        if i == 0 or column.type == ivwdataframe.ColumnType.Index:
+            continue
+        values = np.array(column.buffer.data, copy=True)
+        if isinstance(column, ivwdataframe.CategoricalColumn):
+            data[column.header] = pd.Categorical.from_codes(
+                values.astype(np.int64), categories=pd.Index(list(column.categories))
+            )
+        else:
+            data[column.header] = values
+    return pd.DataFrame(data)
+
+
+# ----------------------------------------------------------- bit sets, brushing
+
+
+def mask_to_bitset(mask: np.ndarray) -> Any:
+    """A boolean row mask as an Inviwo ``BitSet`` of the True row indices.
+
+    The indices go in as a Python ``list`` of ints: ``BitSet`` reads a numpy
+    array (or a list of bools) as a mask through its ``std::vector<bool>``
+    overload, which would turn index 5 into "row 1 is set".
+    """
+    import inviwopy
+
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return inviwopy.data.BitSet([int(i) for i in rows])
+
+
+def bitset_to_mask(bits: Iterable[int], n: int) -> np.ndarray:
+    """An Inviwo ``BitSet`` (or any iterable of row indices) as a boolean mask."""
+    index = np.fromiter((int(i) for i in bits), dtype=np.int64)
+    if len(index) and (index.min() < 0 or index.max() >= n):
+        raise SelectionError(
+            f"brushing indices must lie in 0..{n - 1}; got {int(index.min())}.."
+            f"{int(index.max())}"
+        )
+    mask = np.zeros(n, dtype=bool)
+    mask[index] = True
+    return mask
+
+
+def brush(inport: Any, mask: np.ndarray, action: str, source: str) -> None:
+    """Write a selection to a brushing-and-linking inport.
+
+    Parameters
+    ----------
+    inport : ivwbnl.BrushingAndLinkingInport
+        Connected to a Brushing And Linking processor, every plot linked to
+        it sees the result.
+    mask : numpy.ndarray of bool
+        Selected rows.
+    action : {"select", "filter", "none"}
+        ``select`` replaces the selection with the selected rows; ``filter``
+        removes the other rows (Inviwo's Filter action, per ``source``);
+        ``none`` leaves the selection alone. ``select`` and ``none`` clear this
+        source's filter, so switching back from ``filter`` shows all rows again.
+    source : str
+        Name of the filter source (the processor identifier).
+    """
+    if action not in BRUSH_ACTIONS:
+        raise OptionError(
+            f"brushing action must be one of {fmt_list(BRUSH_ACTIONS)}; got {action!r}"
+        )
+    mask = np.asarray(mask, dtype=bool)
+    if action == "filter":
+        inport.filter(source, mask_to_bitset(~mask))
+        return
+    inport.filter(source, mask_to_bitset(np.zeros(len(mask), dtype=bool)))
+    if action == "select":
+        inport.select(mask_to_bitset(mask))
+
+
+# ---------------------------------------------------------------------- images
+
+
+def rgba_to_image(rgba: np.ndarray, *, nearest: bool = False) -> Any:
+    """An ``(height, width, 4)`` uint8 array, top row first, as an Inviwo Image.
+
+    The rows are flipped (Inviwo's origin is the lower-left corner) into a new
+    C-contiguous array, wrapped in ``LayerPy`` -> ``Layer`` (swizzle mask
+    rgba) -> ``Image``, as in Inviwo's ``PythonImageExample.py``.
+
+    Parameters
+    ----------
+    nearest : bool, default=False
+        Nearest-neighbour interpolation (for a heat map of a few pixels).
+    """
+    import inviwopy
+
+    array = np.asarray(rgba)
+    if array.ndim != 3 or array.shape[2] != 4 or array.dtype != np.uint8:
+        raise ValueError(
+            "an RGBA image must be a (height, width, 4) uint8 array; "
+            f"got {array.dtype} of shape {array.shape}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"an image needs at least one pixel; got shape {array.shape}")
+    flipped = np.ascontiguousarray(array[::-1])
+    layer = inviwopy.data.Layer(inviwopy.data.LayerPy(flipped))
+    layer.swizzlemask = inviwopy.data.SwizzleMask.rgba
+    if nearest:
+        layer.interpolation = inviwopy.data.InterpolationType.Nearest
+    return inviwopy.data.Image(layer)
+
+
+def figure_rgba(fig: Any, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Render a matplotlib figure on an Agg canvas to an ``(h, w, 4)`` uint8 array.
+
+    With ``size=(width, height)`` the result has exactly that many pixels
+    (a pixel lost or gained to rounding of the figure size is padded white or
+    cropped).
+    """
+    canvas = fig.canvas
+    if not hasattr(canvas, "buffer_rgba"):
+        raise TypeError(
+            "the figure has no Agg canvas; make it with "
+            "hpcore.render.figure_for_pixels(width, height)"
+        )
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    if size is None:
+        return np.array(rgba, dtype=np.uint8, copy=True)
+    width, height = size
+    out = np.full((height, width, 4), 255, dtype=np.uint8)
+    h, w = min(height, rgba.shape[0]), min(width, rgba.shape[1])
+    out[:h, :w] = rgba[:h, :w]
+    return out
+
+
+def figure_to_image(fig: Any, size: tuple[int, int] | None = None) -> Any:
+    """A matplotlib figure (Agg canvas) as an Inviwo Image (:func:`figure_rgba`)."""
+    return rgba_to_image(figure_rgba(fig, size))
+
+
+def canvas_pixels(outport: Any) -> tuple[int, int]:
+    """Width and height an image outport should be drawn at.
+
+    An ``ImageOutport`` takes the size of the largest canvas connected
+    downstream (a resize of that canvas re-runs the processor with the new
+    size). Before any canvas has asked (Inviwo starts such a port at 1 x 1),
+    :data:`DEFAULT_PIXELS` is used; sides are capped at :data:`MAX_PIXELS`.
+    """
+    dims = outport.dimensions
+    width, height = int(dims.x), int(dims.y)
+    if width < MIN_PIXELS or height < MIN_PIXELS:
+        return DEFAULT_PIXELS
+    scale = min(1.0, MAX_PIXELS / max(width, height))
+    return max(int(width * scale), 1), max(int(height * scale), 1)
+
+
+def _pair_layout(pairs: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
+    params = [
+        str(p)
+        for p in dict.fromkeys(
+            v for ab in zip(pairs["param_a"], pairs["param_b"], strict=True) for v in ab
+        )
+    ]
+    options: dict[str, list[str]] = {}
+    for p in params:
+        seen = pd.concat(
+            [
+                pairs.loc[pairs["param_a"] == p, "option_a"],
+                pairs.loc[pairs["param_b"] == p, "option_b"],
+            ],
+            ignore_index=True,
+        )
+        options[p] = [str(o) for o in dict.fromkeys(seen.dropna().tolist())]
+    return params, options
+
+
+def pair_matrix(
+    pairs: pd.DataFrame,
+) -> tuple[np.ndarray, list[tuple[str, str]], list[tuple[str, str]]]:
+    """The pair counts as the paper's lower-triangle matrix (Fig. 3).
+
+    Returns
+    -------
+    matrix : numpy.ndarray of float
+        Rows are the options of every parameter but the first, columns the
+        options of every parameter but the last, both in parameter and option
+        order; the cell of option ``ob`` of ``b`` (row) and ``oa`` of ``a``
+        (column) holds the count of the pair ``(a, b)``. Cells of pairs not in
+        the table (the upper triangle) are NaN.
+    rows, cols : list of (parameter, option)
+        What each row and column is.
+    """
+    missing = [
+        c
+        for c in ("param_a", "option_a", "param_b", "option_b", "count")
+        if c not in pairs.columns
+    ]
+    if missing:
+        raise ColumnError(
+            f"pair counts: missing column(s) {fmt_list(missing)}; "
+            f"available: {fmt_list(pairs.columns)}"
+        )
+    params, options = _pair_layout(pairs)
+    rows = [(p, o) for p in params[1:] for o in options[p]]
+    cols = [(p, o) for p in params[:-1] for o in options[p]]
+    row_at = {key: i for i, key in enumerate(rows)}
+    col_at = {key: i for i, key in enumerate(cols)}
+    matrix = np.full((len(rows), len(cols)), np.nan)
+    for a, oa, b, ob, count in pairs[
+        ["param_a", "option_a", "param_b", "option_b", "count"]
+    ].itertuples(index=False):
+        matrix[row_at[(str(b), str(ob))], col_at[(str(a), str(oa))]] = float(count)
+    return matrix, rows, cols
+
+
+def pair_heatmap_rgba(pairs: pd.DataFrame, *, cmap: str | None = None) -> np.ndarray:
+    """The pair-count matrix (:func:`pair_matrix`) as an RGBA image, one pixel a cell.
+
+    Colours follow ``cmap`` (default: the paper's YlGnBu,
+    ``hpcore.render.PAIR_CMAP``) from 0 to the largest count; cells outside the
+    lower triangle are transparent. Meant for Inviwo's Image Plot, which shows
+    an image with axes (draw it with nearest-neighbour interpolation).
+    """
+    from matplotlib import colormaps
+
+    from .render import PAIR_CMAP
+
+    matrix, _, _ = pair_matrix(pairs)
+    if matrix.size == 0:
+        raise ColumnError("pair counts: the heat map needs at least two parameters")
+    finite = matrix[np.isfinite(matrix)]
+    top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    colors = colormaps[cmap or PAIR_CMAP](np.nan_to_num(matrix / top, nan=0.0))
+    rgba = np.round(np.asarray(colors) * 255).astype(np.uint8)
+    rgba[~np.isfinite(matrix)] = 0
+    return rgba
+
+
+# ---------------------------------------------------------- property values
+
+
+def file_path(value: Any) -> Path | None:
+    """A ``FileProperty`` value as a path, or None when the property is empty.
+
+    Newer Inviwo hands a ``pathlib.Path`` (an empty property is ``Path("")``,
+    which prints as ``"."``), older versions a ``str``; both are accepted.
+    """
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    text = text.strip()
+    if text in ("", "."):
+        return None
+    return Path(text)
+
+
+def range_value(value: Any) -> tuple[float, float]:
+    """A min-max property value (``vec2``: x = lo, y = hi) as two floats.
+
+    A ``FloatMinMaxProperty`` stores float32, so 0.9 reads back as
+    0.8999999762; the values are rounded to :data:`RANGE_DECIMALS` decimals.
+    """
+    return round(float(value.x), RANGE_DECIMALS), round(float(value.y), RANGE_DECIMALS)
+
+
+def parse_where(text: str) -> dict[str, list[str]]:
+    """Parse an option filter: one ``parameter = option | option`` per line.
+
+    Lines may also be separated by ``;``; blank lines are ignored; options are
+    separated by ``|`` (bin labels such as ``[0.001, 0.01)`` contain commas).
+    A parameter named twice gets the options of both lines.
+
+    Raises
+    ------
+    OptionError
+        A line without ``=``, without a parameter name or without options.
+
+    Examples
+    --------
+    >>> parse_where("dataset = cifar10 | stl10\\noptimizer = ADAM")
+    {'dataset': ['cifar10', 'stl10'], 'optimizer': ['ADAM']}
+    """
+    where: dict[str, list[str]] = {}
+    for raw in text.replace(";", "\n").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        name, sep, rest = line.partition("=")
+        options = [o.strip() for o in rest.split("|") if o.strip()]
+        if not sep or not name.strip() or not options:
+            raise OptionError(
+                f"option filter: cannot read {line!r}; expected one "
+                "'parameter = option | option' per line"
+            )
+        where.setdefault(name.strip(), []).extend(options)
+    return where
+
+
+def set_choices(
+    prop: Any, ids: Sequence[str], names: Sequence[str] | None = None
+) -> None:
+    """Refill a string option property with ``ids`` when they changed.
+
+    Inviwo's ``replaceOptions`` keeps the selected option when its identifier
+    is still offered and selects the first option otherwise.
+    """
+    ids = [str(i) for i in ids]
+    shown = [str(n) for n in (names if names is not None else ids)]
+    if list(prop.identifiers) != ids or list(prop.displayNames) != shown:
+        prop.replaceOptions(ids, shown, ids)
+
+
+def source_frame(path: Any, rows: int, seed: int) -> tuple[pd.DataFrame, str]:
+    """The table an ensemble source reads, and where it came from.
+
+    ``path`` is a ``FileProperty`` value: a CSV/TSV/Parquet file or an NWS
+    folder (read by :func:`hpcore.loading.read_table`); when empty, the
+    built-in synthetic ensemble of ``rows`` networks
+    (:func:`hpcore.synthetic.nws_like`).
+    """
+    where = file_path(path)
+    if where is None:
+        from .synthetic import nws_like
+
+        return nws_like(rows, seed=seed), f"synthetic, seed {seed}"
+    from .loading import read_table
+
+    return read_table(where), str(where)
+
+
+def source_key(path: Any, rows: int, seed: int) -> tuple[object, ...]:
+    """What identifies a source's content: the file and its modification time,
+    or the synthetic ensemble's size and seed (to reload only on change)."""
+    where = file_path(path)
+    if where is None:
+        return ("synthetic", int(rows), int(seed))
+    try:
+        stat = where.stat()
+    except OSError:
+        return ("file", str(where), None)
+    return ("file", str(where), stat.st_mtime_ns, stat.st_size)
+
+
+def column_choices(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Columns offered as the metric (numeric, not boolean) and as the group (all)."""
+    columns = [str(c) for c in frame.columns]
+    metrics = [str(c) for c in frame.columns if _is_number(frame[c])]
+    return metrics, columns
+
+
+# ------------------------------------------------------------ inport checks
+
+
+def expect(value: Any, kind: type[T], port: str) -> T:
+    """Return ``value`` if it is a ``kind``, else raise naming the inport."""
+    if not isinstance(value, kind):
+        raise HpcoreError(
+            f"inport {port!r} expects {kind.__module__}.{kind.__qualname__}; "
+            f"got {type(value).__module__}.{type(value).__qualname__}"
+        )
+    return value
+
+
+def check_selection(selection: Selection) -> Selection:
+    """Raise SelectionError when ``selection`` holds no network."""
+    if selection.count == 0:
+        lo, hi = selection.range
+        where = "".join(
+            f"; {name} in {fmt_list(options)}"
+            for name, options in selection.where.items()
+        )
+        raise SelectionError(
+            f"the selection is empty: no network has a normalized metric in "
+            f"[{lo:g}, {hi:g}]{where}; widen the range or the option filter"
+        )
+    return selection
+
+
+def with_attrs(frame: pd.DataFrame, attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """A shallow copy of ``frame`` carrying ``attrs`` (e.g. the trellis primary)."""
+    out = frame.copy(deep=False)
+    merged: dict[Hashable, Any] = dict(frame.attrs)
+    merged.update(attrs)
+    out.attrs = merged
+    return out
+
+
+# ----------------------------------------------------------- fast engine
+
+
+class EngineCache:
+    """The fast engine (:class:`hpcore.engine.BrushEngine`) of the last ensemble seen.
+
+    A processor keeps one instance; the engine is built once per ensemble
+    object and reused while only the selection changes (a brush).
+    """
+
+    def __init__(self) -> None:
+        self._ens: Ensemble | None = None
+        self._engine: Any = None
+
+    def get(self, ens: Ensemble) -> Any:
+        """The engine of ``ens`` (normalized), built on first use."""
+        if self._engine is None or self._ens is not ens:
+            from .engine import BrushEngine
+
+            self._engine = BrushEngine(ens)
+            self._ens = ens
+        return self._engine
+
+
+def _engine_result(
+    engines: EngineCache,
+    ens: Ensemble,
+    selection: Selection,
+    primary: str | None = None,
+    secondary: str | None = None,
+) -> Any:
+    """The engine's answer for ``selection``, or None when it cannot give one.
+
+    The engine answers a range plus option filter; it is used only when the
+    selection's rows are exactly those of its ``range`` and ``where`` on
+    ``ens`` (checked row by row), so its tables equal the plain functions'.
+    """
+    if not ens.is_normalized or len(selection.mask) != len(ens.table):
+        return None
+    engine = engines.get(ens)
+    rows = engine.indices(range=selection.range, where=selection.where)
+    if not np.array_equal(rows, np.flatnonzero(selection.mask)):
+        return None
+    return engine.query(
+        range=selection.range,
+        where=selection.where,
+        primary=primary,
+        secondary=secondary,
+    )
+
+
+def selected_pair_counts(
+    engines: EngineCache, ens: Ensemble, selection: Selection
+) -> pd.DataFrame:
+    """:func:`hpcore.pair_counts` of ``selection``, by the fast engine if it can."""
+    result = _engine_result(engines, ens, selection)
+    if result is not None:
+        return result.pair_counts  # type: ignore[no-any-return]
+    from .pairs import pair_counts
+
+    return pair_counts(ens, selection)
+
+
+def selected_trellis(
+    engines: EngineCache,
+    ens: Ensemble,
+    selection: Selection,
+    *,
+    primary: str,
+    secondary: str | None = None,
+    value: str = NORMALIZED,
+) -> pd.DataFrame:
+    """:func:`hpcore.trellis` of ``selection``, by the fast engine if it can.
+
+    The engine aggregates the normalized metric only; ``value`` = the metric
+    column takes the plain function.
+    """
+    from .trellis import trellis
+
+    if value == NORMALIZED:
+        result = _engine_result(engines, ens, selection, primary, secondary)
+        if result is not None and result.trellis is not None:
+            return result.trellis  # type: ignore[no-any-return]
+    return trellis(ens, selection, primary=primary, secondary=secondary, value=value)
+
+
+# --------------------------------------------------------------- reporting
+
+
+def error_text(err: BaseException) -> str:
+    """The log text of an error: hpcore's message, or the type and traceback."""
+    if isinstance(err, HpcoreError | OSError):
+        return str(err)
+    trace = "".join(traceback.format_exception(err)).rstrip()
+    return f"unexpected {type(err).__name__}: {err}\n{trace}"
+
+
+def log_error(processor: Any, err: BaseException) -> None:
+    """Write ``err`` to Inviwo's log, prefixed with the processor identifier."""
+    import inviwopy
+
+    name = getattr(processor, "identifier", type(processor).__name__)
+    inviwopy.logError(f"{name}: {error_text(err)}")
+
+
+@contextmanager
+def reporting(processor: Any, *outports: Any) -> Iterator[None]:
+    """Run a processor's work; on any error clear ``outports`` and log it.
+
+    No exception leaves the block: Inviwo shows the message in its log and
+    the downstream processors see empty outports instead of stale results.
+    """
+    try:
+        yield
+    except Exception as err:
+        for port in outports:
+            port.clear()
+        log_error(processor, err)

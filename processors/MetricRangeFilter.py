@@ -1,0 +1,132 @@
+# Name: MetricRangeFilter
+
+import inviwopy as ivw
+import ivwbnl
+from inviwopy.properties import ConstraintBehavior as cb
+
+import hpcore
+from hpcore import inviwo_bridge as bridge
+
+ACTIONS = [
+    ("select", "Select the selected rows"),
+    ("filter", "Filter out the other rows"),
+    ("none", "Do not brush"),
+]
+
+
+class MetricRangeFilter(ivw.Processor):
+    """
+    Selects the networks whose normalized metric lies in a range (for example
+    the top 10 %, or one mode of the histogram), optionally only some options
+    of some parameters (the paper selects CIFAR-10 and STL-10). Everything
+    downstream (pair matrix, trellis) is computed on this selection.
+
+    The selected rows also go to Inviwo's brushing and linking, so a Scatter
+    Plot, Parallel Coordinates or DataFrame Table connected to the same
+    Brushing And Linking processor shows the same networks.
+
+    ### Inports
+      * __ensemble__ a normalized `hpcore.Ensemble` (Metric Normalization).
+      * __brushing__ (optional) connect to a Brushing And Linking processor.
+
+    ### Outports
+      * __selection__ the `hpcore.Selection` (row mask, count, range, filter).
+
+    ### Properties
+      * __Normalized Range__ closed interval on the normalized metric, 0..1.
+        Link it to Metric Histogram Plot's __Shaded Range__ to see it there.
+      * __Option Filter__ one `parameter = option | option` per line, e.g.
+        `dataset = cifar10 | stl10`; empty: all options.
+      * __Brushing__ *select* the selected rows, *filter* out the others, or
+        leave brushing alone.
+      * __Selected__ number of selected networks (read-only).
+
+    An unknown parameter or option, a range outside 0..1 or an empty
+    selection is reported in the log and leaves the outport empty.
+
+    Example network: `workspaces/hyperparameter-analysis.inv`.
+    """
+
+    def __init__(self, id, name):
+        ivw.Processor.__init__(self, id, name)
+        self.inport = ivw.PythonInport(
+            "ensemble", help=ivw.md2doc("A normalized `hpcore.Ensemble`.")
+        )
+        self.addInport(self.inport, owner=False)
+        # No help argument: older ivwbnl bindings only take (identifier,
+        # invalidationLevels). No invalidation levels: brushing by other plots
+        # does not re-run this processor.
+        self.brushing = ivwbnl.BrushingAndLinkingInport(
+            "brushing", invalidationLevels=[]
+        )
+        self.brushing.optional = True
+        self.addInport(self.brushing, owner=False)
+        self.selection = ivw.PythonOutport(
+            "selection", help=ivw.md2doc("The `hpcore.Selection`.")
+        )
+        self.addOutport(self.selection, owner=False)
+
+        self.range = ivw.properties.FloatMinMaxProperty(
+            "range",
+            "Normalized Range",
+            help=ivw.md2doc("Closed interval on the normalized metric."),
+            valueMin=0.9,
+            valueMax=1.0,
+            rangeMin=0.0,
+            rangeMax=1.0,
+            increment=0.01,
+            minSeparation=0.0,
+        )
+        self.where = ivw.properties.StringProperty(
+            "where",
+            "Option Filter",
+            help=ivw.md2doc("One `parameter = option | option` per line."),
+            value="",
+        )
+        self.where.semantics = ivw.properties.PropertySemantics.Multiline
+        self.action = ivw.properties.OptionPropertyString(
+            "brushAction",
+            "Brushing",
+            help=ivw.md2doc("What the selection does to linked Inviwo plots."),
+            options=[ivw.properties.StringOption(i, n, i) for i, n in ACTIONS],
+        )
+        self.count = ivw.properties.IntProperty(
+            "selectedCount",
+            "Selected",
+            help=ivw.md2doc("Number of selected networks."),
+            value=0,
+            min=(0, cb.Immutable),
+            max=(2**31 - 1, cb.Ignore),
+            increment=1,
+            invalidationLevel=ivw.properties.InvalidationLevel.Valid,
+        )
+        self.count.readOnly = True
+        self.addProperties([self.range, self.where, self.action, self.count])
+
+    @staticmethod
+    def processorInfo():
+        return ivw.ProcessorInfo(
+            classIdentifier="org.hpexplorer.MetricRangeFilter",
+            displayName="Metric Range Filter",
+            category="HPExplorer",
+            codeState=ivw.CodeState.Stable,
+            tags=ivw.Tags("PY, HPExplorer"),
+            help=ivw.unindentMd2doc(MetricRangeFilter.__doc__),
+        )
+
+    def getProcessorInfo(self):
+        return MetricRangeFilter.processorInfo()
+
+    def process(self):
+        with bridge.reporting(self, self.selection):
+            ens = bridge.expect(self.inport.getData(), hpcore.Ensemble, "ensemble")
+            selection = hpcore.select(
+                ens,
+                range=bridge.range_value(self.range.value),
+                where=bridge.parse_where(self.where.value),
+            )
+            self.count.value = selection.count
+            bridge.brush(
+                self.brushing, selection.mask, self.action.value, self.identifier
+            )
+            self.selection.setData(bridge.check_selection(selection))

@@ -1,0 +1,92 @@
+"""``inviwopy.glm``: the small vectors the processors touch.
+
+Follows ``modules/python3/bindings/src/pyglmtypes.cpp``: vectors have ``x``,
+``y`` members, index and iterate like sequences, and compare by value. The
+component type is kept (``vec2`` is float32, ``dvec2`` float64, ``ivec2``
+int32, ``size2_t`` uint64), so ``vec2(0.9).x`` is ``0.8999999761581421`` as in
+Inviwo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class _Vec2:
+    dtype: ClassVar[type] = np.float32
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) == 1 and isinstance(args[0], _Vec2 | tuple | list):
+            x, y = args[0]
+        elif len(args) == 1:
+            x = y = args[0]
+        elif len(args) == 2:
+            x, y = args
+        elif not args:
+            x = y = 0
+        else:
+            raise TypeError(f"{type(self).__name__}() takes 0, 1 or 2 arguments")
+        if self.dtype in (np.int32, np.uint64) and (
+            isinstance(x, float) or isinstance(y, float)
+        ):
+            raise TypeError(f"{type(self).__name__}(): integer components expected")
+        self._v = np.array([x, y], dtype=self.dtype)
+
+    @property
+    def x(self) -> Any:
+        return self._v[0].item()
+
+    @x.setter
+    def x(self, value: Any) -> None:
+        self._v[0] = value
+
+    @property
+    def y(self) -> Any:
+        return self._v[1].item()
+
+    @y.setter
+    def y(self, value: Any) -> None:
+        self._v[1] = value
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._v.copy()
+
+    def __getitem__(self, i: int) -> Any:
+        return self._v[i].item()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self.x, self.y])
+
+    def __len__(self) -> int:
+        return 2
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Vec2 | tuple | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.x, self.y))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.x}, {self.y})"
+
+
+class vec2(_Vec2):
+    dtype = np.float32
+
+
+class dvec2(_Vec2):
+    dtype = np.float64
+
+
+class ivec2(_Vec2):
+    dtype = np.int32
+
+
+class size2_t(_Vec2):
+    dtype = np.uint64
