@@ -34,3 +34,8 @@ class OptionError(ParameterError):
 
 class SelectionError(HpcoreError):
     """A range outside [0, 1] or reversed, or an ensemble not yet normalized."""
+
+
+class OutputError(HpcoreError):
+    """An output folder cannot be created or written, or holds files that must
+    not be replaced (``hpexplorer report --out``, ``hpexplorer findings --out``)."""

@@ -42,6 +42,9 @@ recommended by Anderson & Legendre (1999) and Winkler et al. (2014). All tests
 share the same permutations; ``p = (1 + #{F* >= F}) / (permutations + 1)``.
 With ``m`` tests the smallest q-value BH can give one strong effect among
 nulls is about ``m / (permutations + 1)``, hence the default of 999.
+
+The figures of ``findings.md`` are drawn by :func:`hpcore.render.draw_effect`
+(imported only when figures are written, so this module needs no matplotlib).
 """
 
 from __future__ import annotations
@@ -63,17 +66,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from .errors import HpcoreError
+from .errors import HpcoreError, OutputError
 from .model import NORMALIZED, Ensemble
 from .pairs import parameter_pairs
 from .selection import require_normalized
 from .stats import bh_q
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from .cli import Command
 
 Kind = Literal["main", "pair", "triple"]
@@ -93,10 +93,6 @@ MAX_DRIVERS = 3
 JOIN = " x "
 #: Files :func:`write_findings` writes into the output folder.
 OUTPUT_NAMES = ("findings.md", "findings.csv", "figures")
-
-
-class OutputError(HpcoreError):
-    """The output folder cannot be written or holds files we must not replace."""
 
 
 # --------------------------------------------------------------------------
@@ -803,103 +799,6 @@ def findings_markdown(
 
 
 # --------------------------------------------------------------------------
-# figures
-# --------------------------------------------------------------------------
-
-
-def draw_effect(effect: Effect, *, value_label: str = "metric") -> Figure:
-    """A small figure of one effect, drawn from ``effect.cells`` only.
-
-    - main effect: the mean of every option with its 95% t-interval
-      (one ``errorbar`` container, options in their order along x);
-    - pair: the cell means of the first parameter's options (x) with one solid
-      line per option of the second, and the additive prediction of each as a
-      dashed line of the same colour;
-    - triple: the same as the pair, one panel per group option.
-
-    Lines carry a label ``"<option>"`` (observed) or ``"<option> predicted"``
-    so tests can match them to ``effect.cells``.
-    """
-    from matplotlib.figure import Figure
-
-    cells = effect.cells
-    if effect.kind == "main":
-        p = effect.parameters[0]
-        fig = Figure(figsize=(4.5, 3.0), layout="constrained")
-        ax = fig.add_subplot()
-        rank = {o: i for i, o in enumerate(effect.options[p])}
-        order = cells.sort_values(p, key=lambda s: s.map(rank))
-        x = np.arange(len(order))
-        half = _t_half(order)
-        ax.errorbar(
-            x, order["mean"].to_numpy(), yerr=half, fmt="o", capsize=3, label="mean"
-        )
-        ax.set_xticks(x, order[p].tolist(), rotation=30, ha="right")
-        ax.set_xlabel(p)
-        ax.set_ylabel(f"mean {value_label}\n(95% t-interval)")
-        ax.set_title(effect.name, fontsize=10)
-        return fig
-    panels: list[str | None]
-    if effect.kind == "triple":
-        g, a, b = effect.parameters
-        panels = [o for o in effect.options[g] if o in set(cells[g])]
-    else:
-        g, (a, b) = "", effect.parameters
-        panels = [None]
-    fig = Figure(figsize=(3.2 * len(panels) + 1.2, 3.0), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
-    x_opts = [o for o in effect.options[a] if o in set(cells[a])]
-    line_opts = [o for o in effect.options[b] if o in set(cells[b])]
-    for ax, panel in zip(axes, panels, strict=True):
-        part = cells if panel is None else cells[cells[g] == panel]
-        for j, opt in enumerate(line_opts):
-            sub = part[part[b] == opt].set_index(a).reindex(x_opts)
-            color = f"C{j % 10}"
-            ax.plot(
-                range(len(x_opts)),
-                sub["mean"].to_numpy(),
-                "o-",
-                color=color,
-                label=str(opt),
-            )
-            ax.plot(
-                range(len(x_opts)),
-                sub["predicted"].to_numpy(),
-                "--",
-                color=color,
-                alpha=0.6,
-                label=f"{opt} predicted",
-            )
-        ax.set_xticks(range(len(x_opts)), x_opts, rotation=30, ha="right")
-        ax.set_xlabel(a)
-        if panel is not None:
-            ax.set_title(f"{g} = {panel}", fontsize=9)
-    axes[0].set_ylabel(f"mean {value_label}\n(dashed: predicted)")
-    handles = [
-        h for h in axes[-1].get_lines() if not str(h.get_label()).endswith(" predicted")
-    ]
-    axes[-1].legend(
-        handles=handles,
-        title=b,
-        fontsize=7,
-        title_fontsize=8,
-        loc="center left",
-        bbox_to_anchor=(1.0, 0.5),
-    )
-    fig.suptitle(effect.name, fontsize=10)
-    return fig
-
-
-def _t_half(cells: pd.DataFrame) -> np.ndarray:
-    n = cells["count"].to_numpy(dtype=np.float64)
-    sd = cells["sd"].to_numpy(dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.asarray(sps.t.ppf(0.975, n - 1.0))
-        half: np.ndarray = np.where(n >= 2, t * sd / np.sqrt(n), np.nan)
-    return half
-
-
-# --------------------------------------------------------------------------
 # output folder and command
 # --------------------------------------------------------------------------
 
@@ -1005,13 +904,15 @@ def write_findings(
 
 
 def _write_outputs(findings: Findings, folder: Path, *, top: int, source: str) -> None:
+    from . import render  # matplotlib only when figures are drawn
+
     figures: dict[str, str] = {}
     (folder / "figures").mkdir()
     label = _value_label(findings)
     for chosen in findings.top_significant(top).values():
         for rank, effect in chosen:
             name = f"figures/{rank:03d}-{_slug(effect.name)}.png"
-            fig = draw_effect(effect, value_label=label)
+            fig = render.draw_effect(effect, value_label=label)
             fig.savefig(folder / name, dpi=110, metadata={"Software": None})
             figures[effect.name] = name
     text = findings_markdown(findings, top=top, figures=figures, source=source)

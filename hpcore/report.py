@@ -1,11 +1,46 @@
-"""``hpexplorer report``: the paper's three views and the numbers behind them.
+"""``hpexplorer report``: the paper's three views, their statistics and numbers.
 
-A report folder holds seven files:
+A report folder holds eight files (ten with a comparison):
 
-- ``histogram.<fmt>`` (paper Fig. 2), ``pairs.<fmt>`` (Fig. 3),
-  ``trellis.<fmt>`` (Fig. 4);
-- ``histogram.csv``, ``pairs.csv``, ``trellis.csv``: the exact tables drawn;
+- ``histogram.<fmt>`` (paper Fig. 2), ``pairs.<fmt>`` (Fig. 3, with the
+  per-parameter importance panel beside the matrix), ``trellis.<fmt>``
+  (Fig. 4, with 95% confidence bars);
+- ``histogram.csv``, ``pairs.csv``, ``trellis.csv``, ``importance.csv``: the
+  exact tables drawn;
+- with ``--compare LO HI``: ``compare.<fmt>`` and ``compare.csv``;
 - ``summary.json``: what was analysed and selected.
+
+The tables (columns in order):
+
+- ``histogram.csv``: ``kind`` (raw or normalized), ``group, bin_left,
+  bin_right, count``.
+- ``pairs.csv``: ``param_a, option_a, param_b, option_b, count`` (selected
+  networks with both options), ``expected`` (selection size x the pair's share
+  among the networks that pass ``--where``: the count if the selection were a
+  random sample), ``enrichment`` (count / expected; empty where expected is
+  0), ``p_value`` (exact two-sided hypergeometric test), ``q_value``
+  (Benjamini-Hochberg over all cells). See :func:`hpcore.stats.pair_statistics`.
+- ``trellis.csv``: ``parameter, option, primary, secondary, mean, count,
+  ci_low, ci_high``: mean normalized metric per cell with its 95% Student-t
+  confidence interval (``mean -/+ t(0.975, n-1) * sd / sqrt(n)``; empty below
+  two networks). See :func:`hpcore.stats.trellis_with_ci`.
+- ``importance.csv``: one row per parameter, strongest first: ``parameter,
+  score`` (total variation distance between the option shares of the
+  selection and of all networks that pass ``--where``), ``statistic, dof,
+  p_value`` (chi-square test of selected vs not selected, Monte Carlo when
+  counts are small; ``test`` says which), ``q_value`` (Benjamini-Hochberg),
+  ``test, top_option, top_enrichment`` (the most over-represented option and
+  its share in the selection / share overall). See
+  :func:`hpcore.stats.parameter_importance`.
+- ``compare.csv``: ``param_a, option_a, param_b, option_b, count_a, count_b,
+  share_a, share_b, difference, p_value, q_value``: *a* is the ``--compare``
+  selection, *b* the main ``--range`` selection, ``difference = share_b -
+  share_a`` (positive: more common in the main selection); Fisher's exact
+  test with Benjamini-Hochberg q-values. See
+  :func:`hpcore.stats.compare_selections`.
+
+Rows follow the drawn order: with ``--sort importance`` the parameters of the
+matrix (group column first) and the trellis panels are ordered by importance.
 
 The folder is written completely or not at all: everything is rendered into a
 hidden temporary sibling folder first, which then becomes the report folder by
@@ -29,6 +64,7 @@ the other views.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import secrets
@@ -52,38 +88,52 @@ from .cli import (
     note,
     parse_where,
 )
-from .errors import HpcoreError
+from .errors import HpcoreError, OutputError
 from .histogram import histogram
 from .model import Ensemble
-from .pairs import pair_counts
 from .selection import Selection, Where, require_normalized, select
-from .trellis import trellis
+from .stats import (
+    compare_selections,
+    pair_statistics,
+    parameter_importance,
+    trellis_with_ci,
+)
 
 Format = Literal["png", "svg", "pdf"]
 FORMATS: tuple[str, ...] = get_args(Format)
-#: The three figures, by file stem.
+#: How the matrix cells are coloured: the paper's counts, or log2 enrichment.
+Color = Literal["count", "enrichment"]
+COLORS: tuple[str, ...] = get_args(Color)
+#: Parameter order of the matrix and trellis: as in the data, or by importance.
+Sort = Literal["data", "importance"]
+SORTS: tuple[str, ...] = get_args(Sort)
+#: The three figures of every report, by file stem.
 FIGURES = ("histogram", "pairs", "trellis")
+#: The figure of a comparison.
+COMPARE = "compare"
 #: The tables behind them.
-TABLES = ("histogram.csv", "pairs.csv", "trellis.csv")
+TABLES = ("histogram.csv", "pairs.csv", "trellis.csv", "importance.csv")
 SUMMARY = "summary.json"
 #: Bins of both histograms.
 HISTOGRAM_BINS = 20
 #: Resolution of PNG figures.
 PNG_DPI = 150
+#: q-value under which a cell, a parameter or a difference is marked.
+ALPHA = 0.05
+#: Level of the trellis' confidence intervals (Student t).
+CI_LEVEL = 0.95
 
 
-class OutputError(HpcoreError):
-    """The report folder cannot be created or written."""
-
-
-def report_files(fmt: str) -> tuple[str, ...]:
-    """The seven file names of a report in figure format ``fmt``."""
-    return (*(f"{f}.{fmt}" for f in FIGURES), *TABLES, SUMMARY)
+def report_files(fmt: str, compare: bool = False) -> tuple[str, ...]:
+    """The file names of a report in figure format ``fmt`` (summary last)."""
+    figures = (*FIGURES, COMPARE) if compare else FIGURES
+    tables = (*TABLES, f"{COMPARE}.csv") if compare else TABLES
+    return (*(f"{f}.{fmt}" for f in figures), *tables, SUMMARY)
 
 
 @dataclass(frozen=True, eq=False)
 class ReportTables:
-    """The aggregates a report draws (same columns as the hpcore functions).
+    """The aggregates and statistics a report draws.
 
     Attributes
     ----------
@@ -92,16 +142,31 @@ class ReportTables:
         the rows that pass the ``where`` filter (every range): the population
         the range is chosen from.
     pairs : pandas.DataFrame
-        :func:`hpcore.pair_counts` of the selection.
+        :func:`hpcore.stats.pair_statistics` of the selection: the columns of
+        :func:`hpcore.pair_counts` plus ``expected, enrichment, p_value,
+        q_value``.
     trellis : pandas.DataFrame
-        :func:`hpcore.trellis` of the selection (mean normalized metric),
-        without the options ``where`` excludes (see :func:`restrict_options`).
+        :func:`hpcore.stats.trellis_with_ci` of the selection (mean normalized
+        metric with its 95% t-interval), without the options ``where``
+        excludes (see :func:`restrict_options`).
+    importance : pandas.DataFrame
+        :func:`hpcore.stats.parameter_importance` of the selection (strongest
+        first).
+    compare : pandas.DataFrame or None
+        :func:`hpcore.stats.compare_selections` with ``a`` the comparison
+        selection and ``b`` the main selection; None without a comparison.
+    order : tuple of str
+        The parameters in the order ``pairs``, ``trellis`` and ``compare``
+        follow (the ensemble's, or by importance).
     """
 
     histogram_raw: pd.DataFrame
     histogram_normalized: pd.DataFrame
     pairs: pd.DataFrame
     trellis: pd.DataFrame
+    importance: pd.DataFrame
+    compare: pd.DataFrame | None
+    order: tuple[str, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,17 +176,24 @@ class Report:
     Attributes
     ----------
     ensemble : Ensemble
-        The normalized ensemble analysed.
+        The normalized ensemble analysed (parameters in the data's order; the
+        drawn order is ``tables.order``).
     selection : Selection
         The selected networks (range and ``where``).
     tables : ReportTables
-        The aggregates drawn.
+        The aggregates and statistics drawn.
     primary : str
         The trellis' primary parameter.
     secondary : str or None
         The trellis' secondary parameter.
     summary : Mapping[str, Any]
         The content of ``summary.json`` (JSON-ready values).
+    color : {"count", "enrichment"}
+        What colours the matrix cells.
+    compare : Selection or None
+        The second selection (``--compare``), same ``where``.
+    alpha : float
+        q-value threshold of the marks.
     """
 
     ensemble: Ensemble
@@ -130,6 +202,9 @@ class Report:
     primary: str
     secondary: str | None
     summary: Mapping[str, Any]
+    color: Color = "count"
+    compare: Selection | None = None
+    alpha: float = ALPHA
 
     @property
     def histogram(self) -> pd.DataFrame:
@@ -143,6 +218,21 @@ class Report:
         )[["kind", "group", "bin_left", "bin_right", "count"]]
 
 
+def importance_order(ens: Ensemble, importance: pd.DataFrame) -> tuple[str, ...]:
+    """The parameters by importance, the group column kept first.
+
+    The group column (the data set) is the column the metric is normalized
+    within, and the paper's matrix starts with it; it stays first. The other
+    parameters follow ``importance``'s rows (strongest first); parameters it
+    does not list keep their order at the end.
+    """
+    ranked = [str(p) for p in importance["parameter"] if str(p) in ens.parameters]
+    first = [ens.group] if ens.group is not None and ens.group in ens.parameters else []
+    rest = [p for p in dict.fromkeys(ranked) if p not in first]
+    rest += [p for p in ens.parameters if p not in rest and p not in first]
+    return (*first, *rest)
+
+
 def compute_tables(
     ens: Ensemble,
     selection: Selection,
@@ -150,25 +240,58 @@ def compute_tables(
     primary: str,
     secondary: str | None,
     bins: int = HISTOGRAM_BINS,
+    sort: Sort = "data",
+    compare: Selection | None = None,
 ) -> ReportTables:
-    """All the aggregation of a report, in one place (the fast engine's swap point)."""
+    """All the aggregation of a report, in one place (the fast engine's swap point).
+
+    Parameters
+    ----------
+    ens : Ensemble
+        Normalized; parameters in the data's order.
+    selection : Selection
+        The main selection.
+    primary, secondary : str or None
+        The trellis parameters.
+    bins : int, default=20
+        Bins of the histograms.
+    sort : {"data", "importance"}, default="data"
+        Order of the matrix' parameters and the trellis panels (see
+        :func:`importance_order`).
+    compare : Selection, optional
+        A second selection to compare the main one with.
+
+    Returns
+    -------
+    ReportTables
+    """
+    check_one_of("sort", sort, SORTS, HpcoreError)
     population = (
         select(ens, range=(0.0, 1.0), where=selection.where)
         if selection.where
         else None
+    )
+    importance = parameter_importance(ens, selection)
+    drawn = ens
+    if sort == "importance":
+        drawn = dataclasses.replace(ens, parameters=importance_order(ens, importance))
+    trellis = trellis_with_ci(
+        drawn, selection, primary=primary, secondary=secondary, level=CI_LEVEL
     )
     return ReportTables(
         histogram_raw=histogram(ens, bins=bins, selection=population),
         histogram_normalized=histogram(
             ens, bins=bins, normalized=True, selection=population
         ),
-        pairs=pair_counts(ens, selection),
+        pairs=pair_statistics(drawn, selection),
         trellis=restrict_options(
-            trellis(ens, selection, primary=primary, secondary=secondary),
-            selection.where,
-            primary=primary,
-            secondary=secondary,
+            trellis, selection.where, primary=primary, secondary=secondary
         ),
+        importance=importance,
+        compare=(
+            None if compare is None else compare_selections(drawn, compare, selection)
+        ),
+        order=drawn.parameters,
     )
 
 
@@ -203,6 +326,35 @@ def default_primary(ens: Ensemble) -> str:
     return ens.parameters[0]
 
 
+def _statistics_notes(alpha: float, cells: int) -> dict[str, str]:
+    """How the numbers of the CSV files were obtained (for summary.json)."""
+    return {
+        "pairs": (
+            "expected = selected x share of the option pair among the networks "
+            "that pass `where`; enrichment = count / expected; p_value: exact "
+            "two-sided hypergeometric test; q_value: Benjamini-Hochberg over all "
+            f"{cells} cells"
+        ),
+        "importance": (
+            "score: total variation distance between the option shares of the "
+            "selection and of all networks that pass `where`; p_value: "
+            "chi-square test of selected vs not selected (Monte Carlo when "
+            "expected counts are below 5); q_value: Benjamini-Hochberg over the "
+            "parameters"
+        ),
+        "trellis": (
+            f"ci_low, ci_high: {CI_LEVEL:.0%} Student-t confidence interval of "
+            "each mean (empty below 2 networks)"
+        ),
+        "compare": (
+            "a = the --compare selection, b = the main selection; difference = "
+            "share_b - share_a; p_value: Fisher's exact test; q_value: "
+            "Benjamini-Hochberg over all cells"
+        ),
+        "marks": f"cells and parameters with q_value < {alpha:g} are marked",
+    }
+
+
 def build_report(
     ens: Ensemble,
     *,
@@ -212,8 +364,12 @@ def build_report(
     secondary: str | None = None,
     bins: int = HISTOGRAM_BINS,
     source: str | None = None,
+    color: Color = "count",
+    sort: Sort = "data",
+    compare: tuple[float, float] | None = None,
+    alpha: float = ALPHA,
 ) -> Report:
-    """Select, aggregate and summarize: everything a report shows, not yet drawn.
+    """Select, aggregate, test and summarize: everything a report shows.
 
     Parameters
     ----------
@@ -223,16 +379,24 @@ def build_report(
         Closed range on the normalized metric.
     where : mapping of str to options, optional
         Parameter -> allowed options; restricts the selection and the
-        histograms' population.
+        histograms' population (and the null model of the statistics).
     primary : str, optional
         The trellis' panel-row parameter; default the group column (or the
-        first parameter without one).
+        first parameter without one, in the data's order).
     secondary : str, optional
         The trellis' colour-and-marker parameter.
     bins : int, default=20
         Bins of the histograms.
     source : str, optional
         Where the data came from, for ``summary.json`` (default ``ens.source``).
+    color : {"count", "enrichment"}, default="count"
+        Colour the matrix by the count (the paper) or by log2 enrichment.
+    sort : {"data", "importance"}, default="data"
+        Order of the matrix' parameters and the trellis panels.
+    compare : (float, float), optional
+        A second range (same ``where``) to compare the selection with.
+    alpha : float, default=0.05
+        q-value threshold of the marks (strictly between 0 and 1).
 
     Returns
     -------
@@ -241,15 +405,35 @@ def build_report(
     Raises
     ------
     SelectionError, ParameterError, OptionError
-        Bad range, unknown parameter or option, not normalized.
+        Bad range or comparison range, unknown parameter or option, not
+        normalized.
+    HpcoreError
+        Bad ``color``, ``sort`` or ``alpha``.
     """
     require_normalized(ens, "a report")
+    check_one_of("color", color, COLORS, HpcoreError)
+    check_one_of("sort", sort, SORTS, HpcoreError)
+    if isinstance(alpha, bool) or not isinstance(alpha, float | int):
+        raise HpcoreError(f"`alpha` must be a number in (0, 1); got {alpha!r}")
+    if not 0.0 < float(alpha) < 1.0:
+        raise HpcoreError(f"`alpha` must lie strictly between 0 and 1; got {alpha!r}")
     primary = default_primary(ens) if primary is None else primary
     selection = select(ens, range=range, where=where)
+    second = None
+    if compare is not None:
+        second = select(ens, range=check_interval("compare", compare), where=where)
     tables = compute_tables(
-        ens, selection, primary=primary, secondary=secondary, bins=bins
+        ens,
+        selection,
+        primary=primary,
+        secondary=secondary,
+        bins=bins,
+        sort=sort,
+        compare=second,
     )
     dropped = {str(k): int(v) for k, v in ens.dropped.items()}
+    significant = tables.pairs["q_value"].to_numpy() < alpha
+    important = tables.importance["q_value"].to_numpy() < alpha
     summary: dict[str, Any] = {
         "rows": len(ens.table),
         "dropped": {"count": sum(dropped.values()), "reasons": dropped},
@@ -267,7 +451,26 @@ def build_report(
         "source": source if source is not None else ens.source,
         "histogram_bins": bins,
         "histogram_rows": int(tables.histogram_raw["count"].sum()),
+        "color": color,
+        "sort": sort,
+        "order": list(tables.order),
+        "alpha": float(alpha),
+        "cells": len(tables.pairs),
+        "significant_cells": int(significant.sum()),
+        "significant_parameters": [
+            str(p) for p in tables.importance["parameter"].to_numpy()[important]
+        ],
+        "compare": None,
+        "statistics": _statistics_notes(float(alpha), len(tables.pairs)),
     }
+    if second is not None and tables.compare is not None:
+        summary["compare"] = {
+            "range": list(second.range),
+            "selected": second.count,
+            "significant_cells": int(
+                (tables.compare["q_value"].to_numpy() < alpha).sum()
+            ),
+        }
     return Report(
         ensemble=ens,
         selection=selection,
@@ -275,15 +478,34 @@ def build_report(
         primary=primary,
         secondary=secondary,
         summary=MappingProxyType(summary),
+        color=color,
+        compare=second,
+        alpha=float(alpha),
     )
 
 
+def _range_text(sel: Selection) -> str:
+    lo, hi = sel.range
+    return f"[{lo:.2f}, {hi:.2f}]"
+
+
 def draw_report(report: Report) -> dict[str, Any]:
-    """The three figures of a report, by file stem (matplotlib Figures)."""
+    """The figures of a report, by file stem (matplotlib Figures)."""
     from . import render
 
     ens, sel, t = report.ensemble, report.selection, report.tables
-    return {
+    alpha = report.alpha
+    if report.color == "enrichment":
+        color: dict[str, Any] = {
+            "value": "enrichment",
+            "scale": "log2",
+            "colorbar_label": "enrichment = selected / expected by chance\n"
+            "(log scale; 1 = as many as expected)",
+            "number_format": "{:.2g}",
+        }
+    else:
+        color = {"value": "count", "colorbar_label": render.COUNT_LABEL}
+    figures: dict[str, Any] = {
         "histogram": render.draw_histogram(
             t.histogram_raw,
             t.histogram_normalized,
@@ -297,14 +519,49 @@ def draw_report(report: Report) -> dict[str, Any]:
         "pairs": render.draw_pair_matrix(
             t.pairs,
             title=_selection_title(report),
+            marks=t.pairs["q_value"].to_numpy() < alpha,
+            mark_label=(
+                f"q < {alpha:g}: more or fewer networks than chance\n"
+                "(exact hypergeometric test,\n"
+                f"Benjamini-Hochberg over {len(t.pairs):,} cells)"
+            ),
+            importance=t.importance,
+            alpha=alpha,
+            **color,
         ),
         "trellis": render.draw_trellis(
             t.trellis,
             value_label=f"mean normalized {ens.metric}",
             primary_name=report.primary,
             secondary_name=report.secondary,
+            ci_label=f"{CI_LEVEL:.0%} confidence interval (Student t)",
         ),
     }
+    if report.compare is not None and t.compare is not None:
+        other = report.compare
+        figures[COMPARE] = render.draw_pair_matrix(
+            t.compare,
+            title=(
+                f"Where two selections differ: b = {sel.count:,} networks with "
+                f"normalized {ens.metric} in {_range_text(sel)}, "
+                f"a = {other.count:,} in {_range_text(other)}"
+                + (f"\n{_where_text(sel.where)}" if sel.where else "")
+            ),
+            value="difference",
+            scale="diverging",
+            colorbar_label=(
+                f"share in {_range_text(sel)} minus share in "
+                f"{_range_text(other)} (percentage points)"
+            ),
+            number_format="{:+.0%}",
+            marks=t.compare["q_value"].to_numpy() < alpha,
+            mark_label=(
+                f"q < {alpha:g}: the shares differ\n(Fisher's exact test,\n"
+                f"Benjamini-Hochberg over {len(t.compare):,} cells)"
+            ),
+            empty=sel.count == 0 or other.count == 0,
+        )
+    return figures
 
 
 def _where_text(where: Mapping[str, Sequence[str]]) -> str:
@@ -409,16 +666,21 @@ def _save_figure(fig: Any, path: Path, fmt: str) -> None:
 def _write_files(report: Report, folder: Path, fmt: str) -> None:
     for stem, fig in draw_report(report).items():
         _save_figure(fig, folder / f"{stem}.{fmt}", fmt)
+    t = report.tables
     report.histogram.to_csv(folder / "histogram.csv", index=False)
-    report.tables.pairs.to_csv(folder / "pairs.csv", index=False)
-    report.tables.trellis.to_csv(folder / "trellis.csv", index=False)
-    summary = {**report.summary, "files": list(report_files(fmt))}
+    t.pairs.to_csv(folder / "pairs.csv", index=False)
+    t.trellis.to_csv(folder / "trellis.csv", index=False)
+    t.importance.to_csv(folder / "importance.csv", index=False)
+    if t.compare is not None:
+        t.compare.to_csv(folder / f"{COMPARE}.csv", index=False)
+    names = report_files(fmt, t.compare is not None)
+    summary = {**report.summary, "files": list(names)}
     (folder / SUMMARY).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
 
 
-def _install(tmp: Path, out: Path, fmt: str) -> None:
+def _install(tmp: Path, out: Path, fmt: str, compare: bool) -> None:
     """Move the finished report from ``tmp`` to ``out``."""
     if not out.exists():
         os.rename(tmp, out)
@@ -426,12 +688,16 @@ def _install(tmp: Path, out: Path, fmt: str) -> None:
     old_summary = out / SUMMARY
     had_report = old_summary.exists()
     old_summary.unlink(missing_ok=True)
-    names = report_files(fmt)
-    if had_report:  # figures of an earlier report in another format are stale
-        for other in FORMATS:
-            if other != fmt:
-                for stem in FIGURES:
-                    (out / f"{stem}.{other}").unlink(missing_ok=True)
+    names = report_files(fmt, compare)
+    if had_report:  # files of an earlier report that this one does not replace
+        stale = {
+            name
+            for other in FORMATS
+            for name in report_files(other, compare=True)
+            if name not in names
+        }
+        for name in sorted(stale):
+            (out / name).unlink(missing_ok=True)
     for name in names:
         if name != SUMMARY:
             os.replace(tmp / name, out / name)
@@ -442,7 +708,7 @@ def _install(tmp: Path, out: Path, fmt: str) -> None:
 def write_report(
     report: Report, out_dir: str | os.PathLike[str], fmt: str = "png"
 ) -> Path:
-    """Draw a report and write its seven files into ``out_dir``, all or nothing.
+    """Draw a report and write its files into ``out_dir``, all or nothing.
 
     Parameters
     ----------
@@ -450,8 +716,9 @@ def write_report(
         From :func:`build_report`.
     out_dir : str or path
         The report folder; created (with missing parents) when absent. The
-        seven report files of an earlier report there are replaced; other
-        files are left alone.
+        files of an earlier report there (:func:`report_files` in any format,
+        with or without a comparison) are replaced or removed; other files
+        are left alone.
     fmt : {"png", "svg", "pdf"}, default="png"
         Figure format.
 
@@ -474,7 +741,7 @@ def write_report(
         created = _make_parents(out.parent)
         tmp = _make_temp_sibling(out)
         _write_files(report, tmp, fmt)
-        _install(tmp, out, fmt)
+        _install(tmp, out, fmt, report.compare is not None)
     except OSError as err:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -496,17 +763,22 @@ def write_report(
 # ---------------------------------------------------------------------- CLI
 
 
-def parse_range(values: Sequence[str] | None) -> tuple[float, float]:
-    """``["0.9", "1"]`` -> ``(0.9, 1.0)``; None -> ``(0.0, 1.0)``."""
+def parse_range(
+    values: Sequence[str] | None, option: str = "--range"
+) -> tuple[float, float]:
+    """``["0.9", "1"]`` -> ``(0.9, 1.0)``; None -> ``(0.0, 1.0)``.
+
+    ``option`` names the command-line option in error messages.
+    """
     if values is None:
         return (0.0, 1.0)
     try:
         lo, hi = (float(v) for v in values)
     except ValueError:
         raise UsageError(
-            f"--range: LO and HI must be numbers in [0, 1]; got {' '.join(values)!r}"
+            f"{option}: LO and HI must be numbers in [0, 1]; got {' '.join(values)!r}"
         ) from None
-    return check_interval("--range", (lo, hi))
+    return check_interval(option, (lo, hi))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -535,6 +807,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--secondary", metavar="S", help="trellis colour and marker (default: none)"
     )
     parser.add_argument(
+        "--color",
+        choices=COLORS,
+        default="count",
+        help="colour of the matrix cells: the count of selected networks (the "
+        "paper's) or the log2 enrichment over chance, on a diverging map "
+        "centred at 1 (default: count). Either way cells with q < 0.05 get a dot",
+    )
+    parser.add_argument(
+        "--sort",
+        choices=SORTS,
+        default="data",
+        help="order of the matrix' parameters and the trellis panels: as in "
+        "the data, or by importance (the group column stays first; "
+        "default: data)",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="a second range of the normalized metric (same --where) to compare "
+        "with: writes compare.<fmt> and compare.csv (the difference of shares, "
+        "main selection minus this one)",
+    )
+    parser.add_argument(
         "--format", choices=FORMATS, default="png", help="figure format (default: png)"
     )
     parser.add_argument(
@@ -544,16 +840,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="report folder, written completely or not at all (default: report)",
     )
     parser.epilog = (
-        "Writes histogram, pairs and trellis figures, their CSV tables and "
+        "Writes histogram, pairs (with the parameter importance panel) and "
+        "trellis figures, their CSV tables (pairs.csv with expected counts, "
+        "enrichment, exact hypergeometric p- and Benjamini-Hochberg q-values; "
+        "trellis.csv with 95%% Student-t confidence intervals ci_low, ci_high; "
+        "importance.csv), compare.<fmt> and compare.csv with --compare, and "
         "summary.json. An empty selection still writes the report (zero counts, "
-        "a 'no networks selected' note) and warns on stderr. Exit status 2 on bad "
-        "input or an unwritable DIR."
+        "a 'no networks selected' note) and warns on stderr. Exit status 2 on "
+        "bad input or an unwritable DIR."
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hpexplorer report``; 0 on success (errors raise HpcoreError)."""
     value_range = parse_range(args.range)
+    compare = None if args.compare is None else parse_range(args.compare, "--compare")
     where = parse_where(args.where)
     out = Path(args.out)
     check_output_dir(out)
@@ -566,6 +867,9 @@ def run(args: argparse.Namespace) -> int:
         primary=args.primary,
         secondary=args.secondary,
         source=source,
+        color=args.color,
+        sort=args.sort,
+        compare=compare,
     )
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
@@ -583,15 +887,31 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"drew and wrote the report in {elapsed:.1f} s")
+    files = report_files(args.format, compare is not None)
     print(
         f"{report.selection.count:,} of {len(ens.table):,} networks selected; "
-        f"report written to {out}/ ({', '.join(report_files(args.format))})"
+        f"report written to {out}/ ({', '.join(files)})"
     )
+    summary = report.summary
+    line = (
+        f"{summary['significant_cells']:,} of {summary['cells']:,} matrix cells "
+        f"and {len(summary['significant_parameters'])} of "
+        f"{len(ens.parameters)} parameters differ from chance at "
+        f"q < {report.alpha:g}"
+    )
+    if report.compare is not None:
+        line += (
+            f"; {summary['compare']['significant_cells']:,} cells differ between "
+            f"the selection and the {report.compare.count:,} networks in "
+            f"{_range_text(report.compare)}"
+        )
+    print(line)
     return 0
 
 
 COMMAND = Command(
-    help="write the paper's three figures, their tables and a summary to a folder",
+    help="write the paper's three figures with their statistics, their tables "
+    "and a summary to a folder",
     configure=configure,
     run=run,
 )

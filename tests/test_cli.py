@@ -69,6 +69,10 @@ def test_report_on_a_csv(
         "param_b",
         "option_b",
         "count",
+        "expected",
+        "enrichment",
+        "p_value",
+        "q_value",
     ]
 
 

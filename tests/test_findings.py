@@ -13,9 +13,9 @@ import pytest
 from scipy import stats as sps
 
 import hpcore
-from hpcore import findings as fmod
+from hpcore import render
 from hpcore.cli import main
-from hpcore.errors import HpcoreError, SelectionError
+from hpcore.errors import HpcoreError, OutputError, SelectionError
 from hpcore.findings import (
     CSV_COLUMNS,
     MIN_CELL_ROWS,
@@ -23,11 +23,11 @@ from hpcore.findings import (
     Findings,
     describe,
     discover,
-    draw_effect,
     findings_markdown,
     summary_lines,
     write_findings,
 )
+from hpcore.render import draw_effect
 from hpcore.stats import bh_q
 
 # --------------------------------------------------------------------------
@@ -623,9 +623,9 @@ def test_failed_write_leaves_no_output(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fmod, "draw_effect", broken)
+    monkeypatch.setattr(render, "draw_effect", broken)
     if found.significant():
-        with pytest.raises(fmod.OutputError, match="No space left on device"):
+        with pytest.raises(OutputError, match="No space left on device"):
             write_findings(found, out)
     else:  # pragma: no cover - the planted data always has findings
         pytest.fail("expected significant findings to draw")
@@ -637,5 +637,5 @@ def test_output_path_that_is_a_file(tmp_path: Path) -> None:
     found = discover(unbalanced(), permutations=19)
     target = tmp_path / "file"
     target.write_text("x")
-    with pytest.raises(fmod.OutputError, match="exists and is not a folder"):
+    with pytest.raises(OutputError, match="exists and is not a folder"):
         write_findings(found, target)

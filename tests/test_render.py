@@ -302,12 +302,25 @@ def test_pair_matrix_leaves_missing_combinations_blank(ens: hpcore.Ensemble) -> 
 
 def test_pair_matrix_bad_frames(ens: hpcore.Ensemble) -> None:
     pairs = hpcore.pair_counts(ens)
-    with pytest.raises(ColumnError, match="pair counts: missing column"):
+    with pytest.raises(ColumnError, match="pair matrix: missing column"):
         render.draw_pair_matrix(pairs.drop(columns="option_b"))
+    with pytest.raises(ColumnError, match=r"missing column\(s\) \['enrichment'\]"):
+        render.draw_pair_matrix(pairs, value="enrichment")
     with pytest.raises(ColumnError, match="appears more than once"):
         render.draw_pair_matrix(pd.concat([pairs, pairs.iloc[:1]]))
     with pytest.raises(ColumnError, match="must be a pandas DataFrame"):
         render.draw_pair_matrix(pairs.to_dict())  # type: ignore[arg-type]
+    with pytest.raises(
+        ColumnError, match=rf"`marks` needs one entry per row \({len(pairs)}\); got 2"
+    ):
+        render.draw_pair_matrix(pairs, marks=[True, False])
+    with pytest.raises(ColumnError, match="`scale` must be one of"):
+        render.draw_pair_matrix(pairs, scale="log10")  # type: ignore[arg-type]
+    importance = pd.DataFrame({"parameter": ["dataset"], "score": [0.1]})
+    with pytest.raises(
+        ColumnError, match=r"importance: missing column\(s\) \['q_value'\]"
+    ):
+        render.draw_pair_matrix(pairs, importance=importance)
 
 
 def thirteen_parameters(n: int = 4000) -> pd.DataFrame:
@@ -355,6 +368,186 @@ def test_pair_matrix_in_a_small_pixel_canvas_scales_fonts_down() -> None:
     size = lambda f: axes_by_gid(f, "pairs-matrix").get_xticklabels()[0].get_fontsize()  # noqa: E731
     assert size(small) < size(big)
     assert tuple(small.get_size_inches() * small.dpi) == pytest.approx((700, 600))
+
+
+def hand_pairs(values: list[float], column: str = "enrichment") -> pd.DataFrame:
+    """Two parameters (a: x, y, z; b: u, v) with the given cell values."""
+    return pd.DataFrame(
+        {
+            "param_a": ["a"] * 6,
+            "option_a": ["x", "x", "y", "y", "z", "z"],
+            "param_b": ["b"] * 6,
+            "option_b": ["u", "v"] * 3,
+            "count": [4, 1, 0, 2, 3, 0],
+            column: values,
+        }
+    )
+
+
+def test_pair_matrix_log2_scale_by_hand() -> None:
+    # enrichment 4, 1/2, 0 (count 0, expected > 0), 1, NaN (expected 0), 2
+    pairs = hand_pairs([4.0, 0.5, 0.0, 1.0, np.nan, 2.0])
+    fig = render.draw_pair_matrix(pairs, value="enrichment", scale="log2")
+    (mesh,) = find(fig, "pairs:a|b")
+    # rows: options of b (u, v); columns: options of a (x, y, z)
+    arr = mesh.get_array()  # type: ignore[attr-defined]
+    got = np.ma.filled(np.ma.asarray(arr).astype(float), np.nan).reshape(2, 3)
+    # log2; the 0 is drawn at the lower limit -2 (= -max |log2| = -log2 4)
+    expected = np.array([[2.0, -2.0, np.nan], [-1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(got, expected)
+    assert np.ma.getmaskarray(arr).reshape(2, 3)[0, 2]  # NaN: a blank cell
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (-2.0, 2.0)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(
+        mesh.to_rgba([-2.0, 0.0, 2.0]),  # type: ignore[attr-defined]
+        colormaps["RdBu"]([0.0, 0.5, 1.0]),
+    )
+    bar = axes_by_gid(fig, "pairs-colorbar")
+    fig.canvas.draw()
+    assert tick_texts(bar.get_yticklabels()) == ["1/4", "1/2", "1", "2", "4"]
+    assert bar.get_ylabel() == "enrichment"
+    # a caller's limit wins; values beyond it saturate
+    fixed = render.draw_pair_matrix(pairs, value="enrichment", scale="log2", limit=1)
+    (mesh,) = find(fixed, "pairs:a|b")
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (-1.0, 1.0)  # type: ignore[attr-defined]
+    assert np.nanmin(np.asarray(mesh.get_array(), dtype=float)) == -1.0  # type: ignore[attr-defined]
+
+
+def test_pair_matrix_diverging_scale_is_symmetric() -> None:
+    pairs = hand_pairs([0.1, -0.3, 0.0, 0.05, np.nan, 0.2], column="difference")
+    fig = render.draw_pair_matrix(
+        pairs, value="difference", scale="diverging", number_format="{:+.0%}"
+    )
+    (mesh,) = find(fig, "pairs:a|b")
+    assert (mesh.norm.vmin, mesh.norm.vmax) == pytest.approx((-0.3, 0.3))  # type: ignore[attr-defined]
+    arr = np.asarray(mesh.get_array(), dtype=float).reshape(2, 3)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(arr[1], [-0.3, 0.05, 0.2])
+    texts = tick_texts(find(fig, "pair-count:a|b"))
+    assert texts == ["+10%", "+0%", "-30%", "+5%", "+20%"]  # NaN: no number
+    bar = axes_by_gid(fig, "pairs-colorbar")
+    fig.canvas.draw()
+    labels = [t for t in tick_texts(bar.get_yticklabels()) if t]
+    assert "0%" in labels and all(t.endswith("%") for t in labels)
+    # no count column: "empty" follows the values, or the caller
+    assert not find(fig, "empty-note")
+    empty = render.draw_pair_matrix(
+        pairs, value="difference", scale="diverging", empty=True
+    )
+    assert find(empty, "empty-note")
+
+
+def test_pair_matrix_marks_and_their_key() -> None:
+    pairs = hand_pairs([4.0, 0.5, 0.0, 1.0, np.nan, 2.0])
+    marked = [True, False, True, False, False, True]
+    for annotate in (True, False):
+        fig = render.draw_pair_matrix(
+            pairs, marks=marked, mark_label="q < 0.05: chance", annotate=annotate
+        )
+        (dots,) = find(fig, "pair-marks:a|b")
+        assert isinstance(dots, PathCollection)
+        (mesh,) = find(fig, "pairs:a|b")
+        xy = mesh.get_coordinates()  # type: ignore[attr-defined]
+        xs, ys = xy[0, :, 0], xy[:, 0, 1]
+        inside = []
+        for x, y in np.asarray(dots.get_offsets()):
+            col, row = np.searchsorted(xs, x) - 1, np.searchsorted(ys, y) - 1
+            assert xs[col] < x < xs[col + 1] and ys[row] < y < ys[row + 1]
+            inside.append((int(row), int(col)))
+        # marked rows 0, 2, 5: (u, x), (u, y), (v, z)
+        assert sorted(inside) == [(0, 0), (0, 1), (1, 2)]
+        (label,) = find(fig, "pair-mark-label")
+        assert label.get_text() == "q < 0.05: chance"  # type: ignore[attr-defined]
+        (key,) = find(fig, "pair-mark-key")
+        assert tuple(key.get_facecolor()[0]) == to_rgba(render.MARK_COLOUR)  # type: ignore[attr-defined]
+        assert tuple(dots.get_facecolor()[0]) == to_rgba(render.MARK_COLOUR)
+        # the colour bar moves into the side column, horizontal
+        bar = axes_by_gid(fig, "pairs-colorbar")
+        assert " ".join(bar.get_xlabel().split()) == render.COUNT_LABEL  # wrapped
+    plain = render.draw_pair_matrix(pairs)
+    assert not find(plain, "pair-marks:a|b") and not find(plain, "pair-mark-label")
+
+
+def importance_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "parameter": ["optimizer", "batch_size", "dataset"],
+            "score": [0.3, 0.12, 0.01],
+            "q_value": [0.0001, 0.04, 0.7],
+            "top_option": ["ADAM", "32", "mnist"],
+            "top_enrichment": [1.5, 1.2, 1.01],
+        }
+    )
+
+
+def test_importance_panel_bars_are_the_scores(ens: hpcore.Ensemble) -> None:
+    imp = importance_frame()
+    for fig in (
+        render.draw_importance(imp, alpha=0.05),
+        render.draw_pair_matrix(hpcore.pair_counts(ens), importance=imp),
+    ):
+        ax = axes_by_gid(fig, "pairs-importance")
+        assert tick_texts(ax.get_yticklabels()) == imp["parameter"].tolist()
+        for i, row in imp.iterrows():
+            (bar,) = find(fig, f"importance-bar:{row['parameter']}")
+            assert bar.get_width() == pytest.approx(row["score"])  # type: ignore[attr-defined]
+            assert bar.get_y() + bar.get_height() / 2 == pytest.approx(i)  # type: ignore[attr-defined]
+            colour = render.IMPORTANCE_COLOURS[0 if row["q_value"] < 0.05 else 1]
+            assert bar.get_facecolor() == pytest.approx(to_rgba(colour))  # type: ignore[attr-defined]
+        notes = [
+            find(fig, f"importance-note:{p}")[0].get_text()  # type: ignore[attr-defined]
+            for p in imp["parameter"]
+        ]
+        assert notes == [
+            "q < 0.001   ADAM \u00d71.50",
+            "q = 0.04   32 \u00d71.20",
+            "q = 0.7   mnist \u00d71.01",
+        ]
+        assert ax.get_ylim()[0] > ax.get_ylim()[1]  # strongest on top
+    # a stricter alpha turns the second bar light
+    fig = render.draw_importance(imp, alpha=0.01)
+    (bar,) = find(fig, "importance-bar:batch_size")
+    assert bar.get_facecolor() == pytest.approx(to_rgba(render.IMPORTANCE_COLOURS[1]))  # type: ignore[attr-defined]
+
+
+def test_pair_matrix_with_statistics_13_parameters_is_readable() -> None:
+    ens13 = hpcore.normalize(hpcore.load(thirteen_parameters()))
+    sel13 = hpcore.select(ens13, range=(0.8, 1.0))
+    pairs = hpcore.pair_counts(ens13, sel13)
+    imp = pd.DataFrame(
+        {
+            "parameter": list(ens13.parameters),
+            "score": np.linspace(0.3, 0.0, 13),
+            "q_value": np.linspace(0.0, 1.0, 13),
+            "top_option": [ens13.options(p)[-1] for p in ens13.parameters],
+            "top_enrichment": np.linspace(2.0, 1.0, 13),
+        }
+    )
+    fig = render.draw_pair_matrix(
+        pairs,
+        marks=np.arange(len(pairs)) % 7 == 0,
+        mark_label="q < 0.05: more or fewer than chance\n(exact test, BH)",
+        importance=imp,
+    )
+    fig.canvas.draw()
+    ax = axes_by_gid(fig, "pairs-matrix")
+    side = axes_by_gid(fig, "pairs-importance")
+    bar = axes_by_gid(fig, "pairs-colorbar")
+    notes = [t for p in ens13.parameters for t in find(fig, f"importance-note:{p}")]
+    key = find(fig, "pair-mark-label")
+    assert no_overlap(fig, side.get_yticklabels() + notes)
+    texts = [*notes, *key, bar.xaxis.label, side.title, side.xaxis.label]
+    assert no_overlap(fig, texts)
+    assert no_overlap(fig, ax.get_xticklabels())
+    assert no_overlap(fig, ax.get_yticklabels())
+    # the side column lies right of the matrix and within the figure
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    matrix_right = ax.get_window_extent(renderer).x1
+    width = fig.get_size_inches()[0] * fig.dpi
+    for artist in [side, bar, *notes, *key]:
+        box = artist.get_window_extent(renderer)
+        assert matrix_right < box.x0 and box.x1 <= width + 1
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 6
+    w, h = fig.get_size_inches()
+    assert w < 24 and h < 20
 
 
 # ------------------------------------------------------------------ trellis
@@ -478,6 +671,39 @@ def test_trellis_draws_confidence_bars_when_given() -> None:
     assert isinstance(bars, LineCollection)
     segs = bars.get_segments()
     np.testing.assert_allclose([s[:, 1] for s in segs], [[0.4, 0.6], [0.55, 0.65]])
+    (legend,) = fig.legends
+    assert tick_texts(legend.get_texts()) == ["confidence interval of the mean"]
+    labelled = render.draw_trellis(table, ci_label="95% t-interval")
+    assert tick_texts(labelled.legends[0].get_texts()) == ["95% t-interval"]
+
+
+def test_trellis_confidence_bars_skip_missing_and_stay_in_unit_range() -> None:
+    table = pd.DataFrame(
+        {
+            "parameter": ["opt"] * 3,
+            "option": ["adam", "sgd", "rms"],
+            "primary": ["a"] * 3,
+            "secondary": [None] * 3,
+            "mean": [0.9, 0.5, 0.7],
+            "count": [1, 3, 40],
+            # one network: no interval; three: a wide one beyond [0, 1]
+            "ci_low": [np.nan, -0.4, 0.65],
+            "ci_high": [np.nan, 1.4, 0.75],
+        }
+    )
+    fig = render.draw_trellis(table)
+    (bars,) = find(fig, "trellis-ci:opt|a|")
+    segs = bars.get_segments()  # type: ignore[attr-defined]
+    np.testing.assert_allclose([s[:, 1] for s in segs], [[-0.4, 1.4], [0.65, 0.75]])
+    np.testing.assert_allclose([s[0, 0] for s in segs], [1.0, 2.0])
+    (panel,) = [a for a in fig.axes if a.get_gid() == "trellis:opt|a"]
+    low, high = panel.get_ylim()
+    assert low >= 0.0 and high <= 1.0  # a normalized metric keeps its [0, 1] axis
+    # no interval anywhere: no legend entry for it
+    bare = render.draw_trellis(table.assign(ci_low=np.nan, ci_high=np.nan))
+    assert all(
+        "interval" not in t.get_text() for lg in bare.legends for t in lg.get_texts()
+    )
 
 
 def test_trellis_empty_selection(ens: hpcore.Ensemble) -> None:
@@ -524,7 +750,9 @@ def test_render_never_touches_pyplot() -> None:
         "from hpcore import render\n"
         "e = hpcore.normalize(hpcore.load(pd.DataFrame("
         "{'p': list('abab'), 'q': list('xxyy'), 'acc': [1., 2., 3., 4.]})))\n"
-        "render.draw_pair_matrix(hpcore.pair_counts(e))\n"
+        "render.draw_pair_matrix(hpcore.pair_counts(e), marks=[True, False] * 2,"
+        " importance=pd.DataFrame({'parameter': ['p'], 'score': [0.1],"
+        " 'q_value': [0.5]}))\n"
         "render.draw_trellis(hpcore.trellis(e, primary='p'))\n"
         "h = hpcore.histogram\n"
         "render.draw_histogram(h(e), h(e, normalized=True))\n"

@@ -11,6 +11,7 @@ import pytest
 
 import hpcore
 from hpcore import report as rep
+from hpcore import stats
 from hpcore.errors import OptionError, ParameterError, SelectionError
 
 
@@ -70,11 +71,24 @@ def test_build_report_summary_by_hand(ens: hpcore.Ensemble) -> None:
 def test_build_report_tables_are_the_hpcore_tables(ens: hpcore.Ensemble) -> None:
     r = rep.build_report(ens, range=(0.4, 1.0), secondary="batch")
     sel = hpcore.select(ens, range=(0.4, 1.0))
-    pd.testing.assert_frame_equal(r.tables.pairs, hpcore.pair_counts(ens, sel))
+    # the paper's tables first, in the same rows; the statistics beside them
     pd.testing.assert_frame_equal(
-        r.tables.trellis,
+        r.tables.pairs.iloc[:, :5], hpcore.pair_counts(ens, sel)
+    )
+    pd.testing.assert_frame_equal(r.tables.pairs, stats.pair_statistics(ens, sel))
+    pd.testing.assert_frame_equal(
+        r.tables.trellis.iloc[:, :6],
         hpcore.trellis(ens, sel, primary="dataset", secondary="batch"),
     )
+    pd.testing.assert_frame_equal(
+        r.tables.trellis,
+        stats.trellis_with_ci(ens, sel, primary="dataset", secondary="batch"),
+    )
+    pd.testing.assert_frame_equal(
+        r.tables.importance, stats.parameter_importance(ens, sel)
+    )
+    assert r.tables.compare is None
+    assert r.tables.order == ens.parameters
     # histograms count every row (the population the range is chosen from)
     pd.testing.assert_frame_equal(r.tables.histogram_raw, hpcore.histogram(ens))
     pd.testing.assert_frame_equal(
