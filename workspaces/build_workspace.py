@@ -34,25 +34,15 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hpcore.nws import METRIC
+from hpcore.synthetic import COLUMNS
+
 HERE = Path(__file__).resolve().parent
 WORKSPACE = HERE / "hyperparameter-analysis.inv"
 OURS = "org.hpexplorer."
 #: Parameters of the built-in ensemble (Ensemble Source with an empty File),
 #: the options the trellis' Primary and Secondary are filled with.
-BUILTIN_PARAMETERS = (
-    "dataset",
-    "lrate",
-    "batch_size",
-    "augmentation",
-    "optimizer",
-    "activation",
-    "initialization",
-    "filter_size",
-    "depth_conv",
-    "depth_fc",
-    "width_conv",
-    "width_fc",
-)
+BUILTIN_PARAMETERS = tuple(c for c in COLUMNS if c != METRIC)
 STEP = 225  # horizontal distance between pipeline stages
 
 
