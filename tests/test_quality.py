@@ -15,7 +15,9 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean() -> None:
-    result = _run("ruff", "check", "hpcore", "tests", "processors", "benchmarks", "workspaces")
+    result = _run(
+        "ruff", "check", "hpcore", "tests", "processors", "benchmarks", "workspaces"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
