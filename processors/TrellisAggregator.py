@@ -19,6 +19,11 @@ class TrellisAggregator(ivw.Processor):
     marker), so three parameters are read at once. Empty cells have mean NaN
     and count 0.
 
+    The normalized metric of a Metric Range Filter selection is aggregated by
+    hpcore's fast engine (shared, built once per ensemble), with the means of
+    `hpcore.trellis` (to rounding); the metric itself and hand-made
+    selections by `hpcore.trellis`.
+
     ### Inports
       * __ensemble__ a normalized `hpcore.Ensemble` (Metric Normalization).
       * __selection__ an `hpcore.Selection` of it (Metric Range Filter).
@@ -74,7 +79,7 @@ class TrellisAggregator(ivw.Processor):
             options=[ivw.properties.StringOption(i, n, i) for i, n in VALUES],
         )
         self.addProperties([self.primary, self.secondary, self.value])
-        self._engines = bridge.EngineCache()
+        self._engines = bridge.ENGINES  # shared: trusts the filter's selections
 
     @staticmethod
     def processorInfo():

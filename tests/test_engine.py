@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 import hpcore
 from hpcore import engine as engine_module
+from hpcore import stats
 from hpcore.engine import BrushEngine, BrushResult
 from hpcore.errors import HpcoreError, OptionError, ParameterError, SelectionError
 from hpcore.model import Ensemble
@@ -65,7 +67,72 @@ def assert_matches(
     assert np.array_equal(
         engine.indices(range=range, where=where), np.flatnonzero(sel.mask)
     )
+    assert engine.count(range=range, where=where) == sel.count
+    options = stats.option_counts(ens, sel)
+    pd.testing.assert_frame_equal(res.option_counts, options)
+    pd.testing.assert_frame_equal(
+        engine.option_counts(range=range, where=where), options
+    )
+    assert engine.made(got) and engine.answers(got)
+    assert not engine.made(sel) and engine.answers(sel)  # checked row by row
+    if primary is not None:
+        moments = engine.trellis_moments(
+            range=range, where=where, primary=primary, secondary=secondary
+        )
+        assert res.trellis is not None
+        pd.testing.assert_frame_equal(  # the same means, bit for bit
+            moments.drop(columns="sum_sq_dev"), res.trellis, check_exact=True
+        )
+        assert_spread(moments, ens, sel, primary, secondary)
     return res
+
+
+EPS = 2.0**-53
+
+
+def exact_spread(
+    ens: hpcore.Ensemble, sel: hpcore.Selection, primary: str, secondary: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Oracle in exact rational arithmetic, per trellis cell (trellis row order):
+    the sum of squared deviations from the mean, the sum of squares, the count."""
+    rows = ens.table[sel.mask]
+    values = [Fraction(float(v)) for v in rows["normalized"]]
+    keys = [rows[primary].astype(str).tolist()]
+    keys.append(rows[secondary].astype(str).tolist() if secondary else [""] * len(rows))
+    cells: dict[tuple[str, str, str, str], list[Fraction]] = {}
+    for p in ens.parameters:
+        if p in (primary, secondary):
+            continue
+        options = rows[p].astype(str).tolist()
+        for i, v in enumerate(values):
+            cells.setdefault((p, options[i], keys[0][i], keys[1][i]), []).append(v)
+    table = hpcore.trellis(ens, sel, primary=primary, secondary=secondary)
+    spread, squares, counts = [], [], []
+    for r in table.itertuples(index=False):
+        key = (r.parameter, r.option, r.primary, r.secondary if secondary else "")
+        vs = cells.get(key, [])
+        mean = sum(vs, Fraction(0)) / len(vs) if vs else Fraction(0)
+        spread.append(float(sum(((v - mean) ** 2 for v in vs), Fraction(0))))
+        squares.append(float(sum((v * v for v in vs), Fraction(0))))
+        counts.append(len(vs))
+    return np.array(spread), np.array(squares), np.array(counts, dtype=float)
+
+
+def assert_spread(
+    moments: pd.DataFrame,
+    ens: hpcore.Ensemble,
+    sel: hpcore.Selection,
+    primary: str,
+    secondary: str | None,
+) -> None:
+    """``sum_sq_dev`` within the documented bound of the exact value: relative
+    1e-13 plus 1e-29 * n * sum(v**2) (the floor of the double-double prefix
+    sums; measured up to 5.4e-31 * n * sum(v**2) on adversarial data)."""
+    spread, squares, n = exact_spread(ens, sel, primary, secondary)
+    got = moments["sum_sq_dev"].to_numpy()
+    assert (got >= 0).all() and (got[n < 2] == 0).all()
+    bound = 1e-13 * spread + 1e-29 * n * squares
+    assert (np.abs(got - spread) <= bound).all(), np.max(np.abs(got - spread) - bound)
 
 
 def test_query_by_hand(ens: hpcore.Ensemble) -> None:
@@ -331,6 +398,7 @@ def test_random_tables_match_plain_functions(data: st.DataObject) -> None:
 
 NO_GRID = {"_GRID_MIN": 0, "_GRID_PER_COMBINATION": 0}  # pairs by cell maps
 NO_STACK = {"_STACK_MIN": 0, "_STACK_PER_ROW": 0}  # cell maps rebuilt per query
+SQUARES = {"_DIRECT_SPREAD_CALLS": 0, "_DIRECT_SPREAD_SHARE": 1 << 40}
 SMALL_LIMITS = [
     {},
     NO_GRID,
@@ -344,6 +412,8 @@ SMALL_LIMITS = [
     {"_FENCE_MIN": 0},  # too few fences: positions from one pass over ranks
     {"_FENCE_MIN": 0, "_ROWS_MODE_FENCES": 0},  # one fence: whole combinations
     {"_FENCE_MIN": 1 << 30},  # a fence at every rank
+    {"_DIRECT_SPREAD_SHARE": 0},  # spreads from the rows (two-pass)
+    SQUARES,  # spreads from the squares' prefix sums
 ]
 
 
@@ -490,3 +560,230 @@ def test_properties(ens: hpcore.Ensemble) -> None:
     assert engine.n_combinations == 8  # every row its own combination here
     assert engine.nbytes > 0
     assert repr(engine).startswith("BrushEngine(rows=8, combinations=8, bins=5")
+
+
+# ------------------------------------------ spreads, option counts, reordering
+
+
+@pytest.mark.parametrize(
+    "limits", [{"_DIRECT_SPREAD_SHARE": 0}, SQUARES], ids=["two-pass", "squares"]
+)
+@pytest.mark.parametrize(
+    ("spread", "base"),
+    [(1e-3, 0.5), (1e-9, 0.999), (1e-12, 0.6), (1e-14, 0.3), (3e-16, 0.7), (0, 0.4)],
+)
+def test_spread_of_near_equal_values(
+    spread: float,
+    base: float,
+    limits: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the adversarial case of sums of squares: a spread tiny next to the mean,
+    # in combinations of about a thousand rows (S2 - S1**2 / n cancels ~30
+    # digits); the spreads from the rows themselves and from the squares
+    for name, value in limits.items():
+        monkeypatch.setattr(engine_module, name, value)
+    rng = np.random.default_rng(5)
+    n = 4000
+    values = np.r_[0.0, 1.0, base + spread * rng.integers(0, 7, n)]
+    df = pd.DataFrame(
+        {
+            "g": rng.choice(["a", "b"], n + 2),
+            "p": rng.choice(["x", "y"], n + 2),
+            "acc": values,
+        }
+    )
+    ens = hpcore.normalize(hpcore.load(df, metric="acc", parameters=["g", "p"]))
+    assert np.array_equal(ens.table["normalized"].to_numpy(), values)
+    engine = BrushEngine(ens)
+    inside = (0.2, 0.99999)  # all but the anchors 0 and 1
+    sel = hpcore.select(ens, range=inside)
+    assert sel.count == n
+    moments = engine.trellis_moments(range=inside, primary="g")
+    assert_spread(moments, ens, sel, "g", None)
+    got = stats.trellis_ci_from_moments(moments)
+    want = stats.trellis_with_ci(ens, sel, primary="g")
+    assert_ci_close(got, want)
+    if spread == 0:  # equal values: no spread at all, the interval is the mean
+        assert (moments["sum_sq_dev"] == 0).all()
+        assert (got["ci_low"] == got["mean"]).all()
+
+
+def assert_ci_close(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Means and 95% intervals of the engine against the plain ones.
+
+    Tolerance ``1e-12 * mean + 1e-9 * half``. ``ci = mean -/+ half``. The
+    means differ only in the order of their additions (a few units in the
+    last place). ``half = t * sqrt(ss / (n - 1) / n)``: the engine's ``ss`` is
+    within 1e-13 relative plus 1e-29 * n * sum(v**2) of exact
+    (``assert_spread``), the plain two-pass one within about n * eps relative
+    plus n * d**2 (d: its mean's rounding error, about sqrt(n) * eps * mean).
+    So the halves agree to 1e-9 unless the spread is below about 1e-8 of the
+    mean, and then ``half`` is so small that its difference stays below
+    1e-12 * mean.
+    """
+    pd.testing.assert_frame_equal(
+        got.drop(columns=["mean", "ci_low", "ci_high"]),
+        want.drop(columns=["mean", "ci_low", "ci_high"]),
+    )
+    mean = want["mean"].to_numpy()
+    half = (want["ci_high"] - want["mean"]).to_numpy()
+    for column in ("mean", "ci_low", "ci_high"):
+        a, b = got[column].to_numpy(), want[column].to_numpy()
+        assert np.array_equal(np.isnan(a), np.isnan(b)), column
+        ok = ~np.isnan(b)
+        tol = 1e-12 * np.abs(mean[ok]) + 1e-9 * np.nan_to_num(half[ok])
+        assert (np.abs(a[ok] - b[ok]) <= tol).all(), column
+
+
+@given(
+    st.lists(
+        st.floats(-1e150, 1e150, allow_nan=False, allow_subnormal=False),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_two_product_is_exact(values: list[float]) -> None:
+    a = np.array(values)
+    b = a[::-1].copy()
+    p, e = engine_module._two_product(a, b)
+    for x, y, hi, lo in zip(a, b, p, e, strict=True):
+        exact = Fraction(float(x)) * Fraction(float(y))
+        if exact == 0 or abs(exact) > 1e-290:  # no underflow
+            assert Fraction(float(hi)) + Fraction(float(lo)) == exact
+
+
+def test_option_counts_and_count_by_hand(ens: hpcore.Ensemble) -> None:
+    # normalized: a 0, .25, .5, 1; b 0, 1/3, 2/3, 1 -> rows 2, 3, 6, 7 in [.4, 1]
+    engine = BrushEngine(ens)
+    got = engine.option_counts(range=(0.4, 1.0))
+    assert list(got.columns) == ["parameter", "option", "count"]
+    assert got.values.tolist() == [
+        ["dataset", "a", 2],
+        ["dataset", "b", 2],
+        ["opt", "adam", 2],
+        ["opt", "sgd", 2],
+        ["batch", "32", 1],
+        ["batch", "64", 3],
+    ]
+    assert engine.count(range=(0.4, 1.0), where={"opt": "sgd"}) == 2
+    empty = engine.option_counts(range=(0.26, 0.32))
+    assert (empty["count"] == 0).all() and len(empty) == 6
+
+
+def test_trellis_moments_by_hand(ens: hpcore.Ensemble) -> None:
+    # batch 64 in [.4, 1]: a .5 (adam); b 2/3 (sgd), 1 (adam)
+    engine = BrushEngine(ens)
+    moments = engine.trellis_moments(range=(0.4, 1.0), primary="dataset")
+    rows = {
+        (r.parameter, r.option, r.primary): (r.count, r.sum_sq_dev)
+        for r in moments.itertuples()
+    }
+    assert rows[("batch", "64", "b")] == (2, pytest.approx(1 / 18, rel=1e-15))
+    assert rows[("batch", "64", "a")] == (1, 0.0)
+    assert rows[("batch", "32", "b")] == (0, 0.0)
+    with pytest.raises(ParameterError, match="primary 'lr' is not a parameter"):
+        engine.trellis_moments(primary="lr")
+
+
+def test_squares_are_built_once_and_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in SQUARES.items():
+        monkeypatch.setattr(engine_module, name, value)
+    ens = hpcore.normalize(
+        hpcore.load(hpcore.synthetic.nws_like(300, seed=4), parameters=["optimizer"])
+    )
+    engine = BrushEngine(ens)
+    before = engine.nbytes
+    other = engine.reordered(["dataset", "optimizer"][::-1])
+    other.trellis_moments(primary="optimizer")  # combinations of many rows
+    assert engine.nbytes == before + 16 * (len(ens.table) + engine.n_combinations)
+    assert engine._square_prefix() is other._square_prefix()
+
+
+def test_reordered_follows_the_new_order(ens: hpcore.Ensemble) -> None:
+    engine = BrushEngine(ens)
+    order = ("batch", "dataset", "opt")
+    other = engine.reordered(order)
+    assert engine.reordered(ens.parameters) is engine
+    assert engine.ensemble.parameters == ens.parameters  # unchanged
+    drawn = other.ensemble
+    assert drawn.parameters == order and drawn.table is ens.table
+    for rng, where in [((0.4, 1.0), None), ((0.0, 0.7), {"opt": "sgd"})]:
+        sel = hpcore.select(drawn, range=rng, where=where)
+        res = other.query(range=rng, where=where, primary="opt")
+        pd.testing.assert_frame_equal(res.pair_counts, hpcore.pair_counts(drawn, sel))
+        assert res.trellis is not None
+        pd.testing.assert_frame_equal(
+            res.trellis, hpcore.trellis(drawn, sel, primary="opt"), rtol=1e-12
+        )
+        pd.testing.assert_frame_equal(
+            other.option_counts(range=rng, where=where),
+            stats.option_counts(drawn, sel),
+        )
+    # selections made by either engine are trusted by both
+    assert other.made(engine.select(range=(0.4, 1.0)))
+    assert engine.made(other.select(range=(0.4, 1.0)))
+    for bad in [("batch", "opt"), ("batch", "opt", "dataset", "x"), ("a", "b", "c")]:
+        with pytest.raises(ParameterError, match="expected an ordering"):
+            engine.reordered(bad)
+
+
+def test_answers_trusts_own_selections_and_checks_others(
+    ens: hpcore.Ensemble, ensemble_df: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = BrushEngine(ens)
+    made = engine.select(range=(0.2, 0.9), where={"opt": "adam"})
+    plain = hpcore.select(ens, range=(0.2, 0.9), where={"opt": "adam"})
+    mask = plain.mask.copy()
+    mask[np.flatnonzero(mask)[0]] = False
+    hand = hpcore.Selection(
+        mask=mask, count=int(mask.sum()), range=plain.range, where=plain.where
+    )
+    same_count = hpcore.Selection(  # as many rows, not the same ones
+        mask=np.roll(plain.mask, 1), count=plain.count, range=plain.range
+    )
+    shorter = hpcore.Selection(
+        mask=plain.mask[:-1], count=plain.count, range=plain.range
+    )
+    unknown = hpcore.Selection(
+        mask=plain.mask, count=plain.count, range=plain.range, where={"lr": ("x",)}
+    )
+    assert engine.answers(made) and engine.answers(plain)
+    for bad in (hand, same_count, shorter, unknown, "selection", None):
+        assert not engine.answers(bad)
+    assert not engine.made(plain) and not engine.made("x")
+
+    # made selections are trusted without looking at a row
+    def no_rows(*args: object) -> np.ndarray:
+        raise AssertionError("rows were looked at")
+
+    monkeypatch.setattr(BrushEngine, "_rows", no_rows)
+    assert engine.answers(made)
+    with pytest.raises(AssertionError, match="rows were looked at"):
+        engine.answers(plain)
+    # a selection of another ensemble with the same rows is not trusted
+    monkeypatch.undo()
+    twin = BrushEngine(hpcore.normalize(hpcore.load(ensemble_df)))
+    assert not twin.made(made) and twin.answers(made)  # checked: same rows
+
+
+def test_squares_only_when_they_pay() -> None:
+    # the first spreads of an engine (a report's only ones) and brushes of few
+    # rows add up the rows' deviations; a second brush of many rows builds
+    # the squares' prefix sums (16 bytes per row), used from then on
+    ens = hpcore.normalize(
+        hpcore.load(hpcore.synthetic.nws_like(2000, seed=4), parameters=["optimizer"])
+    )
+    engine = BrushEngine(ens)
+    before = engine.nbytes
+    for rng in [(0.0, 1.0), (0.6, 0.8)]:
+        sel = hpcore.select(ens, range=rng)
+        moments = engine.trellis_moments(range=rng, primary="optimizer")
+        assert engine._squares.prefix is None
+        assert engine.nbytes < before + 16 * len(ens.table)
+        assert_spread(moments, ens, sel, "optimizer", None)
+    assert 0 < sel.count * engine_module._DIRECT_SPREAD_SHARE <= len(ens.table)
+    moments = engine.trellis_moments(primary="optimizer")
+    assert engine._squares.prefix is not None and engine._squares.calls == 3
+    assert_spread(moments, ens, hpcore.select(ens), "optimizer", None)
+    assert (moments["sum_sq_dev"] > 0).any()

@@ -12,6 +12,7 @@ with empty outports, never in an exception.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from inviwo_stub import harness
 import hpcore
 from hpcore import inviwo_bridge as bridge
 from hpcore import render
+from hpcore.engine import BrushEngine
 from hpcore.loading import ensemble_from_frame
 from hpcore.synthetic import nws_like
 
@@ -808,18 +810,45 @@ def test_stub_dataframe_needs_update_index(stub: harness.Inviwo) -> None:
 
 def test_engine_answers_range_and_filter_selections_only(
     expected: tuple[hpcore.Ensemble, hpcore.Ensemble],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, norm = expected
     engines = bridge.EngineCache()
-    sel = hpcore.select(
-        norm, range=(0.3, 0.8), where={"optimizer": ["ADAM", "RMSProp"]}
+    where = {"optimizer": ["ADAM", "RMSProp"]}
+    made = bridge.brush_selection(engines, norm, range=(0.3, 0.8), where=where)
+    sel = hpcore.select(norm, range=(0.3, 0.8), where=where)
+    np.testing.assert_array_equal(made.mask, sel.mask)
+    assert (made.count, made.range, dict(made.where)) == (
+        sel.count,
+        sel.range,
+        dict(sel.where),
     )
-    result = bridge._engine_result(engines, norm, sel, "dataset", "optimizer")
-    assert result is not None and result.count == sel.count
-    assert engines.get(norm) is engines.get(norm)  # built once per ensemble
-    pd.testing.assert_frame_equal(
-        bridge.selected_pair_counts(engines, norm, sel), hpcore.pair_counts(norm, sel)
-    )
+    engine = engines.get(norm)
+    assert engines.get(norm) is engine and engine.made(made)  # built once
+
+    # the fast path: the engine's own selection, its rows never looked at
+    def no_rows(*args: object) -> np.ndarray:
+        raise AssertionError("rows were looked at")
+
+    with monkeypatch.context() as m:
+        m.setattr(BrushEngine, "_rows", no_rows)
+        result = bridge._engine_result(engines, norm, made, "dataset", "optimizer")
+        assert result is not None and result.count == sel.count
+        pd.testing.assert_frame_equal(
+            bridge.selected_pair_counts(engines, norm, made),
+            hpcore.pair_counts(norm, sel),
+        )
+        pd.testing.assert_frame_equal(
+            bridge.selected_trellis(engines, norm, made, primary="dataset"),
+            hpcore.trellis(norm, sel, primary="dataset"),
+            rtol=1e-12,
+        )
+        with pytest.raises(AssertionError, match="rows were looked at"):
+            bridge._engine_result(engines, norm, sel)  # not made: checked
+    # a selection of hpcore.select: its rows are checked, then the engine answers
+    assert bridge._engine_result(engines, norm, sel) is not None
+
+    # the fallback: a hand-made mask goes to the plain functions
     mask = sel.mask.copy()
     mask[np.flatnonzero(mask)[0]] = False  # no longer a range + filter
     own = hpcore.Selection(
@@ -833,3 +862,77 @@ def test_engine_answers_range_and_filter_selections_only(
         bridge.selected_trellis(engines, norm, own, primary="dataset"),
         hpcore.trellis(norm, own, primary="dataset"),
     )
+    # the metric itself is aggregated by the plain function, exactly
+    pd.testing.assert_frame_equal(
+        bridge.selected_trellis(
+            engines, norm, made, primary="dataset", value=norm.metric
+        ),
+        hpcore.trellis(norm, sel, primary="dataset", value=norm.metric),
+        check_exact=True,
+    )
+
+
+def test_engine_cache_keeps_the_latest_engines(
+    expected: tuple[hpcore.Ensemble, hpcore.Ensemble],
+) -> None:
+    raw, norm = expected
+    other = hpcore.normalize(raw, method="rank")
+    cache = bridge.EngineCache(size=1)
+    first = cache.get(norm)
+    assert cache.get(other) is not first
+    assert cache.get(norm) is not first  # dropped for the other: rebuilt
+    two = bridge.EngineCache(size=2)
+    a, b = two.get(norm), two.get(other)
+    assert two.get(norm) is a and two.get(other) is b
+    # no engine for an ensemble it cannot serve; the plain functions raise
+    assert two.find(raw) is None
+    with pytest.raises(hpcore.SelectionError, match="normalize"):
+        two.get(raw)
+    with pytest.raises(hpcore.SelectionError, match="select needs the normalized"):
+        bridge.brush_selection(two, raw, range=(0.0, 1.0))
+    for size in (0, True, 1.5):
+        with pytest.raises(hpcore.HpcoreError, match="`size` must be a positive"):
+            bridge.EngineCache(size=size)  # type: ignore[arg-type]
+
+
+def test_a_brush_is_answered_without_scanning_rows(
+    iv: harness.Inviwo,
+    types: dict[str, harness.ProcessorType],
+    errors: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Downstream of Metric Range Filter, a brush costs combinations, not rows."""
+    net = pipeline(iv, types, plots=True)
+    calls = {"rows": 0, "plain": 0, "histogram": 0}
+    original_rows = BrushEngine._rows
+
+    def rows(*args: Any) -> np.ndarray:
+        calls["rows"] += 1
+        return original_rows(*args)
+
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        calls["plain"] += 1
+        raise AssertionError("a plain function ran")
+
+    original_histogram = hpcore.histogram
+
+    def histogram(*args: Any, **kwargs: Any) -> Any:
+        calls["histogram"] += 1
+        return original_histogram(*args, **kwargs)
+
+    monkeypatch.setattr(BrushEngine, "_rows", rows)
+    monkeypatch.setattr(sys.modules["hpcore.pairs"], "pair_counts", plain)
+    monkeypatch.setattr(sys.modules["hpcore.trellis"], "trellis", plain)
+    monkeypatch.setattr(hpcore, "histogram", histogram)
+    filt = net["MetricRangeFilter"]
+    for lo, hi in [(0.2, 0.9), (0.5, 1.0), (0.0, 0.3)]:
+        filt.range.value = iv.ivw.glm.vec2(lo, hi)
+        sel = filt.selection.getData()
+        ens = net["MetricNormalization"].ensemble.getData()
+        assert bridge.ENGINES.find(ens) is not None
+        assert bridge.ENGINES.find(ens).made(sel)  # type: ignore[union-attr]
+    # one pass over the sorted rows per brush: the filter's own mask
+    assert calls == {"rows": 3, "plain": 0, "histogram": 0}
+    net["MetricHistogramPlot"].bins.value = 10  # new bins: counted again
+    assert calls["histogram"] == 2
+    assert errors == [] and escaped(iv) == []

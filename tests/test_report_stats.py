@@ -505,3 +505,107 @@ def test_cli_bad_statistics_options_exit_2_with_one_line(
     assert re.search(match, lines[0]), lines[0]
     assert "Traceback" not in stderr and stdout == ""
     assert not out.exists()
+
+
+# ------------------------------------------- statistics from counts (engine path)
+
+
+def test_option_counts_by_hand(planted: hpcore.Ensemble) -> None:
+    sel = hpcore.select(planted, range=(0.6, 1.0), where={"optimizer": ["ADAM", "SGD"]})
+    got = stats.option_counts(planted, sel)
+    assert list(got.columns) == ["parameter", "option", "count"]
+    assert got["count"].dtype == np.int64
+    rows = planted.table[sel.mask]
+    want = [
+        (p, o, int((rows[p] == o).sum()))
+        for p in planted.parameters
+        for o in planted.options(p)
+    ]
+    assert list(got.itertuples(index=False, name=None)) == want
+    assert (got.groupby("parameter")["count"].sum() == sel.count).all()
+    full = stats.option_counts(planted)
+    assert (full.groupby("parameter")["count"].sum() == len(planted.table)).all()
+
+
+@pytest.mark.parametrize(
+    ("range_", "where"),
+    [
+        ((0.6, 1.0), None),
+        ((0.97, 1.0), {"dataset": ["mnist"]}),  # small counts: Monte Carlo
+        ((0.0, 1.0), None),  # everything: p-values 1
+        ((0.99, 0.991), None),  # empty
+    ],
+)
+def test_importance_from_counts_is_parameter_importance(
+    planted: hpcore.Ensemble,
+    range_: tuple[float, float],
+    where: dict[str, list[str]] | None,
+) -> None:
+    sel = hpcore.select(planted, range=range_, where=where)
+    population = hpcore.select(planted, where=where)
+    got = stats.importance_from_counts(
+        stats.option_counts(planted, sel),
+        stats.option_counts(planted, population),
+        selected=sel.count,
+        population=population.count,
+        resamples=499,
+        seed=3,
+    )
+    want = stats.parameter_importance(planted, sel, resamples=499, seed=3)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    if range_ == (0.97, 1.0):
+        assert "monte-carlo" in set(got["test"])
+    if range_ == (0.99, 0.991):
+        assert sel.count == 0
+
+
+def test_importance_from_counts_rejects_counts_that_do_not_fit(
+    planted: hpcore.Ensemble,
+) -> None:
+    sel = hpcore.select(planted, range=(0.6, 1.0))
+    counts = stats.option_counts(planted, sel)
+    everything = stats.option_counts(planted)
+    n, total = sel.count, len(planted.table)
+    bad = [
+        (
+            (counts, everything.iloc[::-1], n, total),
+            "same options in the same order",
+        ),
+        (
+            (counts.drop(columns="count"), everything, n, total),
+            r"lacks column\(s\) \['count'\]",
+        ),
+        ((everything, counts, total, n), "must lie inside its population"),
+        ((counts, everything, n + 1, total), r"parameter 'dataset' sum to \d+ and"),
+    ]
+    for (a, b, selected, population), match in bad:
+        with pytest.raises(HpcoreError, match=match):
+            stats.importance_from_counts(a, b, selected=selected, population=population)
+    with pytest.raises(HpcoreError, match="`resamples` must be a positive integer"):
+        stats.importance_from_counts(
+            counts, everything, selected=n, population=total, resamples=0
+        )
+
+
+def test_trellis_ci_from_moments(planted: hpcore.Ensemble) -> None:
+    sel = hpcore.select(planted, range=(0.3, 1.0))
+    want = stats.trellis_with_ci(planted, sel, primary="dataset", level=0.9)
+    base = hpcore.trellis(planted, sel, primary="dataset")
+    rows = planted.table[sel.mask]
+    spread = [  # naive pandas: sum of squared deviations per cell
+        float(((v - v.mean()) ** 2).sum()) if len(v) else 0.0
+        for v in (
+            rows.loc[
+                (rows[r.parameter] == r.option) & (rows["dataset"] == r.primary),
+                "normalized",
+            ]
+            for r in base.itertuples()
+        )
+    ]
+    got = stats.trellis_ci_from_moments(base.assign(sum_sq_dev=spread), level=0.9)
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want, rtol=1e-12, atol=1e-15)
+    with pytest.raises(HpcoreError, match=r"missing column\(s\) \['sum_sq_dev'\]"):
+        stats.trellis_ci_from_moments(base)
+    with pytest.raises(HpcoreError, match="`level` must lie strictly between"):
+        stats.trellis_ci_from_moments(base.assign(sum_sq_dev=spread), level=1.0)
