@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import threading
 import traceback
+import warnings
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -283,7 +284,15 @@ def figure_rgba(fig: Any, size: tuple[int, int] | None = None) -> np.ndarray:
             "the figure has no Agg canvas; make it with "
             "hpcore.render.figure_for_pixels(width, height)"
         )
-    canvas.draw()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        canvas.draw()
+    if any("constrained_layout not applied" in str(w.message) for w in caught):
+        width_px, height_px = canvas.get_width_height()
+        _log_warning(
+            f"a {width_px}x{height_px} px canvas is too small to lay this figure "
+            "out (panels collapsed); enlarge the canvas"
+        )
     rgba = np.asarray(canvas.buffer_rgba())
     if size is None:
         return np.array(rgba, dtype=np.uint8, copy=True)
@@ -699,6 +708,16 @@ def error_text(err: BaseException) -> str:
         return str(err)
     trace = "".join(traceback.format_exception(err)).rstrip()
     return f"unexpected {type(err).__name__}: {err}\n{trace}"
+
+
+def _log_warning(message: str) -> None:
+    """A warning in Inviwo's log (a Python warning where Inviwo is absent)."""
+    try:
+        import inviwopy
+    except ImportError:
+        warnings.warn(message, stacklevel=3)
+        return
+    inviwopy.logWarn(message)
 
 
 def log_error(processor: Any, err: BaseException) -> None:

@@ -698,6 +698,25 @@ def test_figure_pixels_are_exact(size: tuple[int, int]) -> None:
     assert bridge.figure_rgba(fig, size).shape == (size[1], size[0], 4)
 
 
+def test_a_canvas_too_small_for_the_figure_is_logged(
+    iv: harness.Inviwo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warned: list[str] = []
+    monkeypatch.setattr(iv.ivw, "logWarn", warned.append)
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(500)))
+    table = hpcore.trellis(ens, primary="dataset", secondary="optimizer")
+    fig = render.draw_trellis(table, fig=render.figure_for_pixels(200, 100))
+    assert bridge.figure_rgba(fig, (200, 100)).shape == (100, 200, 4)
+    assert warned == [
+        "a 200x100 px canvas is too small to lay this figure out (panels "
+        "collapsed); enlarge the canvas"
+    ]
+    warned.clear()
+    fig = render.draw_trellis(table, fig=render.figure_for_pixels(2400, 1400))
+    bridge.figure_rgba(fig, (2400, 1400))
+    assert warned == []
+
+
 def test_canvas_pixels(iv: harness.Inviwo) -> None:
     port = iv.ivw.data.ImageOutport("outport")
     assert bridge.canvas_pixels(port) == bridge.DEFAULT_PIXELS  # 1 x 1 until sized
