@@ -519,6 +519,24 @@ def column_choices(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
 # ------------------------------------------------------------ inport checks
 
 
+def processor_info(cls: type, display_name: str) -> Any:
+    """The ``ivw.ProcessorInfo`` every HPExplorer processor returns.
+
+    Class identifier ``org.hpexplorer.<Class>``, category ``HPExplorer``, tags
+    ``PY, HPExplorer`` and the class docstring as the help shown in Inviwo.
+    """
+    import inviwopy as ivw
+
+    return ivw.ProcessorInfo(
+        classIdentifier=f"org.hpexplorer.{cls.__name__}",
+        displayName=display_name,
+        category="HPExplorer",
+        codeState=ivw.CodeState.Stable,
+        tags=ivw.Tags("PY, HPExplorer"),
+        help=ivw.unindentMd2doc(cls.__doc__ or ""),
+    )
+
+
 def expect(value: Any, kind: type[T], port: str) -> T:
     """Return ``value`` if it is a ``kind``, else raise naming the inport."""
     if not isinstance(value, kind):

@@ -116,14 +116,7 @@ class EnsembleSource(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.EnsembleSource",
-            displayName="Ensemble Source",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(EnsembleSource.__doc__),
-        )
+        return bridge.processor_info(EnsembleSource, "Ensemble Source")
 
     def getProcessorInfo(self):
         return EnsembleSource.processorInfo()

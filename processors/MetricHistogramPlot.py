@@ -86,14 +86,7 @@ class MetricHistogramPlot(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.MetricHistogramPlot",
-            displayName="Metric Histogram Plot",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(MetricHistogramPlot.__doc__),
-        )
+        return bridge.processor_info(MetricHistogramPlot, "Metric Histogram Plot")
 
     def getProcessorInfo(self):
         return MetricHistogramPlot.processorInfo()

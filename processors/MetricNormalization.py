@@ -61,14 +61,7 @@ class MetricNormalization(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.MetricNormalization",
-            displayName="Metric Normalization",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(MetricNormalization.__doc__),
-        )
+        return bridge.processor_info(MetricNormalization, "Metric Normalization")
 
     def getProcessorInfo(self):
         return MetricNormalization.processorInfo()

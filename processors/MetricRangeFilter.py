@@ -109,14 +109,7 @@ class MetricRangeFilter(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.MetricRangeFilter",
-            displayName="Metric Range Filter",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(MetricRangeFilter.__doc__),
-        )
+        return bridge.processor_info(MetricRangeFilter, "Metric Range Filter")
 
     def getProcessorInfo(self):
         return MetricRangeFilter.processorInfo()

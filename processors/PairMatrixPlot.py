@@ -56,14 +56,7 @@ class PairMatrixPlot(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.PairMatrixPlot",
-            displayName="Pair Matrix Plot",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(PairMatrixPlot.__doc__),
-        )
+        return bridge.processor_info(PairMatrixPlot, "Pair Matrix Plot")
 
     def getProcessorInfo(self):
         return PairMatrixPlot.processorInfo()

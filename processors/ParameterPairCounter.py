@@ -54,14 +54,7 @@ class ParameterPairCounter(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.ParameterPairCounter",
-            displayName="Parameter Pair Counter",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(ParameterPairCounter.__doc__),
-        )
+        return bridge.processor_info(ParameterPairCounter, "Parameter Pair Counter")
 
     def getProcessorInfo(self):
         return ParameterPairCounter.processorInfo()

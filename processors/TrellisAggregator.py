@@ -83,14 +83,7 @@ class TrellisAggregator(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.TrellisAggregator",
-            displayName="Trellis Aggregator",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(TrellisAggregator.__doc__),
-        )
+        return bridge.processor_info(TrellisAggregator, "Trellis Aggregator")
 
     def getProcessorInfo(self):
         return TrellisAggregator.processorInfo()

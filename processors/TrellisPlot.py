@@ -57,14 +57,7 @@ class TrellisPlot(ivw.Processor):
 
     @staticmethod
     def processorInfo():
-        return ivw.ProcessorInfo(
-            classIdentifier="org.hpexplorer.TrellisPlot",
-            displayName="Trellis Plot",
-            category="HPExplorer",
-            codeState=ivw.CodeState.Stable,
-            tags=ivw.Tags("PY, HPExplorer"),
-            help=ivw.unindentMd2doc(TrellisPlot.__doc__),
-        )
+        return bridge.processor_info(TrellisPlot, "Trellis Plot")
 
     def getProcessorInfo(self):
         return TrellisPlot.processorInfo()
