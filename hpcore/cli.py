@@ -93,15 +93,56 @@ def parse_bins(items: Sequence[str]) -> dict[str, int | None]:
 
 
 def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
-    """``["dataset=cifar10,stl10"]`` -> ``{"dataset": ["cifar10", "stl10"]}``."""
+    """``["dataset=cifar10,stl10"]`` -> ``{"dataset": ["cifar10,stl10"]}``.
+
+    The text after ``=`` is kept whole here: option labels may contain commas
+    (bin labels such as ``[0.0002, 0.00116)``), so it is split only once the
+    options are known, by :func:`split_options`.
+    """
     where: dict[str, list[str]] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        options = [o.strip() for o in value.split(",") if o.strip()]
-        if not sep or not name or not options:
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value.strip(", "):
             raise UsageError(f"--where: expected PARAM=OPT1,OPT2; got {item!r}")
-        where.setdefault(name, []).extend(options)
+        where.setdefault(name, []).append(value)
     return where
+
+
+def split_options(text: str, options: Sequence[str]) -> list[str]:
+    """Split ``OPT1,OPT2`` into options, keeping labels that hold commas whole.
+
+    At each position the longest known option that ends there or before a
+    comma is taken; text matching no option is cut at the next comma (and
+    reported as unknown by :func:`hpcore.select`).
+    """
+    found: list[str] = []
+    rest = text.strip()
+    while rest:
+        hits = [o for o in options if rest == o or rest.startswith(o + ",")]
+        if hits:
+            label = max(hits, key=len)
+            rest = rest[len(label) + 1 :]
+        else:
+            label, _, rest = (part.strip() for part in rest.partition(","))
+        if label:
+            found.append(label)
+        rest = rest.strip()
+    return found
+
+
+def where_for(ens: Ensemble, where: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The ``--where`` texts of :func:`parse_where` split against ``ens``'s options."""
+    return {
+        name: [
+            option
+            for text in texts
+            for option in split_options(
+                text, ens.options(name) if name in ens.parameters else ()
+            )
+        ]
+        for name, texts in where.items()
+    }
 
 
 #: Files larger than this many bytes (and NWS folders) announce their loading.

@@ -95,6 +95,7 @@ from .cli import (
     load_from_args,
     note,
     parse_where,
+    where_for,
 )
 from .engine import BrushEngine
 from .errors import HpcoreError, OutputError
@@ -1009,6 +1010,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_dir(out)
     ens, source = load_from_args(args)
+    where = where_for(ens, where)
     started = time.perf_counter()
     report = build_report(
         ens,

@@ -65,7 +65,7 @@ def resolve_where(ens: Ensemble, where: Where | None) -> dict[str, tuple[str, ..
         if isinstance(wanted, str | bytes) or not isinstance(wanted, Iterable):
             wanted = [wanted]
         options = ens.options(name)
-        labels = [w if isinstance(w, str) else str(w) for w in wanted]
+        labels = [_as_label(w, options) for w in wanted]
         unknown = [w for w in labels if w not in options]
         if unknown:
             raise OptionError(
@@ -76,6 +76,16 @@ def resolve_where(ens: Ensemble, where: Where | None) -> dict[str, tuple[str, ..
             raise OptionError(f"where: no options given for parameter {name!r}")
         resolved[name] = tuple(o for o in options if o in labels)
     return resolved
+
+
+def _as_label(wanted: object, options: tuple[str, ...]) -> str:
+    """An option label from a value or label; ``2-4`` finds the bin ``2–4``."""
+    text = wanted if isinstance(wanted, str) else str(wanted)
+    if text not in options:
+        matches = [o for o in options if o.replace("–", "-") == text]
+        if len(matches) == 1:
+            return matches[0]
+    return text
 
 
 def where_mask(ens: Ensemble, where: Mapping[str, tuple[str, ...]]) -> np.ndarray:

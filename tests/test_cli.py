@@ -264,3 +264,32 @@ def test_bad_input_exits_2_with_one_line(
     assert stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
     assert a_file.read_text() == "not a folder"
+
+
+def test_where_keeps_option_labels_that_hold_commas() -> None:
+    from hpcore.cli import split_options
+
+    opts = ("[0.0002, 0.00116)", "[0.00116, 0.00212)", "b,c", "b", "c")
+    assert split_options("[0.0002, 0.00116),[0.00116, 0.00212)", opts) == list(opts[:2])
+    assert split_options("b,c", opts) == ["b,c"]
+    assert split_options("b, c", opts) == ["b", "c"]
+    assert split_options("c,zzz", opts) == ["c", "zzz"]
+
+
+def test_report_where_on_binned_parameters_and_hyphens(
+    tmp_path: Path, metaqnn_path: Path
+) -> None:
+    out = tmp_path / "r"
+    code = cli.main(
+        [
+            "report", str(metaqnn_path), "--metric", "final_val_acc",
+            "--where", "num_params=240k–2.59M,2.59M–27.9M", "--where", "depth=2-4,5-8",
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["where"] == {
+        "num_params": ["240k–2.59M", "2.59M–27.9M"],
+        "depth": ["2–4", "5–8"],
+    }
