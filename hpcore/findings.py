@@ -312,8 +312,29 @@ def _u(design: _Design, sums: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Most permutations one test may ask for (p-values down to 1e-5).
+MAX_PERMUTATIONS = 100_000
+
+
+def _check_settings(permutations: int, seed: int, top: int, alpha: float) -> None:
+    """Validate the settings of :func:`discover` (before any data is loaded)."""
+    if isinstance(permutations, bool) or not isinstance(permutations, int):
+        raise HpcoreError(f"`permutations` must be an integer; got {permutations!r}")
+    if not 19 <= permutations <= MAX_PERMUTATIONS:
+        raise HpcoreError(
+            f"`permutations` must be between 19 (p-values down to 0.05) and "
+            f"{MAX_PERMUTATIONS:,}; got {permutations}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise HpcoreError(f"`seed` must be a non-negative integer; got {seed!r}")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise HpcoreError(f"`top` must be a positive integer; got {top!r}")
+    if not isinstance(alpha, float | int) or not 0.0 < float(alpha) < 1.0:
+        raise HpcoreError(f"`alpha` must lie strictly between 0 and 1; got {alpha!r}")
+
+
 def _check_args(
-    ens: Ensemble, value: str, permutations: int, top: int, alpha: float
+    ens: Ensemble, value: str, permutations: int, seed: int, top: int, alpha: float
 ) -> None:
     if value == NORMALIZED:
         require_normalized(ens, "discover(value='normalized')")
@@ -321,17 +342,7 @@ def _check_args(
         raise HpcoreError(
             f"`value` must be 'normalized' or the metric {ens.metric!r}; got {value!r}"
         )
-    if isinstance(permutations, bool) or not isinstance(permutations, int):
-        raise HpcoreError(f"`permutations` must be an integer; got {permutations!r}")
-    if permutations < 19:
-        raise HpcoreError(
-            "`permutations` must be at least 19 (p-values down to 0.05); "
-            f"got {permutations}"
-        )
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise HpcoreError(f"`top` must be a positive integer; got {top!r}")
-    if not isinstance(alpha, float | int) or not 0.0 < float(alpha) < 1.0:
-        raise HpcoreError(f"`alpha` must lie strictly between 0 and 1; got {alpha!r}")
+    _check_settings(permutations, seed, top, alpha)
     if len(ens.table) < 3:
         raise HpcoreError(
             f"discover needs at least 3 rows; the ensemble has {len(ens.table)}"
@@ -387,7 +398,7 @@ def discover(
     >>> found = discover(ens, permutations=99)  # doctest: +SKIP
     >>> found.table.head(3)  # doctest: +SKIP
     """
-    _check_args(ens, value, permutations, top, alpha)
+    _check_args(ens, value, permutations, seed, top, alpha)
     y = ens.table[value].to_numpy(dtype=np.float64)
     n = len(y)
     if not np.all(np.isfinite(y)):
@@ -804,7 +815,7 @@ def findings_markdown(
 
 
 def _slug(text: str) -> str:
-    keep = [c if c.isalnum() else "-" for c in text.lower()]
+    keep = [c if c.isascii() and c.isalnum() else "-" for c in text.lower()]
     return "-".join(part for part in "".join(keep).split("-") if part)[:60]
 
 
@@ -1002,6 +1013,7 @@ def _run(args: argparse.Namespace) -> int:
     from .cli import PROGRESS_SECONDS, load_from_args, note
 
     check_output(args.out)
+    _check_settings(args.permutations, args.seed, args.top, args.alpha)
     ens, source = load_from_args(args)
     started = time.perf_counter()
     found = discover(

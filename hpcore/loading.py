@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._validation import fmt_list, require_columns
 from .errors import ColumnError, DataSourceError, MetricError, ParameterError
-from .model import Ensemble
+from .model import NORMALIZED, Ensemble
 from .options import Options, is_numeric, make_options
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
@@ -51,6 +51,31 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+def _separator(path: Path, default: str) -> str:
+    """The field separator of a text table: the one its header line uses most.
+
+    Semicolon-separated CSVs (common where the decimal mark is a comma) and
+    tab-separated ``.txt`` files are read as such; compressed files keep the
+    default.
+    """
+    if path.suffixes and path.suffixes[-1].lower() in {
+        ".gz",
+        ".bz2",
+        ".zip",
+        ".xz",
+        ".zst",
+    }:
+        return default
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.readline()
+    except OSError:
+        return default  # pandas reports the problem with the file's name
+    counts = {sep: header.count(sep) for sep in (default, ",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[default] else default
+
+
 def read_table(path: str | PathLike[str]) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet file, or an NWS data-set folder, into a DataFrame.
 
@@ -77,7 +102,7 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         if kind == "Parquet":
             df = pd.read_parquet(p)
         else:
-            df = pd.read_csv(p, sep="\t" if kind == "TSV" else ",")
+            df = pd.read_csv(p, sep=_separator(p, "\t" if kind == "TSV" else ","))
     except pd.errors.EmptyDataError as err:
         raise DataSourceError(f"data file {str(p)!r} is empty") from err
     except (OSError, ValueError, ImportError, pd.errors.ParserError) as err:
@@ -151,6 +176,14 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
     if np.isnan(values).all():
         raise MetricError(f"metric column {metric!r} has no values (all missing)")
     return values
+
+
+def _reserved(what: str) -> str:
+    return (
+        f"{what}: the column name {NORMALIZED!r} is reserved for the normalized "
+        "metric hpcore adds; rename that column (e.g. "
+        f"df.rename(columns={{{NORMALIZED!r}: 'normalized_input'}}))"
+    )
 
 
 def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
@@ -309,7 +342,12 @@ def ensemble_from_frame(
         else df
     )
     columns = list(df.columns)
+    for what, name in (("metric", metric), ("group", group)):
+        if name == NORMALIZED:
+            raise ColumnError(_reserved(what))
     metric = _pick_metric(df, metric)
+    if metric == NORMALIZED:
+        raise ColumnError(_reserved("metric"))
     values = _metric_values(df, metric)
 
     if group is None:
@@ -337,7 +375,11 @@ def ensemble_from_frame(
         for col in columns:
             if col == metric:
                 continue
-            reason = _exclusion_reason(kept[col], len(kept))
+            reason = (
+                "name reserved for the normalized metric; rename the column to use it"
+                if col == NORMALIZED
+                else _exclusion_reason(kept[col], len(kept))
+            )
             if reason is None:
                 params.append(col)
             elif col != group:
@@ -350,6 +392,8 @@ def ensemble_from_frame(
             parameters = [parameters]
         params = list(dict.fromkeys(parameters))
         require_columns(params, columns, "parameters", ColumnError)
+        if NORMALIZED in params:
+            raise ColumnError(_reserved("parameters"))
         if metric in params:
             raise ParameterError(
                 f"parameters: {metric!r} is the metric, not a parameter"
@@ -367,7 +411,6 @@ def ensemble_from_frame(
             f"excluded: {excluded or 'none'}; name them with parameters="
         )
     _check_bins(bins, params, df)
-
 
     table: dict[str, object] = {}
     binned: dict[str, tuple[float, ...]] = {}

@@ -75,9 +75,13 @@ def raw_options(series: pd.Series) -> Options:
         codes[present] = np.searchsorted(uniques, values[present])
         return Options(_from_codes(codes, [number_label(u) for u in uniques]))
     if pd.api.types.is_bool_dtype(series.dtype):
-        values = series.to_numpy()
-        uniques_b = sorted(set(values.tolist()))
-        codes = np.searchsorted(np.array(uniques_b, dtype=bool), values)
+        present = series.notna().to_numpy()
+        values = series.to_numpy(dtype=bool, na_value=False)
+        uniques_b = sorted({bool(v) for v in values[present]})
+        codes = np.full(len(values), -1, dtype=np.int64)
+        codes[present] = np.searchsorted(
+            np.array(uniques_b, dtype=bool), values[present]
+        )
         return Options(_from_codes(codes, [str(u) for u in uniques_b]))
     if isinstance(series.dtype, pd.CategoricalDtype):
         cats = series.cat.remove_unused_categories()

@@ -444,8 +444,10 @@ def test_drivers_cover_the_requested_share() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"permutations": 5}, "`permutations` must be at least 19"),
+        ({"permutations": 5}, "`permutations` must be between 19"),
         ({"permutations": 99.0}, "`permutations` must be an integer"),
+        ({"permutations": 10**9}, "`permutations` must be between 19 .* and 100,000"),
+        ({"seed": -1}, "`seed` must be a non-negative integer; got -1"),
         ({"top": 0}, "`top` must be a positive integer"),
         ({"alpha": 1.5}, "`alpha` must lie strictly between 0 and 1"),
         ({"value": "loss"}, "`value` must be 'normalized' or the metric"),
@@ -546,9 +548,11 @@ def test_command_writes_complete_output(
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--permutations", "3"], "`permutations` must be at least 19"),
+        (["--permutations", "3"], "`permutations` must be between 19"),
         (["--metric", "nope"], "nope"),
         (["--alpha", "2"], "`alpha` must lie"),
+        (["--seed", "-1"], "`seed` must be a non-negative integer"),
+        (["--permutations", "10000000000000"], "`permutations` must be between"),
     ],
 )
 def test_command_bad_input_exits_2(
@@ -639,3 +643,10 @@ def test_output_path_that_is_a_file(tmp_path: Path) -> None:
     target.write_text("x")
     with pytest.raises(OutputError, match="exists and is not a folder"):
         write_findings(found, target)
+
+
+def test_figure_names_are_ascii_so_a_rerun_recognises_them() -> None:
+    from hpcore.findings import FIGURE_PATTERN, _slug
+
+    name = f"001-{_slug('öptimizer x Größe')}.png"
+    assert FIGURE_PATTERN.fullmatch(name), name

@@ -288,3 +288,44 @@ def test_unknown_parameter_names_in_options(ensemble_df: pd.DataFrame) -> None:
     ens = hpcore.load(ensemble_df)
     with pytest.raises(ParameterError, match=r"'lr' is not a parameter.*\['dataset'"):
         ens.options("lr")
+
+
+def test_the_name_normalized_is_reserved() -> None:
+    df = pd.DataFrame(
+        {"p": ["a", "b", "a"], "normalized": ["x", "y", "x"], "acc": [1.0, 2.0, 3.0]}
+    )
+    ens = hpcore.normalize(hpcore.load(df))
+    assert ens.parameters == ("p",)
+    assert "reserved" in ens.excluded["normalized"]
+    assert ens.table["acc"].tolist() == [1.0, 2.0, 3.0]
+    for kwargs in ({"metric": "normalized"}, {"group": "normalized"}):
+        with pytest.raises(ColumnError, match=r"'normalized' is reserved"):
+            hpcore.load(df.rename(columns={"acc": "x"}), **kwargs)
+    with pytest.raises(ColumnError, match=r"parameters: the column name 'normalized'"):
+        hpcore.load(df, parameters=["p", "normalized"])
+    with pytest.raises(ColumnError, match=r"metric: the column name 'normalized'"):
+        hpcore.load(
+            pd.DataFrame({"p": ["a", "b"], "normalized": [1.0, 2.0]}),
+            metric="normalized",
+        )
+
+
+@pytest.mark.parametrize("dtype", ["boolean", "bool[pyarrow]"])
+def test_nullable_booleans_with_missing_values(dtype: str) -> None:
+    df = pd.DataFrame({"aug": [True, None, False, True], "acc": [1.0, 2.0, 3.0, 4.0]})
+    df["aug"] = df["aug"].astype(dtype)
+    ens = hpcore.load(df)
+    assert ens.options("aug") == ("False", "True", "missing")
+    assert ens.table["aug"].tolist() == ["True", "missing", "False", "True"]
+
+
+def test_separator_is_taken_from_the_header(
+    tmp_path, ensemble_df: pd.DataFrame
+) -> None:
+    ref = hpcore.load(ensemble_df)
+    semi = tmp_path / "semi.csv"
+    ensemble_df.to_csv(semi, index=False, sep=";")
+    tabbed = tmp_path / "tabbed.txt"
+    ensemble_df.to_csv(tabbed, index=False, sep="\t")
+    for path in (semi, tabbed):
+        pd.testing.assert_frame_equal(hpcore.load(path).table, ref.table)
