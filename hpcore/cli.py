@@ -163,11 +163,11 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     from .loading import load
     from .normalization import normalize
 
-    params = (
-        [p.strip() for p in args.params.split(",") if p.strip()]
-        if args.params
-        else None
-    )
+    params = None
+    if args.params is not None:
+        params = [p.strip() for p in args.params.split(",") if p.strip()]
+        if not params:
+            raise UsageError(f"--params: no parameter names given; got {args.params!r}")
     bins = parse_bins(args.bins)
     started = time.perf_counter()
     if args.data is None:
@@ -196,11 +196,19 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"loaded {len(ens.table):,} rows in {elapsed:.1f} s")
+    return normalize(ens, method=args.normalize), source
+
+
+def announce(ens: Ensemble) -> None:
+    """Say on stderr which columns are not parameters and which rows were dropped.
+
+    Commands call it once their own checks have passed, so that bad input
+    still ends with one line.
+    """
     for column, reason in ens.excluded.items():
         note(f"not a parameter: {column!r}: {reason}")
     for reason, count in ens.dropped.items():
         note(f"dropped {count:,} row(s): {reason}")
-    return normalize(ens, method=args.normalize), source
 
 
 @dataclass(frozen=True)

@@ -1010,11 +1010,12 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .cli import PROGRESS_SECONDS, load_from_args, note
+    from .cli import PROGRESS_SECONDS, announce, load_from_args, note
 
     check_output(args.out)
     _check_settings(args.permutations, args.seed, args.top, args.alpha)
     ens, source = load_from_args(args)
+    announce(ens)
     started = time.perf_counter()
     found = discover(
         ens,

@@ -92,6 +92,7 @@ from .cli import (
     Command,
     UsageError,
     add_data_options,
+    announce,
     load_from_args,
     note,
     parse_where,
@@ -1023,6 +1024,7 @@ def run(args: argparse.Namespace) -> int:
         sort=args.sort,
         compare=compare,
     )
+    announce(ens)
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"computed the selection's tables in {elapsed:.1f} s")

@@ -293,3 +293,19 @@ def test_report_where_on_binned_parameters_and_hyphens(
         "num_params": ["240k–2.59M", "2.59M–27.9M"],
         "depth": ["2–4", "5–8"],
     }
+
+
+def test_bad_primary_after_exclusions_is_still_one_line(
+    tmp_path: Path, metaqnn_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r"
+    argv = ["report", str(metaqnn_path), "--metric", "final_val_acc"]
+    assert cli.main([*argv, "--primary", "nope", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "primary 'nope' is not a parameter" in err[0]
+    assert cli.main(["report", "--params", ",,,", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "hpexplorer report: error: --params: no parameter names given; got ',,,'"
+    ]
+    assert not out.exists()
