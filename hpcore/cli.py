@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from .errors import HpcoreError
 from .model import Ensemble
+from .options import MISSING_LABEL
 
 #: Rows and seed of the built-in synthetic ensemble used when no data is given.
 BUILTIN_ROWS = 13_000
@@ -209,6 +210,12 @@ def announce(ens: Ensemble) -> None:
         note(f"not a parameter: {column!r}: {reason}")
     for reason, count in ens.dropped.items():
         note(f"dropped {count:,} row(s): {reason}")
+    if ens.group is not None and MISSING_LABEL in ens.options(ens.group):
+        count = int((ens.table[ens.group] == MISSING_LABEL).sum())
+        note(
+            f"{count:,} row(s) have no {ens.group!r}; they are normalized together "
+            f"as the group {MISSING_LABEL!r}"
+        )
 
 
 @dataclass(frozen=True)

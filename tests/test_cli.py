@@ -309,3 +309,19 @@ def test_bad_primary_after_exclusions_is_still_one_line(
         "hpexplorer report: error: --params: no parameter names given; got ',,,'"
     ]
     assert not out.exists()
+
+
+def test_rows_without_a_group_are_announced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "g.csv"
+    pd.DataFrame(
+        {
+            "dataset": ["a", None, "b", "a", None, "b"],
+            "opt": ["x", "y", "x", "y", "x", "y"],
+            "acc": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    ).to_csv(data, index=False)
+    assert cli.main(["report", str(data), "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "2 row(s) have no 'dataset'; they are normalized together" in err
