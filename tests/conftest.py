@@ -23,6 +23,20 @@ SHARED = REPO.parent / "shared"
 METAQNN = SHARED / "data" / "metaqnn" / "metaqnn_cifar10_svhn.csv"
 
 
+def run_main(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """``cli.main(argv)`` -> (exit status, stdout, stderr); argparse exits included."""
+    from hpcore import cli
+
+    try:
+        status = cli.main(argv)
+    except SystemExit as stop:
+        status = int(stop.code or 0)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)

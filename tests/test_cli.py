@@ -11,21 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_main
 
 from hpcore import cli
 from hpcore.report import report_files
-
-
-def run_main(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """``cli.main(argv)`` -> (exit status, stdout, stderr); argparse exits included."""
-    try:
-        status = cli.main(argv)
-    except SystemExit as stop:
-        status = int(stop.code or 0)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_main
 from matplotlib import colormaps
 from matplotlib.collections import LineCollection, PathCollection, QuadMesh
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 import hpcore
-from hpcore import cli, render, stats
+from hpcore import render, stats
 from hpcore import report as rep
 from hpcore.errors import HpcoreError, SelectionError
 
@@ -401,17 +402,6 @@ def test_compare_files_come_and_go(planted: hpcore.Ensemble, tmp_path: Path) -> 
 
 
 # --------------------------------------------------------------------- CLI
-
-
-def run_main(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    try:
-        status = cli.main(argv)
-    except SystemExit as stop:
-        status = int(stop.code or 0)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture
