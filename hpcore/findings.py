@@ -316,6 +316,16 @@ def _u(design: _Design, sums: np.ndarray) -> np.ndarray:
 MAX_PERMUTATIONS = 100_000
 
 
+def permutations_needed(tests: int, alpha: float) -> int:
+    """Fewest permutations with which one effect alone can reach ``q < alpha``.
+
+    The smallest permutation p-value is ``1 / (B + 1)``; Benjamini-Hochberg
+    multiplies the smallest p by the number of tests, so ``tests / (B + 1)``
+    must fall below ``alpha``.
+    """
+    return max(19, math.floor(tests / alpha))
+
+
 def _check_settings(permutations: int, seed: int, top: int, alpha: float) -> None:
     """Validate the settings of :func:`discover` (before any data is loaded)."""
     if isinstance(permutations, bool) or not isinstance(permutations, int):
@@ -1027,6 +1037,15 @@ def _run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"tested {len(found.effects)} effects in {elapsed:.1f} s")
+    needed = permutations_needed(len(found.effects), found.alpha)
+    if not found.significant() and found.permutations < needed:
+        note(
+            f"warning: with {found.permutations:,} permutations the smallest p-value "
+            f"is 1/{found.permutations + 1:,}, so an effect that stands out alone "
+            f"cannot reach q < {found.alpha:g} over {len(found.effects)} tests; "
+            f"nothing significant may mean too few permutations: use "
+            f"--permutations {needed:,} or more"
+        )
     out = write_findings(found, args.out, top=args.top, source=source)
     n_sig = len(found.significant())
     print(

@@ -650,3 +650,32 @@ def test_figure_names_are_ascii_so_a_rerun_recognises_them() -> None:
 
     name = f"001-{_slug('öptimizer x Größe')}.png"
     assert FIGURE_PATTERN.fullmatch(name), name
+
+
+def test_permutations_needed() -> None:
+    from hpcore.findings import permutations_needed
+
+    # 6 tests at alpha 0.05: 6 / (B + 1) < 0.05 needs B + 1 > 120
+    assert permutations_needed(6, 0.05) == 120
+    assert 6 / (120 + 1) < 0.05 <= 6 / (119 + 1)
+    assert permutations_needed(1, 0.5) == 19  # never below the allowed minimum
+
+
+def test_too_few_permutations_for_anything_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(3)
+    n = 300
+    path = tmp_path / "null.csv"
+    pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y"], n),
+            "b": rng.choice(["u", "v"], n),
+            "acc": rng.normal(size=n),
+        }
+    ).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["findings", str(path), "--permutations", "19", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "nothing significant may mean too few permutations" in err
+    assert "--permutations 60 or more" in err  # 3 tests / 0.05
