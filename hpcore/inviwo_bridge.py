@@ -519,6 +519,27 @@ def column_choices(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
 # ------------------------------------------------------------ inport checks
 
 
+def normalized_range_property(display_name: str, help_text: str) -> Any:
+    """The ``range`` property on the normalized metric (0..1, default 0.9..1).
+
+    The range filter and the histogram's shading both use it, so the
+    workspace can link the two with identical types, bounds and steps.
+    """
+    import inviwopy as ivw
+
+    return ivw.properties.FloatMinMaxProperty(
+        "range",
+        display_name,
+        help=ivw.md2doc(help_text),
+        valueMin=0.9,
+        valueMax=1.0,
+        rangeMin=0.0,
+        rangeMax=1.0,
+        increment=0.01,
+        minSeparation=0.0,
+    )
+
+
 def processor_info(cls: type, display_name: str) -> Any:
     """The ``ivw.ProcessorInfo`` every HPExplorer processor returns.
 

@@ -57,16 +57,8 @@ class MetricHistogramPlot(ivw.Processor):
             max=(200, cb.Editable),
             increment=1,
         )
-        self.range = ivw.properties.FloatMinMaxProperty(
-            "range",
-            "Shaded Range",
-            help=ivw.md2doc("Range on the normalized metric to shade."),
-            valueMin=0.9,
-            valueMax=1.0,
-            rangeMin=0.0,
-            rangeMax=1.0,
-            increment=0.01,
-            minSeparation=0.0,
+        self.range = bridge.normalized_range_property(
+            "Shaded Range", "Range on the normalized metric to shade."
         )
         self.shade = ivw.properties.BoolProperty(
             "shadeRange", "Shade Range", help=ivw.md2doc("Shade the range."), value=True

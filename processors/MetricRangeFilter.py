@@ -70,16 +70,8 @@ class MetricRangeFilter(ivw.Processor):
         )
         self.addOutport(self.selection, owner=False)
 
-        self.range = ivw.properties.FloatMinMaxProperty(
-            "range",
-            "Normalized Range",
-            help=ivw.md2doc("Closed interval on the normalized metric."),
-            valueMin=0.9,
-            valueMax=1.0,
-            rangeMin=0.0,
-            rangeMax=1.0,
-            increment=0.01,
-            minSeparation=0.0,
+        self.range = bridge.normalized_range_property(
+            "Normalized Range", "Closed interval on the normalized metric."
         )
         self.where = ivw.properties.StringProperty(
             "where",
