@@ -1,4 +1,4 @@
-"""Benchmark: brushing with hpcore.engine.BrushEngine vs re-scanning the table.
+"""Benchmark: brushing with hpcore.analysis.engine.BrushEngine vs re-scanning the table.
 
 For synthetic NWS-like ensembles (:func:`hpcore.synthetic.nws_like`) of several
 sizes, measure in one run:
@@ -56,8 +56,8 @@ import numpy as np
 import pandas as pd
 
 import hpcore
-from hpcore.engine import BrushEngine, BrushResult
-from hpcore.model import NORMALIZED
+from hpcore.analysis.engine import BrushEngine, BrushResult
+from hpcore.data.model import NORMALIZED
 
 #: The paper's six hyper-parameters plus the data set (``lrate`` is binned).
 PAPER_PARAMETERS = (

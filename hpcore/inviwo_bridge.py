@@ -45,12 +45,12 @@ from typing import Any, Literal, TypeVar, get_args
 import numpy as np
 import pandas as pd
 
-from ._validation import fmt_list
-from .engine import BrushEngine, BrushResult
-from .errors import ColumnError, HpcoreError, OptionError, SelectionError
-from .model import NORMALIZED, Ensemble
-from .options import is_numeric
-from .selection import Selection, select
+from .analysis.engine import BrushEngine, BrushResult
+from .analysis.selection import Selection, select
+from .data.errors import ColumnError, HpcoreError, OptionError, SelectionError
+from .data.model import NORMALIZED, Ensemble
+from .data.options import is_numeric
+from .data.validation import fmt_list
 
 T = TypeVar("T")
 
@@ -282,7 +282,7 @@ def figure_rgba(fig: Any, size: tuple[int, int] | None = None) -> np.ndarray:
     if not hasattr(canvas, "buffer_rgba"):
         raise TypeError(
             "the figure has no Agg canvas; make it with "
-            "hpcore.render.figure_for_pixels(width, height)"
+            "hpcore.views.figure_for_pixels(width, height)"
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -387,13 +387,13 @@ def pair_heatmap_rgba(pairs: pd.DataFrame, *, cmap: str | None = None) -> np.nda
     """The pair-count matrix (:func:`pair_matrix`) as an RGBA image, one pixel a cell.
 
     Colours follow ``cmap`` (default: the paper's YlGnBu,
-    ``hpcore.render.PAIR_CMAP``) from 0 to the largest count; cells outside the
+    ``hpcore.views.PAIR_CMAP``) from 0 to the largest count; cells outside the
     lower triangle are transparent. Meant for Inviwo's Image Plot, which shows
     an image with axes (draw it with nearest-neighbour interpolation).
     """
     from matplotlib import colormaps
 
-    from .render import PAIR_CMAP
+    from .views.style import PAIR_CMAP
 
     matrix, _, _ = pair_matrix(pairs)
     if matrix.size == 0:
@@ -482,16 +482,16 @@ def source_frame(path: Any, rows: int, seed: int) -> tuple[pd.DataFrame, str]:
     """The table an ensemble source reads, and where it came from.
 
     ``path`` is a ``FileProperty`` value: a CSV/TSV/Parquet file or an NWS
-    folder (read by :func:`hpcore.loading.read_table`); when empty, the
+    folder (read by :func:`hpcore.data.loading.read_table`); when empty, the
     built-in synthetic ensemble of ``rows`` networks
     (:func:`hpcore.synthetic.nws_like`).
     """
     where = file_path(path)
     if where is None:
-        from .synthetic import nws_like
+        from .data.synthetic import nws_like
 
         return nws_like(rows, seed=seed), f"synthetic, seed {seed}"
-    from .loading import read_table
+    from .data.loading import read_table
 
     return read_table(where), str(where)
 
@@ -596,7 +596,7 @@ def with_attrs(frame: pd.DataFrame, attrs: Mapping[str, Any]) -> pd.DataFrame:
 
 
 class EngineCache:
-    """Fast engines (:class:`hpcore.engine.BrushEngine`) of the last ensembles seen.
+    """Fast engines (:class:`hpcore.BrushEngine`) of the last ensembles seen.
 
     An engine is built once per ensemble object and reused while only the
     selection changes (a brush). The processors share one cache,
@@ -710,7 +710,7 @@ def selected_pair_counts(
     result = _engine_result(engines, ens, selection)
     if result is not None:
         return result.pair_counts
-    from .pairs import pair_counts
+    from .analysis.pairs import pair_counts
 
     return pair_counts(ens, selection)
 
@@ -729,7 +729,7 @@ def selected_trellis(
     The engine aggregates the normalized metric only; ``value`` = the metric
     column takes the plain function.
     """
-    from .trellis import trellis
+    from .analysis.trellis import trellis
 
     if value == NORMALIZED:
         result = _engine_result(engines, ens, selection, primary, secondary)

@@ -5,7 +5,7 @@ import ivwdataframe as ivwdf
 from inviwopy.properties import ConstraintBehavior as cb
 
 from hpcore import inviwo_bridge as bridge
-from hpcore.loading import ensemble_from_frame
+from hpcore.data.loading import ensemble_from_frame
 
 AUTO = "auto"
 

@@ -5,7 +5,7 @@ from inviwopy.properties import ConstraintBehavior as cb
 
 import hpcore
 from hpcore import inviwo_bridge as bridge
-from hpcore import render
+from hpcore import views as render
 
 
 class MetricHistogramPlot(ivw.Processor):

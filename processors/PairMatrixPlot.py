@@ -4,7 +4,7 @@ import inviwopy as ivw
 import pandas as pd
 
 from hpcore import inviwo_bridge as bridge
-from hpcore import render
+from hpcore import views as render
 
 
 class PairMatrixPlot(ivw.Processor):

@@ -5,7 +5,7 @@ import pandas as pd
 from inviwopy.properties import ConstraintBehavior as cb
 
 from hpcore import inviwo_bridge as bridge
-from hpcore import render
+from hpcore import views as render
 
 
 class TrellisPlot(ivw.Processor):

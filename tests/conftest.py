@@ -27,7 +27,7 @@ def run_main(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str, str]:
     """``cli.main(argv)`` -> (exit status, stdout, stderr); argparse exits included."""
-    from hpcore import cli
+    from hpcore.app import cli
 
     try:
         status = cli.main(argv)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hpcore
-from hpcore.errors import HpcoreError, ParameterError, SelectionError
+from hpcore.data.errors import HpcoreError, ParameterError, SelectionError
 
 
 @pytest.fixture

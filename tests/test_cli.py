@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from conftest import run_main
 
-from hpcore import cli
-from hpcore.report import report_files
+from hpcore.app import cli
+from hpcore.app.report import report_files
 
 
 @pytest.fixture
@@ -256,7 +256,7 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_where_keeps_option_labels_that_hold_commas() -> None:
-    from hpcore.cli import split_options
+    from hpcore.app.common import split_options
 
     opts = ("[0.0002, 0.00116)", "[0.00116, 0.00212)", "b,c", "b", "c")
     assert split_options("[0.0002, 0.00116),[0.00116, 0.00212)", opts) == list(opts[:2])

@@ -1,4 +1,4 @@
-"""hpcore.engine.BrushEngine: equal to the plain functions, exact, bad input."""
+"""BrushEngine: equal to the plain functions, exact, bad input."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import hpcore
-from hpcore import engine as engine_module
-from hpcore import stats
-from hpcore.engine import BrushEngine, BrushResult
-from hpcore.errors import HpcoreError, OptionError, ParameterError, SelectionError
-from hpcore.model import Ensemble
+from hpcore.analysis import engine as engine_module
+from hpcore.analysis import stats
+from hpcore.analysis.engine import BrushEngine, BrushResult
+from hpcore.data.errors import HpcoreError, OptionError, ParameterError, SelectionError
+from hpcore.data.model import Ensemble
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The report's tables by the fast engine equal those of the plain functions.
 
-``hpcore.report.compute_tables`` takes its counts from one
-:class:`hpcore.BrushEngine`; ``hpcore.report.plain_tables`` is the readable
+``hpcore.app.report.compute_tables`` takes its counts from one
+:class:`hpcore.BrushEngine`; ``hpcore.app.report.plain_tables`` is the readable
 reference that scans the rows. Everything computed from counts (histograms,
 pair statistics, importance, comparison, summary) must be the same to the
 byte; the trellis means to 1e-12 relative (the engine adds per combination,
@@ -21,12 +21,12 @@ import pytest
 from test_engine import assert_ci_close
 
 import hpcore
-from hpcore import report as rep
-from hpcore import stats
-from hpcore.engine import BrushEngine
-from hpcore.errors import HpcoreError
-from hpcore.model import Ensemble
-from hpcore.synthetic import nws_like
+from hpcore.analysis import stats, tables
+from hpcore.analysis.engine import BrushEngine
+from hpcore.app import report as rep
+from hpcore.data.errors import HpcoreError
+from hpcore.data.model import Ensemble
+from hpcore.data.synthetic import nws_like
 
 COUNTED = ("histogram_raw", "histogram_normalized", "pairs", "importance")
 
@@ -71,17 +71,17 @@ def builtin() -> hpcore.Ensemble:
 def plain_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the report's calls of the plain reference path."""
     calls: list[int] = []
-    original = rep.plain_tables
+    original = tables.plain_tables
 
-    def spy(*args: Any, **kwargs: Any) -> rep.ReportTables:
+    def spy(*args: Any, **kwargs: Any) -> tables.ReportTables:
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(rep, "plain_tables", spy)
+    monkeypatch.setattr(tables, "plain_tables", spy)
     return calls
 
 
-def assert_same_tables(fast: rep.ReportTables, plain: rep.ReportTables) -> None:
+def assert_same_tables(fast: tables.ReportTables, plain: tables.ReportTables) -> None:
     for name in COUNTED:
         a, b = getattr(fast, name), getattr(plain, name)
         pd.testing.assert_frame_equal(a, b, check_exact=True)
@@ -110,6 +110,7 @@ def both_ways(
     assert plain_calls == []  # the engine path served everything
     with monkeypatch.context() as m:
         m.setattr(rep, "report_engine", lambda ens, bins=20: None)
+        m.setattr(tables, "report_engine", lambda ens, bins=20: None)
         plain = rep.build_report(ens, **kwargs)
     assert plain_calls == [1]
     plain_calls.clear()
@@ -194,38 +195,40 @@ def test_hand_made_selections_take_the_plain_path(
     mask[::3] = False
     hand = hpcore.Selection(mask=mask, count=int(mask.sum()), range=sel.range)
     kwargs: dict[str, Any] = {"primary": "dataset", "secondary": None}
-    got = rep.compute_tables(builtin, hand, **kwargs)
+    got = tables.compute_tables(builtin, hand, **kwargs)
     assert plain_calls == [1]
     pd.testing.assert_frame_equal(
         got.pairs, stats.pair_statistics(builtin, hand), check_exact=True
     )
     plain_calls.clear()
-    rep.compute_tables(builtin, sel, compare=hand, **kwargs)  # hand-made comparison
+    tables.compute_tables(builtin, sel, compare=hand, **kwargs)  # hand-made comparison
     assert plain_calls == [1]
     # a selection of hpcore.select is checked row by row, then served by the engine
     plain_calls.clear()
-    fast = rep.compute_tables(builtin, sel, **kwargs)
+    fast = tables.compute_tables(builtin, sel, **kwargs)
     assert plain_calls == []
-    assert_same_tables(fast, rep.plain_tables(builtin, sel, **kwargs))
+    assert_same_tables(fast, tables.plain_tables(builtin, sel, **kwargs))
 
 
 def test_engine_argument_must_fit(builtin: hpcore.Ensemble) -> None:
     sel = hpcore.select(builtin, range=(0.5, 1.0))
     kwargs: dict[str, Any] = {"primary": "dataset", "secondary": None}
     with pytest.raises(HpcoreError, match=r"bins=20; got one with bins=10"):
-        rep.compute_tables(builtin, sel, engine=BrushEngine(builtin, bins=10), **kwargs)
+        tables.compute_tables(
+            builtin, sel, engine=BrushEngine(builtin, bins=10), **kwargs
+        )
     other = hpcore.normalize(hpcore.load(nws_like(500, seed=1)))
     with pytest.raises(HpcoreError, match="on another ensemble"):
-        rep.compute_tables(builtin, sel, engine=BrushEngine(other), **kwargs)
+        tables.compute_tables(builtin, sel, engine=BrushEngine(other), **kwargs)
 
 
 def test_report_engine_declines_tables_it_cannot_serve(
     ensemble_df: pd.DataFrame, plain_calls: list[int]
 ) -> None:
     ens = hpcore.normalize(hpcore.load(ensemble_df))
-    assert isinstance(rep.report_engine(ens), BrushEngine)
-    assert rep.report_engine(hpcore.load(ensemble_df)) is None  # not normalized
-    assert rep.report_engine(ens, bins=0) is None  # the plain path raises
+    assert isinstance(tables.report_engine(ens), BrushEngine)
+    assert tables.report_engine(hpcore.load(ensemble_df)) is None  # not normalized
+    assert tables.report_engine(ens, bins=0) is None  # the plain path raises
     # a hand-made normalized column outside [0, 1]: "any value" is not [0, 1]
     odd = Ensemble(
         table=ens.table.assign(normalized=ens.table["normalized"] * 2 - 0.5),
@@ -234,7 +237,7 @@ def test_report_engine_declines_tables_it_cannot_serve(
         group=ens.group,
         normalization="minmax",
     )
-    assert rep.report_engine(odd) is None
+    assert tables.report_engine(odd) is None
     r = rep.build_report(odd, range=(0.2, 0.8))
     assert plain_calls == [1]
     assert r.tables.histogram_normalized["count"].sum() == len(odd.table)

@@ -1,4 +1,4 @@
-"""Tests of hpcore.findings: sums of squares against least squares on the rows,
+"""Tests of hpcore.analysis.findings: sums of squares against least squares on the rows,
 F against the classical F, permutation p-values against the F law, honesty on
 null data, planted interactions, words, figures and the command."""
 
@@ -13,22 +13,20 @@ import pytest
 from scipy import stats as sps
 
 import hpcore
-from hpcore import render
-from hpcore.cli import main
-from hpcore.errors import HpcoreError, OutputError, SelectionError
-from hpcore.findings import (
+from hpcore import views as render
+from hpcore.analysis.findings import (
     CSV_COLUMNS,
     MIN_CELL_ROWS,
     Effect,
     Findings,
-    describe,
     discover,
-    findings_markdown,
-    summary_lines,
-    write_findings,
 )
-from hpcore.render import draw_effect
-from hpcore.stats import bh_q
+from hpcore.analysis.stats import bh_q
+from hpcore.app.cli import main
+from hpcore.app.findings import write_findings
+from hpcore.data.errors import HpcoreError, OutputError, SelectionError
+from hpcore.views import draw_effect
+from hpcore.views.findings_text import describe, findings_markdown, summary_lines
 
 # --------------------------------------------------------------------------
 # helpers
@@ -304,7 +302,7 @@ def test_on_the_synthetic_nws_ensemble_the_planted_pairs_lead() -> None:
     # three-way dataset x augmentation x capacity term, the failure mixture
     # and the per-data-set normalization make real, weaker interactions such
     # as dataset x depth_conv; see ASSUMPTIONS.)
-    from hpcore.synthetic import PLANTED_INTERACTIONS, nws_like
+    from hpcore.data.synthetic import PLANTED_INTERACTIONS, nws_like
 
     params = [
         "dataset",
@@ -646,14 +644,14 @@ def test_output_path_that_is_a_file(tmp_path: Path) -> None:
 
 
 def test_figure_names_are_ascii_so_a_rerun_recognises_them() -> None:
-    from hpcore.findings import FIGURE_PATTERN, _slug
+    from hpcore.app.findings import FIGURE_PATTERN, _slug
 
     name = f"001-{_slug('öptimizer x Größe')}.png"
     assert FIGURE_PATTERN.fullmatch(name), name
 
 
 def test_permutations_needed() -> None:
-    from hpcore.findings import permutations_needed
+    from hpcore.analysis.findings import permutations_needed
 
     # 6 tests at alpha 0.05: 6 / (B + 1) < 0.05 needs B + 1 > 120
     assert permutations_needed(6, 0.05) == 120

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import hpcore
-from hpcore.errors import ColumnError, DataSourceError, MetricError, ParameterError
-from hpcore.loading import looks_like_metric
+from hpcore.data.errors import ColumnError, DataSourceError, MetricError, ParameterError
+from hpcore.data.loading import looks_like_metric
 
 
 def test_defaults_on_hand_frame(ensemble_df: pd.DataFrame) -> None:

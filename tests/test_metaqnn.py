@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import hpcore
-from hpcore.errors import MetricError
+from hpcore.data.errors import MetricError
 
 
 def test_two_candidate_metrics_need_a_choice(metaqnn_path: Path) -> None:

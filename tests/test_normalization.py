@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames, range_indexes
 
 import hpcore
-from hpcore.errors import HpcoreError
-from hpcore.normalization import CONSTANT_GROUP_VALUE
+from hpcore.analysis.normalization import CONSTANT_GROUP_VALUE
+from hpcore.data.errors import HpcoreError
 
 
 def test_minmax_by_hand(ensemble_df: pd.DataFrame) -> None:

@@ -1,4 +1,4 @@
-"""hpcore.nws: reading an NWS-shaped folder (split CSVs or meta.csv + error.bin)."""
+"""hpcore.data.nws: reading an NWS folder (split CSVs or meta.csv + error.bin)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hpcore
-from hpcore.errors import DataSourceError
-from hpcore.nws import NwsWarning, read_error_bin, read_nws_folder
+from hpcore.data.errors import DataSourceError
+from hpcore.data.nws import NwsWarning, read_error_bin, read_nws_folder
 
 HP = [
     "dataset",

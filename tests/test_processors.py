@@ -24,10 +24,10 @@ from inviwo_stub import harness
 
 import hpcore
 from hpcore import inviwo_bridge as bridge
-from hpcore import render
-from hpcore.engine import BrushEngine
-from hpcore.loading import ensemble_from_frame
-from hpcore.synthetic import nws_like
+from hpcore import views as render
+from hpcore.analysis.engine import BrushEngine
+from hpcore.data.loading import ensemble_from_frame
+from hpcore.data.synthetic import nws_like
 
 EXPECTED = {
     "EnsembleSource",
@@ -550,7 +550,7 @@ def _wrong_object(net: Net, tmp: Path) -> str:
     net.connect(
         "MetricNormalization", "normalized", "ParameterPairCounter", "selection"
     )
-    return "inport 'selection' expects hpcore.selection.Selection"
+    return "inport 'selection' expects hpcore.analysis.selection.Selection"
 
 
 BAD = {
@@ -940,8 +940,8 @@ def test_a_brush_is_answered_without_scanning_rows(
         return original_histogram(*args, **kwargs)
 
     monkeypatch.setattr(BrushEngine, "_rows", rows)
-    monkeypatch.setattr(sys.modules["hpcore.pairs"], "pair_counts", plain)
-    monkeypatch.setattr(sys.modules["hpcore.trellis"], "trellis", plain)
+    monkeypatch.setattr(sys.modules["hpcore.analysis.pairs"], "pair_counts", plain)
+    monkeypatch.setattr(sys.modules["hpcore.analysis.trellis"], "trellis", plain)
     monkeypatch.setattr(hpcore, "histogram", histogram)
     filt = net["MetricRangeFilter"]
     for lo, hi in [(0.2, 0.9), (0.5, 1.0), (0.0, 0.3)]:

@@ -1,4 +1,4 @@
-"""hpcore.render: figures checked against the tables they draw (artists, not pixels)."""
+"""hpcore.views: figures checked against the tables they draw (artists, not pixels)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Rectangle
 
 import hpcore
-from hpcore import render
-from hpcore.errors import ColumnError
+from hpcore import views as render
+from hpcore.data.errors import ColumnError
+from hpcore.views.trellis import _dodge
 
 # ------------------------------------------------------------------ fixtures
 
@@ -554,7 +555,7 @@ def test_pair_matrix_with_statistics_13_parameters_is_readable() -> None:
 
 
 def dodge(n: int) -> np.ndarray:
-    return render._dodge(n)
+    return _dodge(n)
 
 
 def test_trellis_markers_sit_at_the_means(
@@ -747,7 +748,7 @@ def test_figure_size_grows_with_options(ens: hpcore.Ensemble) -> None:
 def test_render_never_touches_pyplot() -> None:
     code = (
         "import sys, pandas as pd, hpcore\n"
-        "from hpcore import render\n"
+        "from hpcore import views as render\n"
         "e = hpcore.normalize(hpcore.load(pd.DataFrame("
         "{'p': list('abab'), 'q': list('xxyy'), 'acc': [1., 2., 3., 4.]})))\n"
         "render.draw_pair_matrix(hpcore.pair_counts(e), marks=[True, False] * 2,"

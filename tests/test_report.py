@@ -1,4 +1,4 @@
-"""hpcore.report: build_report's tables and summary; write_report, all or nothing."""
+"""hpcore.app.report: build_report's tables and summary; write_report whole."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import hpcore
-from hpcore import report as rep
-from hpcore import stats
-from hpcore.errors import OptionError, ParameterError, SelectionError
+from hpcore.analysis import stats, tables
+from hpcore.app import report as rep
+from hpcore.data.errors import OptionError, ParameterError, SelectionError
 
 
 @pytest.fixture
@@ -129,11 +129,11 @@ def test_restrict_options_by_hand() -> None:
             "count": [1, 1, 1, 1],
         }
     )
-    got = rep.restrict_options(
+    got = tables.restrict_options(
         table, {"opt": ["adam"], "g": ["a"], "s": ["x"]}, primary="g", secondary="s"
     )
     assert got["mean"].tolist() == [0.1]
-    unchanged = rep.restrict_options(table, {}, primary="g", secondary=None)
+    unchanged = tables.restrict_options(table, {}, primary="g", secondary=None)
     pd.testing.assert_frame_equal(unchanged, table)
 
 
@@ -242,7 +242,7 @@ def test_rewriting_replaces_an_earlier_report_only(
 def test_a_failure_while_drawing_leaves_nothing_behind(
     ens: hpcore.Ensemble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hpcore import render
+    from hpcore import views as render
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")

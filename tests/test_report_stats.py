@@ -18,9 +18,10 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 import hpcore
-from hpcore import render, stats
-from hpcore import report as rep
-from hpcore.errors import HpcoreError, SelectionError
+from hpcore import views as render
+from hpcore.analysis import stats, tables
+from hpcore.app import report as rep
+from hpcore.data.errors import HpcoreError, SelectionError
 
 # ------------------------------------------------------------------ helpers
 
@@ -159,14 +160,14 @@ def test_importance_order_keeps_the_group_first() -> None:
     )
     ens = hpcore.load(df)
     ranked = pd.DataFrame({"parameter": ["q", "dataset", "p"]})
-    assert rep.importance_order(ens, ranked) == ("dataset", "q", "p")
+    assert tables.importance_order(ens, ranked) == ("dataset", "q", "p")
     # without a group column the ranking alone decides
     no_group = hpcore.load(df.rename(columns={"dataset": "ds"}))
     assert no_group.group is None
     ranked_ds = pd.DataFrame({"parameter": ["q", "ds", "p"]})
-    assert rep.importance_order(no_group, ranked_ds) == ("q", "ds", "p")
+    assert tables.importance_order(no_group, ranked_ds) == ("q", "ds", "p")
     # parameters the ranking misses keep their order at the end
-    assert rep.importance_order(ens, ranked.iloc[:1]) == ("dataset", "q", "p")
+    assert tables.importance_order(ens, ranked.iloc[:1]) == ("dataset", "q", "p")
 
 
 def test_sort_importance_orders_matrix_and_trellis(planted: hpcore.Ensemble) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hpcore
-from hpcore.errors import OptionError, ParameterError, SelectionError
+from hpcore.data.errors import OptionError, ParameterError, SelectionError
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of hpcore.stats: exact tests against scipy, hand-computed enrichment,
+"""Tests of hpcore.analysis.stats: exact tests against scipy, hand-computed enrichment,
 confidence intervals against naive pandas, and the honesty check on null data."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 import hpcore
-from hpcore.errors import HpcoreError, ParameterError, SelectionError
-from hpcore.selection import Selection
-from hpcore.stats import (
+import hpcore.analysis.pairs
+from hpcore.analysis.selection import Selection
+from hpcore.analysis.stats import (
     COMPARE_COLUMNS,
     IMPORTANCE_COLUMNS,
     PAIR_STAT_COLUMNS,
@@ -29,6 +29,7 @@ from hpcore.stats import (
     parameter_importance,
     trellis_with_ci,
 )
+from hpcore.data.errors import HpcoreError, ParameterError, SelectionError
 
 
 def fisher_p(k: int, population: int, successes: int, draws: int) -> float:
@@ -146,7 +147,7 @@ def test_pair_statistics_by_hand(ens: hpcore.Ensemble) -> None:
     out = pair_statistics(ens, sel)
     assert tuple(out.columns) == PAIR_STAT_COLUMNS
     pd.testing.assert_frame_equal(
-        out[list(hpcore.pairs.COLUMNS)], hpcore.pair_counts(ens, sel)
+        out[list(hpcore.analysis.pairs.COLUMNS)], hpcore.pair_counts(ens, sel)
     )
     row = out[(out.option_a == "adam") & (out.option_b == "64")].iloc[0]
     # rows with adam & 64: 2 and 7 -> K = 2, both selected

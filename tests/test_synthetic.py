@@ -17,8 +17,8 @@ from scipy import stats
 
 import hpcore
 from hpcore import synthetic
-from hpcore.errors import HpcoreError
-from hpcore.synthetic import (
+from hpcore.data.errors import HpcoreError
+from hpcore.data.synthetic import (
     ACTIVATIONS,
     ASSUMPTIONS,
     COLUMNS,

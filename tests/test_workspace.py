@@ -155,9 +155,9 @@ def test_committed_workspace_is_what_the_generator_writes() -> None:
 def test_builtin_parameters_are_those_of_the_source_default(
     ours: dict[str, Any],
 ) -> None:
-    from hpcore.cli import BUILTIN_ROWS, BUILTIN_SEED
-    from hpcore.loading import ensemble_from_frame
-    from hpcore.synthetic import nws_like
+    from hpcore.app.common import BUILTIN_ROWS, BUILTIN_SEED
+    from hpcore.data.loading import ensemble_from_frame
+    from hpcore.data.synthetic import nws_like
 
     source = ours[OURS + "EnsembleSource"]
     assert (source.rows.value, source.seed.value) == (BUILTIN_ROWS, BUILTIN_SEED)

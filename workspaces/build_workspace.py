@@ -34,8 +34,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hpcore.nws import METRIC
-from hpcore.synthetic import COLUMNS
+from hpcore.data.nws import METRIC
+from hpcore.data.synthetic import COLUMNS
 
 HERE = Path(__file__).resolve().parent
 WORKSPACE = HERE / "hyperparameter-analysis.inv"

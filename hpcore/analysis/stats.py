@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..data.errors import HpcoreError, SelectionError
+from ..data.model import Ensemble
 from .aggregates import labels, selection_mask
-from .errors import HpcoreError, SelectionError
-from .model import Ensemble
 from .pairs import pair_counts
 from .selection import Selection, where_mask
 from .trellis import check_trellis_args, trellis, trellis_panels

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import SelectionError
-from .model import Ensemble
+from ..data.errors import SelectionError
+from ..data.model import Ensemble
 from .selection import Selection
 
 

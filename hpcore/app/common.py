@@ -1,9 +1,10 @@
-"""The ``hpexplorer`` command line.
+"""What every ``hpexplorer`` command shares: the data options and their loading.
 
-Every command shares the data options of :func:`add_data_options`. Bad input
-(any :class:`~hpcore.errors.HpcoreError`, or an unwritable output folder) ends
-the command with one line on stderr and exit status 2, without a traceback and
-without partial output.
+The commands (:mod:`hpcore.app.report`, :mod:`hpcore.app.findings`, ...) import
+from here, never from each other or from :mod:`hpcore.app.cli`, which only
+dispatches. Bad input (any :class:`~hpcore.data.errors.HpcoreError`, or an
+unwritable output folder) ends a command with one line on stderr and exit
+status 2, without a traceback and without partial output.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
-from .errors import HpcoreError
-from .model import Ensemble
-from .options import MISSING_LABEL
+from ..data.errors import HpcoreError
+from ..data.model import Ensemble
+from ..data.options import MISSING_LABEL
 
 #: Rows and seed of the built-in synthetic ensemble used when no data is given.
 BUILTIN_ROWS = 13_000
+
+
 BUILTIN_SEED = 0
+
+
 #: Steps taking longer than this many seconds report their duration on stderr.
 PROGRESS_SECONDS = 1.0
 
@@ -161,8 +165,8 @@ def _looks_slow(path: str) -> bool:
 
 def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     """Load and normalize the ensemble the data options name, and say its source."""
-    from .loading import load
-    from .normalization import normalize
+    from ..analysis.normalization import normalize
+    from ..data.loading import load
 
     params = None
     if args.params is not None:
@@ -172,7 +176,7 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     bins = parse_bins(args.bins)
     started = time.perf_counter()
     if args.data is None:
-        from .synthetic import nws_like
+        from ..data.synthetic import nws_like
 
         note(
             f"no DATA given: using the built-in SYNTHETIC NWS-like ensemble "
@@ -225,56 +229,3 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-
-
-def commands() -> dict[str, Command]:
-    """The available sub-commands, by name."""
-    from . import report
-
-    found: dict[str, Command] = {"report": report.COMMAND}
-    try:
-        from . import findings
-    except ImportError:  # pragma: no cover - findings not installed
-        return found
-    found["findings"] = findings.COMMAND
-    return found
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr (exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one sub-parser per command."""
-    parser = _Parser(
-        prog="hpexplorer",
-        description="Visual analysis of the impact of neural-network hyper-parameters.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, command in commands().items():
-        child = sub.add_parser(name, help=command.help, description=command.help)
-        command.configure(child)
-        child.set_defaults(run=command.run)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``hpexplorer``; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except HpcoreError as err:
-        print(f"hpexplorer {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"hpexplorer {args.command}: interrupted", file=sys.stderr)
-        return 130
-    return status
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -46,7 +46,7 @@ Query (a fixed handful of numpy calls):
 
 Besides :meth:`BrushEngine.query`, the same per-combination counts give
 :meth:`~BrushEngine.count`, :meth:`~BrushEngine.option_counts` (the counts
-behind :func:`hpcore.stats.parameter_importance`) and, with prefix sums of
+behind :func:`hpcore.analysis.stats.parameter_importance`) and, with prefix sums of
 the squared values built on first use, :meth:`~BrushEngine.trellis_moments`
 (the spreads behind the trellis' confidence intervals). A
 :class:`~hpcore.Selection` made by :meth:`~BrushEngine.select` is remembered,
@@ -113,10 +113,10 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from ._validation import check_interval, fmt_list
-from .errors import HpcoreError, ParameterError
+from ..data.errors import HpcoreError, ParameterError
+from ..data.model import NORMALIZED, Ensemble
+from ..data.validation import check_interval, fmt_list
 from .histogram import bin_index, histogram_edges, histogram_frame
-from .model import NORMALIZED, Ensemble
 from .pairs import pairs_frame, parameter_pairs
 from .selection import Selection, Where, require_normalized, resolve_where
 from .stats import option_frame
@@ -180,7 +180,7 @@ class BrushResult:
     pair_counts : pandas.DataFrame
         ``hpcore.pair_counts(ens, sel)``.
     option_counts : pandas.DataFrame
-        ``hpcore.stats.option_counts(ens, sel)``: selected rows per option of
+        ``hpcore.analysis.stats.option_counts(ens, sel)``: selected rows per option of
         every parameter (the margins of the pair counts).
     trellis : pandas.DataFrame or None
         ``hpcore.trellis(ens, sel, primary=primary, secondary=secondary)`` on
@@ -622,7 +622,7 @@ class BrushEngine:
     Examples
     --------
     >>> import hpcore
-    >>> from hpcore.engine import BrushEngine
+    >>> from hpcore.analysis.engine import BrushEngine
     >>> ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(2000)))
     >>> engine = BrushEngine(ens)
     >>> res = engine.query(range=(0.9, 1.0), where={"dataset": "cifar10"},
@@ -1019,7 +1019,7 @@ class BrushEngine:
     ) -> pd.DataFrame:
         """Selected rows per option of every parameter (no row mask).
 
-        Equals :func:`hpcore.stats.option_counts` of ``hpcore.select(ens,
+        Equals :func:`hpcore.analysis.stats.option_counts` of ``hpcore.select(ens,
         range=range, where=where)``: columns ``parameter, option`` (str) and
         ``count`` (int64), the parameters in order, each option in option
         order. Costs the number of combinations times the parameters. Raises
@@ -1043,8 +1043,8 @@ class BrushEngine:
         The frame of ``query(...).trellis`` (the same means, bit for bit) plus
         ``sum_sq_dev`` (float64): per cell ``sum((v - mean) ** 2)`` over its
         selected normalized values, 0 for cells with fewer than two rows. With
-        :func:`hpcore.stats.trellis_ci_from_moments` it gives the confidence
-        intervals of :func:`hpcore.stats.trellis_with_ci`.
+        :func:`hpcore.analysis.stats.trellis_ci_from_moments` it gives the confidence
+        intervals of :func:`hpcore.analysis.stats.trellis_with_ci`.
 
         Every combination's ``M2_c`` is its selected rows' squared deviations
         from its double-double mean, added up (the first call, which costs

@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import fmt_list
 from .errors import DataSourceError
+from .validation import fmt_list
 
 #: The hyper-parameter columns, in the order of the split CSVs and ``meta.csv``.
 HYPERPARAMETERS: tuple[str, ...] = (
@@ -200,7 +200,7 @@ def read_nws_folder(path: Path) -> pd.DataFrame:
     --------
     >>> import tempfile, numpy as np, pandas as pd
     >>> from pathlib import Path
-    >>> from hpcore.nws import read_nws_folder
+    >>> from hpcore.data.nws import read_nws_folder
     >>> root = Path(tempfile.mkdtemp())
     >>> (root / "0001").mkdir()
     >>> np.array([[0, 50, 50, 40, 50], [1, 20, 20, 12.5, 20]]).tofile(

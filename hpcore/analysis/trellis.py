@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.errors import ParameterError
+from ..data.model import NORMALIZED, Ensemble
 from .aggregates import labels, selection_mask
-from .errors import ParameterError
-from .model import NORMALIZED, Ensemble
 from .selection import Selection, require_normalized
 
 COLUMNS = ("parameter", "option", "primary", "secondary", "mean", "count")

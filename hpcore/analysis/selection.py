@@ -8,9 +8,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ._validation import check_interval, fmt_list
-from .errors import OptionError, ParameterError, SelectionError
-from .model import NORMALIZED, Ensemble
+from ..data.errors import OptionError, ParameterError, SelectionError
+from ..data.model import NORMALIZED, Ensemble
+from ..data.validation import check_interval, fmt_list
 
 Where = Mapping[str, Iterable[object]]
 

@@ -43,61 +43,57 @@ share the same permutations; ``p = (1 + #{F* >= F}) / (permutations + 1)``.
 With ``m`` tests the smallest q-value BH can give one strong effect among
 nulls is about ``m / (permutations + 1)``, hence the default of 999.
 
-The figures of ``findings.md`` are drawn by :func:`hpcore.render.draw_effect`
-(imported only when figures are written, so this module needs no matplotlib).
+This module computes only: it knows nothing of the command line or of
+matplotlib. The words are :mod:`hpcore.views.findings_text`, the figures
+:func:`hpcore.views.draw_effect`, the command :mod:`hpcore.app.findings`.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
-import os
-import re
-import shutil
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .errors import HpcoreError, OutputError
-from .model import NORMALIZED, Ensemble
+from ..data.errors import HpcoreError
+from ..data.model import NORMALIZED, Ensemble
 from .pairs import parameter_pairs
 from .selection import require_normalized
 from .stats import bh_q
 
-if TYPE_CHECKING:
-    from .cli import Command
-
 Kind = Literal["main", "pair", "triple"]
+#: The kinds of effect, in the order they are reported.
+KINDS: tuple[str, ...] = ("main", "pair", "triple")
+
 
 #: Columns of ``findings.csv`` (and the first columns of :attr:`Findings.table`).
 CSV_COLUMNS = ("rank", "kind", "parameters", "effect", "p_value", "q_value")
+
+
 #: Default number of permutations per test.
 DEFAULT_PERMUTATIONS = 999
+
+
 #: A three-way interaction is tested only if every non-empty cell holds this
 #: many rows.
 MIN_CELL_ROWS = 5
+
+
 #: Driving cells are named until they account for this share of an interaction.
 DRIVER_SHARE = 0.5
+
+
 #: At most this many driving cells are named per interaction.
 MAX_DRIVERS = 3
+
+
 #: Joins parameter names in ``findings.csv`` and the report.
 JOIN = " x "
-#: Files :func:`write_findings` writes into the output folder.
-OUTPUT_NAMES = ("findings.md", "findings.csv", "figures")
-
-
-# --------------------------------------------------------------------------
-# results
-# --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,7 +210,7 @@ class Findings:
         """Per kind (main, pair, triple), its ``top`` strongest significant
         effects with their overall rank (default ``top``: :attr:`top`)."""
         top = self.top if top is None else top
-        out: dict[str, list[tuple[int, Effect]]] = {k: [] for k in SECTIONS}
+        out: dict[str, list[tuple[int, Effect]]] = {k: [] for k in KINDS}
         for rank, e in enumerate(self.effects, start=1):
             if e.q_value < self.alpha and len(out[e.kind]) < top:
                 out[e.kind].append((rank, e))
@@ -229,11 +225,6 @@ class Findings:
             ):
                 return e
         raise HpcoreError(f"no tested effect of {JOIN.join(parameters)!r}")
-
-
-# --------------------------------------------------------------------------
-# the computation
-# --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -634,440 +625,3 @@ def _cells(
     )
     frame = frame.sort_values("share", ascending=False, kind="stable")
     return frame.reset_index(drop=True), ss_eff
-
-
-# --------------------------------------------------------------------------
-# words
-# --------------------------------------------------------------------------
-
-
-def _num(x: float) -> str:
-    """A deviation or mean with two significant digits (``0.18``, ``0.012``)."""
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    return f"{x:.2g}" if abs(x) < 1 else f"{x:.3g}"
-
-
-def format_p(p: float, permutations: int) -> str:
-    """``p = 0.012``; ``p <= 0.001`` when no permutation reached the observed value."""
-    if not math.isfinite(p):
-        return "p = n/a"
-    if p <= 1.0 / (permutations + 1) + 1e-15:
-        return f"p <= {1.0 / (permutations + 1):.2g}"
-    return f"p = {p:.2g}"
-
-
-def _q(q: float) -> str:
-    return "q = n/a" if not math.isfinite(q) else f"q = {q:.2g}"
-
-
-def _value_label(findings: Findings) -> str:
-    return (
-        f"normalized {findings.metric}"
-        if findings.value == NORMALIZED
-        else findings.metric
-    )
-
-
-def _cell_phrase(parameters: Sequence[str], row: pd.Series) -> str:
-    """``a = x and b = y`` / ``g = w, a = x and b = y``."""
-    parts = [f"{p} = {row[p]}" for p in parameters]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def describe(effect: Effect, findings: Findings) -> str:
-    """Readable sentences about one effect, with its numbers.
-
-    Examples: "optimizer explains 21% of the variance of normalized
-    test_accuracy (p <= 0.001, q = 0.002). Highest mean: optimizer = ADAM
-    (0.71, n = 4,300); lowest: optimizer = Momentum SGD (0.52, n = 4,310)."
-    For a significant interaction the driving cells follow (see
-    :meth:`Effect.drivers`):
-    "Networks with optimizer = Momentum SGD and batch_size = 256 are 0.18
-    below what optimizer and batch_size alone predict (0.41 vs 0.59, n = 212;
-    40% of the interaction)."
-    """
-    label = _value_label(findings)
-    stats = f"{format_p(effect.p_value, findings.permutations)}, {_q(effect.q_value)}"
-    pct = f"{100 * effect.effect:.2g}%" if effect.effect > 0 else "0%"
-    cells = effect.cells
-    if effect.kind == "main":
-        p = effect.parameters[0]
-        text = f"{p} explains {pct} of the variance of {label} ({stats})."
-        if len(cells) > 1:
-            by_mean = cells.sort_values("mean", ascending=False, kind="stable")
-            hi, lo = by_mean.iloc[0], by_mean.iloc[-1]
-            text += (
-                f" Highest mean: {p} = {hi[p]} ({_num(float(hi['mean']))}, "
-                f"n = {int(hi['count']):,}); lowest: {p} = {lo[p]} "
-                f"({_num(float(lo['mean']))}, n = {int(lo['count']):,})."
-            )
-        return text
-    if effect.kind == "pair":
-        a, b = effect.parameters
-        text = (
-            f"The interaction of {a} and {b} explains {pct} of the variance of "
-            f"{label} beyond their main effects ({stats})."
-        )
-        reference = f"what {a} and {b} alone predict"
-    else:
-        g, a, b = effect.parameters
-        text = (
-            f"The three-way interaction of {g}, {a} and {b} explains {pct} of the "
-            f"variance of {label} beyond their two-way combinations ({stats})."
-        )
-        reference = f"what the pairs of {g}, {a} and {b} predict"
-    if effect.q_value < findings.alpha:
-        for _, row in effect.drivers().iterrows():
-            dev = float(row["deviation"])
-            text += (
-                f" Networks with {_cell_phrase(effect.parameters, row)} are "
-                f"{_num(abs(dev))} "
-                f"{'above' if dev > 0 else 'below'} {reference} "
-                f"({_num(float(row['mean']))} vs {_num(float(row['predicted']))}, "
-                f"n = {int(row['count']):,}; {100 * float(row['share']):.0f}% of "
-                "the interaction)."
-            )
-    return text
-
-
-#: Section titles of the report, by kind.
-SECTIONS: Mapping[str, str] = MappingProxyType(
-    {
-        "main": "Main effects",
-        "pair": "Interactions of two parameters",
-        "triple": "Three-way interactions with the group",
-    }
-)
-
-
-def _p_cell(p: float, permutations: int) -> str:
-    return format_p(p, permutations).replace("p = ", "").replace("p <= ", "<= ")
-
-
-def findings_markdown(
-    findings: Findings,
-    *,
-    top: int | None = None,
-    figures: Mapping[str, str] | None = None,
-    source: str = "",
-) -> str:
-    """The text of ``findings.md``.
-
-    A header with the data and the method, then one section per kind (main
-    effects, pairs, triples) describing its significant effects strongest
-    first (at most ``top`` per kind, see :meth:`Findings.top_significant`),
-    each with its figure, then a table of every test.
-
-    Parameters
-    ----------
-    findings : Findings
-    top : int, optional
-        Effects described per kind (default: ``findings.top``).
-    figures : mapping of effect name to relative image path, optional
-        Images embedded below each described effect.
-    source : str, optional
-        Where the data came from (shown in the header).
-    """
-    figures = figures or {}
-    label = _value_label(findings)
-    n_tests = len(findings.effects)
-    n_sig = len(findings.significant())
-    lines = [
-        f"# Findings: what drives the {label}",
-        "",
-        f"Data: {source + ', ' if source else ''}{findings.rows:,} rows.",
-        "",
-        "Method: the share of the variance of the "
-        f"{label} explained by each parameter (main effect, eta squared), by each "
-        "pair beyond its two main effects (two-way interaction, least squares on "
-        "unbalanced cells) and by the group column with each pair beyond their "
-        "two-way combinations (three-way interaction). p-values from "
-        f"{findings.permutations:,} permutations (seed {findings.seed}; the "
-        "metric for main effects, the residuals of the additive model for "
-        "interactions: Freedman-Lane); q-values by Benjamini-Hochberg over all "
-        f"{n_tests} tests. Significant: q < {findings.alpha:g}. An effect is the "
-        "share of the variance it explains; a cell's deviation is its mean minus "
-        "what the simpler model predicts for it.",
-        "",
-        f"**{n_sig} of {n_tests} effects are significant.**"
-        + ("" if n_sig else " No pattern stands out from chance."),
-        "",
-    ]
-    for kind, chosen in findings.top_significant(top).items():
-        if not chosen:
-            continue
-        lines += [f"## {SECTIONS[kind]}", ""]
-        for rank, effect in chosen:
-            lines += [f"### {rank}. {effect.name}", "", describe(effect, findings), ""]
-            if effect.name in figures:
-                lines += [f"![{effect.name}]({figures[effect.name]})", ""]
-    lines += [
-        "## All tests",
-        "",
-        "| rank | kind | parameters | effect | p | q |",
-        "|---:|---|---|---:|---:|---:|",
-    ]
-    for e, rank in zip(findings.effects, findings.table["rank"], strict=True):
-        lines.append(
-            f"| {rank} | {e.kind} | {e.name} | {100 * e.effect:.3g}% | "
-            f"{_p_cell(e.p_value, findings.permutations)} | {_q(e.q_value)[4:]} |"
-        )
-    if findings.skipped:
-        lines += ["", "Not tested:", ""]
-        lines += [f"- {k}: {v}" for k, v in findings.skipped.items()]
-    return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------
-# output folder and command
-# --------------------------------------------------------------------------
-
-
-def _slug(text: str) -> str:
-    keep = [c if c.isascii() and c.isalnum() else "-" for c in text.lower()]
-    return "-".join(part for part in "".join(keep).split("-") if part)[:60]
-
-
-#: Names of figure files :func:`write_findings` writes into ``figures/``.
-FIGURE_PATTERN = re.compile(r"\d{3}-[a-z0-9-]*\.png")
-
-
-def check_output(out: str | Path) -> Path:
-    """Fail early, before any work, when ``out`` cannot take the findings.
-
-    ``out`` may be missing (it is created with its missing parents) or a
-    folder; in a folder, ``figures/`` must be absent or hold only figures of
-    an earlier run (``NNN-name.png``), since it is replaced.
-
-    Raises
-    ------
-    OutputError
-        ``out`` is a file, its nearest existing ancestor is not a writable
-        folder, or ``out/figures`` holds other files.
-    """
-    target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"--out {str(target)!r} exists and is not a folder")
-    probe = target
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"cannot write the findings folder {str(target)!r}: "
-            f"{str(probe)!r} is not a writable folder"
-        )
-    figures = target / "figures"
-    if figures.exists():
-        foreign = sorted(
-            p.name
-            for p in (figures.iterdir() if figures.is_dir() else [figures])
-            if not (p.is_file() and FIGURE_PATTERN.fullmatch(p.name))
-        )
-        if foreign:
-            raise OutputError(
-                f"{str(figures)!r} holds files that are not findings figures "
-                f"({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''});"
-                " choose another --out folder"
-            )
-    return target
-
-
-def write_findings(
-    findings: Findings, out: str | Path, *, top: int | None = None, source: str = ""
-) -> Path:
-    """Write ``findings.md``, ``findings.csv`` and ``figures/`` into ``out``.
-
-    Everything is first written into a temporary folder beside ``out``.
-    When ``out`` does not exist that folder is renamed to it, so the output
-    appears whole or not at all. Into an existing folder the three outputs
-    of an earlier run (:data:`OUTPUT_NAMES`) are replaced, ``findings.md``
-    last; other files there are left alone. On failure nothing new is left
-    behind (not even created parent folders).
-
-    Returns
-    -------
-    pathlib.Path
-        The output folder.
-
-    Raises
-    ------
-    OutputError
-        See :func:`check_output`, or a write failed (disk full, permissions).
-    """
-    top = findings.top if top is None else top
-    target = check_output(out)
-    created: list[Path] = []
-    tmp: Path | None = None
-    try:
-        probe = target.parent
-        while not probe.exists():
-            created.append(probe)
-            probe = probe.parent
-        for folder in reversed(created):
-            folder.mkdir()
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        tmp.chmod(0o755)
-        _write_outputs(findings, tmp, top=top, source=source)
-        _install(tmp, target)
-    except BaseException as err:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for folder in created:
-            shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(err, OSError):
-            raise OutputError(
-                f"cannot write the findings folder {str(target)!r}: "
-                f"{err.strerror or err}"
-            ) from err
-        raise
-    return target
-
-
-def _write_outputs(findings: Findings, folder: Path, *, top: int, source: str) -> None:
-    from . import render  # matplotlib only when figures are drawn
-
-    figures: dict[str, str] = {}
-    (folder / "figures").mkdir()
-    label = _value_label(findings)
-    for chosen in findings.top_significant(top).values():
-        for rank, effect in chosen:
-            name = f"figures/{rank:03d}-{_slug(effect.name)}.png"
-            fig = render.draw_effect(effect, value_label=label)
-            fig.savefig(folder / name, dpi=110, metadata={"Software": None})
-            figures[effect.name] = name
-    text = findings_markdown(findings, top=top, figures=figures, source=source)
-    findings.table[list(CSV_COLUMNS)].to_csv(folder / "findings.csv", index=False)
-    (folder / "findings.md").write_text(text, encoding="utf-8")
-
-
-def _install(tmp: Path, target: Path) -> None:
-    """Move the finished outputs from ``tmp`` into ``target``."""
-    if not target.exists():
-        tmp.rename(target)
-        return
-    (target / "findings.md").unlink(missing_ok=True)
-    old_figures = target / "figures"
-    if old_figures.exists():
-        trash = tmp / "old-figures"
-        old_figures.rename(trash)
-    (tmp / "figures").rename(old_figures)
-    os.replace(tmp / "findings.csv", target / "findings.csv")
-    os.replace(tmp / "findings.md", target / "findings.md")
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def summary_lines(findings: Findings, top: int | None = None) -> list[str]:
-    """The terminal summary: per kind, its strongest significant effects.
-
-    One line per effect (at most ``top`` per kind, default ``findings.top``)
-    with rank, kind, parameters, effect (% of variance), p and q; for an
-    interaction also its strongest driving cell.
-    """
-    lines = []
-    for kind, chosen in findings.top_significant(top).items():
-        if chosen:
-            lines.append(f"{SECTIONS[kind]}:")
-        for rank, e in chosen:
-            line = (
-                f"{rank:>4}. {e.name:<40} {100 * e.effect:7.3g}%  "
-                f"{format_p(e.p_value, findings.permutations):<12} {_q(e.q_value)}"
-            )
-            if kind != "main" and len(e.cells):
-                row = e.cells.iloc[0]
-                line += (
-                    f"  [{_cell_phrase(e.parameters, row)}: "
-                    f"{float(row['deviation']):+.2g}, n = {int(row['count']):,}]"
-                )
-            lines.append(line)
-    return lines
-
-
-def _configure(parser: argparse.ArgumentParser) -> None:
-    from .cli import add_data_options
-
-    add_data_options(parser)
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default="findings",
-        help="output folder for findings.md, findings.csv and figures/ "
-        "(default: ./findings)",
-    )
-    parser.add_argument(
-        "--permutations",
-        metavar="N",
-        type=int,
-        default=DEFAULT_PERMUTATIONS,
-        help=f"permutations per test (default: {DEFAULT_PERMUTATIONS})",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the permutations (default: 0)"
-    )
-    parser.add_argument(
-        "--top",
-        metavar="N",
-        type=int,
-        default=10,
-        help="effects to describe and print (default: 10)",
-    )
-    parser.add_argument(
-        "--alpha",
-        type=float,
-        default=0.05,
-        help="q-value threshold of significance (default: 0.05)",
-    )
-
-
-def _run(args: argparse.Namespace) -> int:
-    from .cli import PROGRESS_SECONDS, announce, load_from_args, note
-
-    check_output(args.out)
-    _check_settings(args.permutations, args.seed, args.top, args.alpha)
-    ens, source = load_from_args(args)
-    announce(ens)
-    started = time.perf_counter()
-    found = discover(
-        ens,
-        permutations=args.permutations,
-        seed=args.seed,
-        top=args.top,
-        alpha=args.alpha,
-    )
-    elapsed = time.perf_counter() - started
-    if elapsed > PROGRESS_SECONDS:
-        note(f"tested {len(found.effects)} effects in {elapsed:.1f} s")
-    needed = permutations_needed(len(found.effects), found.alpha)
-    if not found.significant() and found.permutations < needed:
-        note(
-            f"warning: with {found.permutations:,} permutations the smallest p-value "
-            f"is 1/{found.permutations + 1:,}, so an effect that stands out alone "
-            f"cannot reach q < {found.alpha:g} over {len(found.effects)} tests; "
-            f"nothing significant may mean too few permutations: use "
-            f"--permutations {needed:,} or more"
-        )
-    out = write_findings(found, args.out, top=args.top, source=source)
-    n_sig = len(found.significant())
-    print(
-        f"{n_sig} of {len(found.effects)} effects significant at q < {found.alpha:g} "
-        f"({found.rows:,} rows, {found.permutations:,} permutations):"
-    )
-    for line in summary_lines(found, args.top):
-        print(line)
-    sys.stdout.flush()
-    note(f"wrote {out / 'findings.md'}, {out / 'findings.csv'} and {out / 'figures'}")
-    return 0
-
-
-def _command() -> Command:
-    from .cli import Command
-
-    return Command(
-        help="rank main effects and interactions of the parameters on the "
-        "normalized metric, with permutation p-values and FDR control",
-        configure=_configure,
-        run=_run,
-    )
-
-
-COMMAND = _command()

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from ..data.model import Ensemble
 from .aggregates import labels, selection_mask
-from .model import Ensemble
 from .selection import Selection
 
 COLUMNS = ("param_a", "option_a", "param_b", "option_b", "count")

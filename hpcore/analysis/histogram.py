@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.errors import HpcoreError
+from ..data.model import NORMALIZED, Ensemble
 from .aggregates import labels, selection_mask
-from .errors import HpcoreError
-from .model import NORMALIZED, Ensemble
 from .selection import Selection, require_normalized
 
 COLUMNS = ("group", "bin_left", "bin_right", "count")

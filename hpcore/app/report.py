@@ -19,11 +19,12 @@ The tables (columns in order):
   among the networks that pass ``--where``: the count if the selection were a
   random sample), ``enrichment`` (count / expected; empty where expected is
   0), ``p_value`` (exact two-sided hypergeometric test), ``q_value``
-  (Benjamini-Hochberg over all cells). See :func:`hpcore.stats.pair_statistics`.
+  (Benjamini-Hochberg over all cells). See
+  :func:`hpcore.analysis.stats.pair_statistics`.
 - ``trellis.csv``: ``parameter, option, primary, secondary, mean, count,
   ci_low, ci_high``: mean normalized metric per cell with its 95% Student-t
   confidence interval (``mean -/+ t(0.975, n-1) * sd / sqrt(n)``; empty below
-  two networks). See :func:`hpcore.stats.trellis_with_ci`.
+  two networks). See :func:`hpcore.analysis.stats.trellis_with_ci`.
 - ``importance.csv``: one row per parameter, strongest first: ``parameter,
   score`` (total variation distance between the option shares of the
   selection and of all networks that pass ``--where``), ``statistic, dof,
@@ -31,23 +32,20 @@ The tables (columns in order):
   counts are small; ``test`` says which), ``q_value`` (Benjamini-Hochberg),
   ``test, top_option, top_enrichment`` (the most over-represented option and
   its share in the selection / share overall). See
-  :func:`hpcore.stats.parameter_importance`.
+  :func:`hpcore.analysis.stats.parameter_importance`.
 - ``compare.csv``: ``param_a, option_a, param_b, option_b, count_a, count_b,
   share_a, share_b, difference, p_value, q_value``: *a* is the ``--compare``
   selection, *b* the main ``--range`` selection, ``difference = share_b -
   share_a`` (positive: more common in the main selection); Fisher's exact
   test with Benjamini-Hochberg q-values. See
-  :func:`hpcore.stats.compare_selections`.
+  :func:`hpcore.analysis.stats.compare_selections`.
 
 Rows follow the drawn order: with ``--sort importance`` the parameters of the
 matrix (group column first) and the trellis panels are ordered by importance.
 
-The counts behind every table come from one fast engine
-(:class:`hpcore.BrushEngine`, built once per report; :func:`compute_tables`).
-:func:`plain_tables` computes the same tables with the plain functions: the
-reference, and the path for hand-made selections. Everything computed from
-counts is the same to the bit; the trellis means and intervals agree to
-rounding (the two add in different orders; about 1e-15 relative).
+The tables come from :func:`hpcore.analysis.tables.compute_tables` (one fast
+engine per report); this module adds the summary, draws the figures
+(:mod:`hpcore.views`) and writes the folder.
 
 The folder is written completely or not at all: everything is rendered into a
 hidden temporary sibling folder first, which then becomes the report folder by
@@ -61,7 +59,7 @@ because a user exploring ranges wants to see that the range is empty, not lose
 the other views.
 
 >>> import pandas as pd, hpcore
->>> from hpcore.report import build_report
+>>> from hpcore.app.report import build_report
 >>> ens = hpcore.normalize(hpcore.load(pd.DataFrame({"dataset": list("aabb"),
 ...     "opt": ["x", "y", "x", "y"], "acc": [1.0, 2.0, 3.0, 5.0]})))
 >>> build_report(ens, range=(0.5, 1.0)).summary["selected"]
@@ -71,7 +69,6 @@ the other views.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import secrets
@@ -83,11 +80,29 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
-import numpy as np
 import pandas as pd
 
-from ._validation import check_interval, check_one_of
-from .cli import (
+from ..analysis.selection import (
+    Selection,
+    Where,
+    require_normalized,
+    resolve_where,
+    select,
+)
+from ..analysis.tables import (
+    CI_LEVEL,
+    HISTOGRAM_BINS,
+    SORTS,
+    ReportTables,
+    Sort,
+    compute_tables,
+    default_primary,
+    report_engine,
+)
+from ..data.errors import HpcoreError, OutputError
+from ..data.model import Ensemble
+from ..data.validation import check_interval, check_one_of
+from .common import (
     PROGRESS_SECONDS,
     Command,
     UsageError,
@@ -98,46 +113,41 @@ from .cli import (
     parse_where,
     where_for,
 )
-from .engine import BrushEngine
-from .errors import HpcoreError, OutputError
-from .histogram import histogram
-from .model import NORMALIZED, Ensemble
-from .selection import Selection, Where, require_normalized, resolve_where, select
-from .stats import (
-    compare_pair_counts,
-    compare_selections,
-    enrich_pair_counts,
-    importance_from_counts,
-    pair_statistics,
-    parameter_importance,
-    trellis_ci_from_moments,
-    trellis_with_ci,
-)
-from .trellis import check_trellis_args
 
 Format = Literal["png", "svg", "pdf"]
+
+
 FORMATS: tuple[str, ...] = get_args(Format)
+
+
 #: How the matrix cells are coloured: the paper's counts, or log2 enrichment.
 Color = Literal["count", "enrichment"]
+
+
 COLORS: tuple[str, ...] = get_args(Color)
-#: Parameter order of the matrix and trellis: as in the data, or by importance.
-Sort = Literal["data", "importance"]
-SORTS: tuple[str, ...] = get_args(Sort)
+
+
 #: The three figures of every report, by file stem.
 FIGURES = ("histogram", "pairs", "trellis")
+
+
 #: The figure of a comparison.
 COMPARE = "compare"
+
+
 #: The tables behind them.
 TABLES = ("histogram.csv", "pairs.csv", "trellis.csv", "importance.csv")
+
+
 SUMMARY = "summary.json"
-#: Bins of both histograms.
-HISTOGRAM_BINS = 20
+
+
 #: Resolution of PNG figures.
 PNG_DPI = 150
+
+
 #: q-value under which a cell, a parameter or a difference is marked.
 ALPHA = 0.05
-#: Level of the trellis' confidence intervals (Student t).
-CI_LEVEL = 0.95
 
 
 def report_files(fmt: str, compare: bool = False) -> tuple[str, ...]:
@@ -145,44 +155,6 @@ def report_files(fmt: str, compare: bool = False) -> tuple[str, ...]:
     figures = (*FIGURES, COMPARE) if compare else FIGURES
     tables = (*TABLES, f"{COMPARE}.csv") if compare else TABLES
     return (*(f"{f}.{fmt}" for f in figures), *tables, SUMMARY)
-
-
-@dataclass(frozen=True, eq=False)
-class ReportTables:
-    """The aggregates and statistics a report draws.
-
-    Attributes
-    ----------
-    histogram_raw, histogram_normalized : pandas.DataFrame
-        :func:`hpcore.histogram` of the raw and of the normalized metric over
-        the rows that pass the ``where`` filter (every range): the population
-        the range is chosen from.
-    pairs : pandas.DataFrame
-        :func:`hpcore.stats.pair_statistics` of the selection: the columns of
-        :func:`hpcore.pair_counts` plus ``expected, enrichment, p_value,
-        q_value``.
-    trellis : pandas.DataFrame
-        :func:`hpcore.stats.trellis_with_ci` of the selection (mean normalized
-        metric with its 95% t-interval), without the options ``where``
-        excludes (see :func:`restrict_options`).
-    importance : pandas.DataFrame
-        :func:`hpcore.stats.parameter_importance` of the selection (strongest
-        first).
-    compare : pandas.DataFrame or None
-        :func:`hpcore.stats.compare_selections` with ``a`` the comparison
-        selection and ``b`` the main selection; None without a comparison.
-    order : tuple of str
-        The parameters in the order ``pairs``, ``trellis`` and ``compare``
-        follow (the ensemble's, or by importance).
-    """
-
-    histogram_raw: pd.DataFrame
-    histogram_normalized: pd.DataFrame
-    pairs: pd.DataFrame
-    trellis: pd.DataFrame
-    importance: pd.DataFrame
-    compare: pd.DataFrame | None
-    order: tuple[str, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,242 +204,6 @@ class Report:
             ],
             ignore_index=True,
         )[["kind", "group", "bin_left", "bin_right", "count"]]
-
-
-def importance_order(ens: Ensemble, importance: pd.DataFrame) -> tuple[str, ...]:
-    """The parameters by importance, the group column kept first.
-
-    The group column (the data set) is the column the metric is normalized
-    within, and the paper's matrix starts with it; it stays first. The other
-    parameters follow ``importance``'s rows (strongest first); parameters it
-    does not list keep their order at the end.
-    """
-    ranked = [str(p) for p in importance["parameter"] if str(p) in ens.parameters]
-    first = [ens.group] if ens.group is not None and ens.group in ens.parameters else []
-    rest = [p for p in dict.fromkeys(ranked) if p not in first]
-    rest += [p for p in ens.parameters if p not in rest and p not in first]
-    return (*first, *rest)
-
-
-def report_engine(ens: Ensemble, bins: int = HISTOGRAM_BINS) -> BrushEngine | None:
-    """The fast engine for a report on ``ens``, or None when it cannot serve.
-
-    The engine answers when ``ens`` is normalized, has rows, categorical
-    parameters (as :func:`hpcore.load` makes them) and every normalized value
-    in [0, 1] (as :func:`hpcore.normalize` makes them: then "any metric value"
-    and the range [0, 1] select the same rows). Otherwise the report takes
-    the plain functions, which also raise the errors of bad input.
-    """
-    if not ens.is_normalized or NORMALIZED not in ens.table.columns or not len(ens):
-        return None
-    values = ens.table[NORMALIZED].to_numpy(dtype=np.float64)
-    if not bool(((values >= 0.0) & (values <= 1.0)).all()):
-        return None
-    try:
-        return BrushEngine(ens, bins=bins)
-    except HpcoreError:
-        return None
-
-
-def compute_tables(
-    ens: Ensemble,
-    selection: Selection,
-    *,
-    primary: str,
-    secondary: str | None,
-    bins: int = HISTOGRAM_BINS,
-    sort: Sort = "data",
-    compare: Selection | None = None,
-    engine: BrushEngine | None = None,
-) -> ReportTables:
-    """All the aggregation of a report, in one place, by the fast engine.
-
-    The pair counts (of the selection, its population and the comparison),
-    the option counts behind the importance, the normalized histogram and the
-    trellis with its confidence intervals come from one
-    :class:`~hpcore.BrushEngine` (the raw-metric histogram from
-    :func:`hpcore.histogram`); the statistics from the counts-based entries
-    of :mod:`hpcore.stats`. The tables equal those of the plain functions
-    (:func:`plain_tables`, the reference): counts and everything computed
-    from counts exactly, trellis means and intervals to rounding (the engine
-    adds per combination, the plain functions per row).
-
-    The selections must be what their ``range`` and ``where`` select
-    (:meth:`~hpcore.BrushEngine.answers`: at once for selections the engine
-    made, else checked row by row); a hand-made one, or an ensemble the
-    engine cannot serve (:func:`report_engine`), takes the plain functions.
-
-    Parameters
-    ----------
-    ens : Ensemble
-        Normalized; parameters in the data's order.
-    selection : Selection
-        The main selection.
-    primary, secondary : str or None
-        The trellis parameters.
-    bins : int, default=20
-        Bins of the histograms.
-    sort : {"data", "importance"}, default="data"
-        Order of the matrix' parameters and the trellis panels (see
-        :func:`importance_order`).
-    compare : Selection, optional
-        A second selection to compare the main one with.
-    engine : BrushEngine, optional
-        The engine of ``ens`` with ``bins`` bins (e.g. the one that made the
-        selections); built when None.
-
-    Returns
-    -------
-    ReportTables
-
-    Raises
-    ------
-    HpcoreError
-        ``engine`` was built on another ensemble or with other bins.
-    """
-    check_one_of("sort", sort, SORTS, HpcoreError)
-    if engine is None:
-        engine = report_engine(ens, bins)
-    elif engine.ensemble is not ens or engine.bins != bins:
-        raise HpcoreError(
-            "compute_tables: the engine must be built on this ensemble with "
-            f"bins={bins}; got one with bins={engine.bins} on "
-            f"{'this' if engine.ensemble is ens else 'another'} ensemble"
-        )
-    selections = [s for s in (selection, compare) if s is not None]
-    if engine is None or not all(engine.answers(s) for s in selections):
-        return plain_tables(
-            ens,
-            selection,
-            primary=primary,
-            secondary=secondary,
-            bins=bins,
-            sort=sort,
-            compare=compare,
-        )
-    check_trellis_args(ens, primary, secondary, NORMALIZED)
-    where = selection.where
-    everything = (0.0, 1.0)
-    population = engine.query(range=everything, where=where)
-    main = engine.query(range=selection.range, where=where)
-    importance = importance_from_counts(
-        main.option_counts,
-        population.option_counts,
-        selected=main.count,
-        population=population.count,
-    )
-    if sort == "importance":  # the pair counts in the drawn order
-        engine = engine.reordered(importance_order(ens, importance))
-        population = engine.query(range=everything, where=where)
-        main = engine.query(range=selection.range, where=where)
-    drawn = engine.ensemble
-    trellis = trellis_ci_from_moments(
-        engine.trellis_moments(
-            range=selection.range, where=where, primary=primary, secondary=secondary
-        ),
-        level=CI_LEVEL,
-    )
-    second = None
-    if compare is not None:
-        other = engine.query(range=compare.range, where=compare.where)
-        second = compare_pair_counts(
-            other.pair_counts,
-            main.pair_counts,
-            size_a=other.count,
-            size_b=main.count,
-        )
-    passing = select(ens, range=everything, where=where) if where else None
-    return ReportTables(
-        histogram_raw=histogram(ens, bins=bins, selection=passing),
-        histogram_normalized=population.histogram,
-        pairs=enrich_pair_counts(
-            main.pair_counts,
-            population.pair_counts,
-            selected=main.count,
-            population=population.count,
-        ),
-        trellis=restrict_options(trellis, where, primary=primary, secondary=secondary),
-        importance=importance,
-        compare=second,
-        order=drawn.parameters,
-    )
-
-
-def plain_tables(
-    ens: Ensemble,
-    selection: Selection,
-    *,
-    primary: str,
-    secondary: str | None,
-    bins: int = HISTOGRAM_BINS,
-    sort: Sort = "data",
-    compare: Selection | None = None,
-) -> ReportTables:
-    """:func:`compute_tables` by the plain functions: the readable reference.
-
-    Scans the rows for every table. The test oracle of the engine path, and
-    the path for selections the engine cannot answer (hand-made row masks).
-    Parameters as :func:`compute_tables`.
-    """
-    check_one_of("sort", sort, SORTS, HpcoreError)
-    population = (
-        select(ens, range=(0.0, 1.0), where=selection.where)
-        if selection.where
-        else None
-    )
-    importance = parameter_importance(ens, selection)
-    drawn = ens
-    if sort == "importance":
-        drawn = dataclasses.replace(ens, parameters=importance_order(ens, importance))
-    trellis = trellis_with_ci(
-        drawn, selection, primary=primary, secondary=secondary, level=CI_LEVEL
-    )
-    return ReportTables(
-        histogram_raw=histogram(ens, bins=bins, selection=population),
-        histogram_normalized=histogram(
-            ens, bins=bins, normalized=True, selection=population
-        ),
-        pairs=pair_statistics(drawn, selection),
-        trellis=restrict_options(
-            trellis, selection.where, primary=primary, secondary=secondary
-        ),
-        importance=importance,
-        compare=(
-            None if compare is None else compare_selections(drawn, compare, selection)
-        ),
-        order=drawn.parameters,
-    )
-
-
-def restrict_options(
-    table: pd.DataFrame,
-    where: Mapping[str, Sequence[str]],
-    *,
-    primary: str,
-    secondary: str | None,
-) -> pd.DataFrame:
-    """Drop the trellis rows of options that ``where`` excludes.
-
-    Those cells are empty by construction; leaving them out spares the trellis
-    whole panel rows of nothing (``--where dataset=cifar10,stl10`` shows two
-    data-set rows, not five). Applies to panel options and to the primary and
-    secondary options.
-    """
-    keep = pd.Series(True, index=table.index)
-    for name, allowed in where.items():
-        keep &= (table["parameter"] != name) | table["option"].isin(allowed)
-        if name == primary:
-            keep &= table["primary"].isin(allowed)
-        if name == secondary:
-            keep &= table["secondary"].isin(allowed)
-    return table.loc[keep].reset_index(drop=True)
-
-
-def default_primary(ens: Ensemble) -> str:
-    """The group column when it is a parameter, else the first parameter."""
-    if ens.group is not None and ens.group in ens.parameters:
-        return ens.group
-    return ens.parameters[0]
 
 
 def _statistics_notes(alpha: float, cells: int) -> dict[str, str]:
@@ -643,7 +379,7 @@ def _range_text(sel: Selection) -> str:
 
 def draw_report(report: Report) -> dict[str, Any]:
     """The figures of a report, by file stem (matplotlib Figures)."""
-    from . import render
+    from .. import views as render
 
     ens, sel, t = report.ensemble, report.selection, report.tables
     alpha = report.alpha
@@ -738,9 +474,6 @@ def _selection_title(report: Report) -> str:
     if sel.where:
         text += f", {_where_text(sel.where)}"
     return text
-
-
-# ------------------------------------------------------------------- writing
 
 
 def check_output_dir(out: Path) -> None:
@@ -910,9 +643,6 @@ def write_report(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return out
-
-
-# ---------------------------------------------------------------------- CLI
 
 
 def parse_range(

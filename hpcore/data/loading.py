@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import fmt_list, require_columns
 from .errors import ColumnError, DataSourceError, MetricError, ParameterError
 from .model import NORMALIZED, Ensemble
 from .options import Options, is_numeric, make_options
+from .validation import fmt_list, require_columns
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
 METRIC_NAMES = ("test_accuracy", "test_acc", "accuracy", "acc")

@@ -8,8 +8,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from ._validation import fmt_list
 from .errors import ParameterError
+from .validation import fmt_list
 
 #: Column added by :func:`hpcore.normalize`.
 NORMALIZED = "normalized"

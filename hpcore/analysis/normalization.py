@@ -8,9 +8,9 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
-from ._validation import check_one_of
-from .errors import HpcoreError
-from .model import NORMALIZED, Ensemble
+from ..data.errors import HpcoreError
+from ..data.model import NORMALIZED, Ensemble
+from ..data.validation import check_one_of
 
 Method = Literal["minmax", "rank", "robust"]
 METHODS: tuple[str, ...] = get_args(Method)

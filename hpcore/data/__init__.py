@@ -1,0 +1,4 @@
+"""Data in: errors, the ensemble model, options and bins, loaders, sources.
+
+The first layer: it imports nothing else of hpcore.
+"""
