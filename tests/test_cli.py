@@ -14,6 +14,7 @@ import pytest
 from conftest import run_main
 
 from hpcore.app import cli
+from hpcore.app.output import MANIFEST
 from hpcore.app.report import report_files
 
 
@@ -25,7 +26,9 @@ def csv(tmp_path: Path, ensemble_df: pd.DataFrame) -> Path:
 
 
 def check_report(out: Path, fmt: str = "png") -> dict[str, object]:
-    assert sorted(p.name for p in out.iterdir()) == sorted(report_files(fmt))
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*report_files(fmt), MANIFEST]
+    )
     for name in report_files(fmt):
         assert (out / name).stat().st_size > 0
     summary: dict[str, object] = json.loads((out / "summary.json").read_text("utf-8"))

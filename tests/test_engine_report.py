@@ -109,7 +109,6 @@ def both_ways(
     fast = rep.build_report(ens, **kwargs)
     assert plain_calls == []  # the engine path served everything
     with monkeypatch.context() as m:
-        m.setattr(rep, "report_engine", lambda ens, bins=20: None)
         m.setattr(tables, "report_engine", lambda ens, bins=20: None)
         plain = rep.build_report(ens, **kwargs)
     assert plain_calls == [1]

@@ -24,6 +24,7 @@ from hpcore.analysis.findings import (
 from hpcore.analysis.stats import bh_q
 from hpcore.app.cli import main
 from hpcore.app.findings import write_findings
+from hpcore.app.output import MANIFEST
 from hpcore.data.errors import HpcoreError, OutputError, SelectionError
 from hpcore.views import draw_effect
 from hpcore.views.findings_text import describe, findings_markdown, summary_lines
@@ -505,6 +506,7 @@ def test_command_writes_complete_output(
     )
     assert status == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST,
         "figures",
         "findings.csv",
         "findings.md",
@@ -546,11 +548,11 @@ def test_command_writes_complete_output(
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--permutations", "3"], "`permutations` must be between 19"),
+        (["--permutations", "3"], "--permutations must be between 19"),
         (["--metric", "nope"], "nope"),
-        (["--alpha", "2"], "`alpha` must lie"),
-        (["--seed", "-1"], "`seed` must be a non-negative integer"),
-        (["--permutations", "10000000000000"], "`permutations` must be between"),
+        (["--alpha", "2"], "--alpha must lie"),
+        (["--seed", "-1"], "--seed must be a non-negative integer"),
+        (["--permutations", "10000000000000"], "--permutations must be between"),
     ],
 )
 def test_command_bad_input_exits_2(
@@ -586,6 +588,7 @@ def test_other_files_in_the_output_folder_are_kept(
     (out / "pairs.png").write_text("a report figure")
     write_findings(found, out)
     assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST,
         "figures",
         "findings.csv",
         "findings.md",
@@ -600,20 +603,25 @@ def test_other_files_in_the_output_folder_are_kept(
     assert not [p for p in tmp_path.rglob(".*tmp*")]
 
 
-def test_a_foreign_figures_folder_is_refused_before_any_work(
+def test_a_users_file_in_figures_is_kept_and_one_in_the_way_refused(
     data_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "mine"
     (out / "figures").mkdir(parents=True)
     (out / "figures" / "holiday.jpg").write_text("keep me")
-    assert (
-        main(["findings", str(data_csv), "--out", str(out), "--permutations", "19"])
-        == 2
-    )
+    argv = ["findings", str(data_csv), "--out", str(out), "--permutations", "199"]
+    assert main(argv) == 0
+    assert (out / "figures" / "holiday.jpg").read_text() == "keep me"
+    drawn = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert drawn
+    # the user replaces one of the figures: the next run refuses to overwrite it
+    (out / "figures" / drawn[0]).write_text("my edit")
+    capsys.readouterr()
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "holds files that are not findings figures (holiday.jpg)" in err
-    assert "loading" not in err  # refused before loading the data
-    assert [p.name for p in out.rglob("*")] == ["figures", "holiday.jpg"]
+    assert f"figures/{drawn[0]}" in err and "did not write" in err
+    assert (out / "figures" / drawn[0]).read_text() == "my edit"
+    assert not [p for p in tmp_path.rglob(".*tmp*")]
 
 
 def test_failed_write_leaves_no_output(

@@ -234,7 +234,7 @@ BAD_FRAMES = [
         {"k": list(range(12)), "acc": np.arange(12.0)},
         {"bins": {"k": 1}},
         ParameterError,
-        r"must be an integer >= 2 or None \(raw values\); got 1",
+        r"must be an integer >= 2 or `None` to keep raw values; got 1",
     ),
     (
         {"c": ["same", "same"], "acc": [1.0, 2.0]},

@@ -12,6 +12,7 @@ import pytest
 import hpcore
 from hpcore.analysis import stats, tables
 from hpcore.app import report as rep
+from hpcore.app.output import MANIFEST
 from hpcore.data.errors import OptionError, ParameterError, SelectionError
 
 
@@ -186,7 +187,9 @@ def test_write_report_writes_seven_consistent_files(
     r = rep.build_report(ens, range=(0.4, 1.0), secondary="batch")
     out = rep.write_report(r, tmp_path / "nested" / "rep", "png")
     assert out == tmp_path / "nested" / "rep"
-    assert sorted(p.name for p in out.iterdir()) == sorted(rep.report_files("png"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*rep.report_files("png"), MANIFEST]
+    )
     assert sorted(p.name for p in (tmp_path / "nested").iterdir()) == ["rep"]
     for stem in rep.FIGURES:
         assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -214,7 +217,9 @@ def test_write_report_vector_formats(
     ens: hpcore.Ensemble, tmp_path: Path, fmt: str, magic: bytes
 ) -> None:
     out = rep.write_report(rep.build_report(ens), tmp_path / "r", fmt)
-    assert sorted(p.name for p in out.iterdir()) == sorted(rep.report_files(fmt))
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*rep.report_files(fmt), MANIFEST]
+    )
     assert (out / f"pairs.{fmt}").read_bytes().startswith(magic)
 
 
@@ -234,7 +239,7 @@ def test_rewriting_replaces_an_earlier_report_only(
     rep.write_report(rep.build_report(ens, range=(0.4, 1.0)), out, "png")
     names = sorted(p.name for p in out.iterdir())
     # the stale svg figures are gone, the user's file stays, no temp folder left
-    assert names == sorted([*rep.report_files("png"), "notes.txt"])
+    assert names == sorted([*rep.report_files("png"), "notes.txt", MANIFEST])
     assert json.loads((out / "summary.json").read_text())["selected"] == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
 

@@ -21,6 +21,7 @@ import hpcore
 from hpcore import views as render
 from hpcore.analysis import stats, tables
 from hpcore.app import report as rep
+from hpcore.app.output import MANIFEST
 from hpcore.data.errors import HpcoreError, SelectionError
 
 # ------------------------------------------------------------------ helpers
@@ -386,7 +387,7 @@ def test_compare_files_come_and_go(planted: hpcore.Ensemble, tmp_path: Path) -> 
     with_compare = rep.build_report(planted, range=(0.6, 1.0), compare=(0.0, 0.5))
     rep.write_report(with_compare, out, "svg")
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(rep.report_files("svg", compare=True))
+    assert names == sorted([*rep.report_files("svg", compare=True), MANIFEST])
     assert {"compare.svg", "compare.csv", "importance.csv"} <= set(names)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["files"] == list(rep.report_files("svg", compare=True))
@@ -398,7 +399,9 @@ def test_compare_files_come_and_go(planted: hpcore.Ensemble, tmp_path: Path) -> 
     )
     # a later report without a comparison leaves no stale comparison behind
     rep.write_report(rep.build_report(planted, range=(0.6, 1.0)), out, "png")
-    assert sorted(p.name for p in out.iterdir()) == sorted(rep.report_files("png"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*rep.report_files("png"), MANIFEST]
+    )
     assert json.loads((out / "summary.json").read_text())["compare"] is None
 
 
@@ -438,7 +441,7 @@ def test_cli_color_sort_compare(
     )
     assert status == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        rep.report_files("png", compare=True)
+        [*rep.report_files("png", compare=True), MANIFEST]
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["color"] == "enrichment"

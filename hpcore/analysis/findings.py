@@ -64,6 +64,7 @@ from ..data.errors import HpcoreError
 from ..data.model import NORMALIZED, Ensemble
 from .pairs import parameter_pairs
 from .selection import require_normalized
+from .settings import DEFAULT_PERMUTATIONS
 from .stats import bh_q
 
 Kind = Literal["main", "pair", "triple"]
@@ -73,10 +74,6 @@ KINDS: tuple[str, ...] = ("main", "pair", "triple")
 
 #: Columns of ``findings.csv`` (and the first columns of :attr:`Findings.table`).
 CSV_COLUMNS = ("rank", "kind", "parameters", "effect", "p_value", "q_value")
-
-
-#: Default number of permutations per test.
-DEFAULT_PERMUTATIONS = 999
 
 
 #: A three-way interaction is tested only if every non-empty cell holds this

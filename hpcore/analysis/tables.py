@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -35,6 +34,7 @@ from ..data.validation import check_one_of
 from .engine import BrushEngine
 from .histogram import histogram
 from .selection import Selection, select
+from .settings import CI_LEVEL, HISTOGRAM_BINS, SORTS, Sort
 from .stats import (
     compare_pair_counts,
     compare_selections,
@@ -47,19 +47,19 @@ from .stats import (
 )
 from .trellis import check_trellis_args
 
-#: Parameter order of the matrix and trellis: as in the data, or by importance.
-Sort = Literal["data", "importance"]
-
-
-SORTS: tuple[str, ...] = get_args(Sort)
-
-
-#: Bins of both histograms.
-HISTOGRAM_BINS = 20
-
-
-#: Level of the trellis' confidence intervals (Student t).
-CI_LEVEL = 0.95
+__all__ = [
+    "CI_LEVEL",
+    "HISTOGRAM_BINS",
+    "SORTS",
+    "ReportTables",
+    "Sort",
+    "compute_tables",
+    "default_primary",
+    "importance_order",
+    "plain_tables",
+    "report_engine",
+    "restrict_options",
+]
 
 
 @dataclass(frozen=True, eq=False)

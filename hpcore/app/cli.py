@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import NoReturn
 
 from ..data.errors import HpcoreError
-from .common import Command
+from .common import Command, cli_message
+from .output import Terminated, signals_end_the_run
 
 
 def commands() -> dict[str, Command]:
@@ -29,29 +31,82 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one sub-parser per command."""
+def _epilog(text: str | None, examples: Sequence[tuple[str, str]]) -> str:
+    """The end of a --help: the command's notes, wrapped, then its examples."""
+    parts = [textwrap.fill(text, 79)] if text else []
+    if examples:
+        lines = ["examples:"]
+        for line, comment in examples:
+            lines += [f"  # {comment}", f"  {line}"]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _version() -> str:
+    """The installed distribution's version (no import of the package root)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hpexplorer")
+    except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        return "(not installed)"
+
+
+EXAMPLES = (
+    ("hpexplorer report", "the paper's views of the built-in synthetic ensemble"),
+    (
+        "hpexplorer report trainings.csv --metric test_acc --range 0.9 1",
+        "your trainings: the top networks against all",
+    ),
+    ("hpexplorer findings trainings.csv", "rank what moves the metric"),
+)
+
+
+def build_parser() -> tuple[
+    argparse.ArgumentParser, dict[str, argparse.ArgumentParser]
+]:
+    """The top-level parser, and one sub-parser per command by name."""
     parser = _Parser(
         prog="hpexplorer",
         description="Visual analysis of the impact of neural-network hyper-parameters.",
+        epilog=_epilog(None, EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    children: dict[str, argparse.ArgumentParser] = {}
     for name, command in commands().items():
-        child = sub.add_parser(name, help=command.help, description=command.help)
+        child = sub.add_parser(
+            name,
+            help=command.help,
+            description=command.help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.configure(child)
+        child.epilog = _epilog(child.epilog, command.examples)
         child.set_defaults(run=command.run)
-    return parser
+        children[name] = child
+    return parser, children
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hpexplorer``; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, children = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command they were given to
+        children[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        status: int = args.run(args)
+        with signals_end_the_run():
+            status: int = args.run(args)
     except HpcoreError as err:
-        print(f"hpexplorer {args.command}: error: {err}", file=sys.stderr)
+        print(
+            f"hpexplorer {args.command}: error: {cli_message(str(err))}",
+            file=sys.stderr,
+        )
         return 2
+    except Terminated as stop:
+        print(f"hpexplorer {args.command}: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print(f"hpexplorer {args.command}: interrupted", file=sys.stderr)
         return 130

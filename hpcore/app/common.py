@@ -10,15 +10,18 @@ status 2, without a traceback and without partial output.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..data.errors import HpcoreError
-from ..data.model import Ensemble
-from ..data.options import MISSING_LABEL
+
+if TYPE_CHECKING:  # pandas is imported only once a command runs
+    from ..data.model import Ensemble
 
 #: Rows and seed of the built-in synthetic ensemble used when no data is given.
 BUILTIN_ROWS = 13_000
@@ -33,6 +36,48 @@ PROGRESS_SECONDS = 1.0
 
 class UsageError(HpcoreError):
     """A command-line value that cannot be parsed (``--bins lr`` without ``=K``)."""
+
+
+#: The API's argument names and the command line's options, for messages: the
+#: library writes an argument as `name`, ``name=`` or ``name: ...``.
+CLI_NAMES = {
+    "parameters": "--params",
+    "metric": "--metric",
+    "group": "--group",
+    "bins": "--bins",
+    "method": "--normalize",
+    "range": "--range",
+    "where": "--where",
+    "primary": "--primary",
+    "secondary": "--secondary",
+    "compare": "--compare",
+    "color": "--color",
+    "sort": "--sort",
+    "format": "--format",
+    "alpha": "--alpha",
+    "permutations": "--permutations",
+    "seed": "--seed",
+    "top": "--top",
+}
+
+
+def cli_message(text: str) -> str:
+    """A library message in the command line's words.
+
+    ``parameters: missing column ...`` -> ``--params: missing column ...``;
+    `` `permutations` must ...`` -> ``--permutations must ...``; ``metric=``
+    -> ``--metric``; `` `None` `` -> ``none``; `` `--range` `` -> ``--range``.
+    """
+    head, sep, rest = text.partition(": ")
+    if sep and head in CLI_NAMES:
+        text = f"{CLI_NAMES[head]}: {rest}"
+
+    def option(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return CLI_NAMES.get(name, match.group(0))
+
+    text = re.sub(r"`(\w+)`|\b(\w+)=(?=[\s,;.)]|$)", option, text)
+    return re.sub(r"`(--[\w-]+)`", r"\1", text).replace("`None`", "none")
 
 
 def note(message: str) -> None:
@@ -64,10 +109,10 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bins",
         metavar="NAME=K",
-        nargs="+",
-        action="extend",
+        action="append",
         default=[],
-        help="bins per numeric parameter; NAME=none keeps raw values",
+        help="number of bins of a numeric parameter, or NAME=none to keep its "
+        "raw values; one per flag, repeatable (--bins lrate=4 --bins depth=none)",
     )
     parser.add_argument(
         "--normalize",
@@ -165,15 +210,15 @@ def _looks_slow(path: str) -> bool:
 
 def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     """Load and normalize the ensemble the data options name, and say its source."""
-    from ..analysis.normalization import normalize
-    from ..data.loading import load
-
-    params = None
+    params = None  # the options' own checks first: they answer at once
     if args.params is not None:
         params = [p.strip() for p in args.params.split(",") if p.strip()]
         if not params:
             raise UsageError(f"--params: no parameter names given; got {args.params!r}")
     bins = parse_bins(args.bins)
+    from ..analysis.normalization import normalize
+    from ..data.loading import load
+
     started = time.perf_counter()
     if args.data is None:
         from ..data.synthetic import nws_like
@@ -210,8 +255,10 @@ def announce(ens: Ensemble) -> None:
     Commands call it once their own checks have passed, so that bad input
     still ends with one line.
     """
+    from ..data.options import MISSING_LABEL
+
     for column, reason in ens.excluded.items():
-        note(f"not a parameter: {column!r}: {reason}")
+        note(f"not a parameter: {column!r}: {cli_message(reason)}")
     for reason, count in ens.dropped.items():
         note(f"dropped {count:,} row(s): {reason}")
     if ens.group is not None and MISSING_LABEL in ens.options(ens.group):
@@ -229,3 +276,5 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    #: Example command lines with a comment each, shown at the end of --help.
+    examples: tuple[tuple[str, str], ...] = ()

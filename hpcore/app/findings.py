@@ -11,22 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..analysis.findings import (
-    CSV_COLUMNS,
-    DEFAULT_PERMUTATIONS,
-    Findings,
-    _check_settings,
-    discover,
-    permutations_needed,
-)
-from ..data.errors import OutputError
-from ..views.findings_text import _value_label, findings_markdown, summary_lines
+from ..analysis.settings import DEFAULT_PERMUTATIONS
 from .common import (
     PROGRESS_SECONDS,
     Command,
@@ -35,9 +26,14 @@ from .common import (
     load_from_args,
     note,
 )
+from .output import OutputFolder
 
-#: Files :func:`write_findings` writes into the output folder.
-OUTPUT_NAMES = ("findings.md", "findings.csv", "figures")
+if TYPE_CHECKING:  # imported where used, so that argument errors answer at once
+    from ..analysis.findings import Findings
+
+#: Files :func:`write_findings` always writes (plus one figure per described
+#: effect, ``figures/NNN-name.png``).
+OUTPUT_NAMES = ("findings.md", "findings.csv")
 
 
 def _slug(text: str) -> str:
@@ -49,57 +45,38 @@ def _slug(text: str) -> str:
 FIGURE_PATTERN = re.compile(r"\d{3}-[a-z0-9-]*\.png")
 
 
-def check_output(out: str | Path) -> Path:
+def check_output(
+    out: str | Path, inputs: Sequence[str | os.PathLike[str]] = ()
+) -> OutputFolder:
     """Fail early, before any work, when ``out`` cannot take the findings.
 
     ``out`` may be missing (it is created with its missing parents) or a
-    folder; in a folder, ``figures/`` must be absent or hold only figures of
-    an earlier run (``NNN-name.png``), since it is replaced.
+    folder; files there that an earlier run of hpexplorer did not write are
+    never replaced (see :mod:`hpcore.app.output`).
 
     Raises
     ------
     OutputError
-        ``out`` is a file, its nearest existing ancestor is not a writable
-        folder, or ``out/figures`` holds other files.
+        ``out`` is a file, cannot be written, or holds files in the way.
     """
-    target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"--out {str(target)!r} exists and is not a folder")
-    probe = target
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"cannot write the findings folder {str(target)!r}: "
-            f"{str(probe)!r} is not a writable folder"
-        )
-    figures = target / "figures"
-    if figures.exists():
-        foreign = sorted(
-            p.name
-            for p in (figures.iterdir() if figures.is_dir() else [figures])
-            if not (p.is_file() and FIGURE_PATTERN.fullmatch(p.name))
-        )
-        if foreign:
-            raise OutputError(
-                f"{str(figures)!r} holds files that are not findings figures "
-                f"({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''});"
-                " choose another --out folder"
-            )
-    return target
+    folder = OutputFolder(out, OUTPUT_NAMES, command="findings", inputs=inputs)
+    folder.check()
+    return folder
 
 
 def write_findings(
-    findings: Findings, out: str | Path, *, top: int | None = None, source: str = ""
+    findings: Findings,
+    out: str | Path,
+    *,
+    top: int | None = None,
+    source: str = "",
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> Path:
     """Write ``findings.md``, ``findings.csv`` and ``figures/`` into ``out``.
 
-    Everything is first written into a temporary folder beside ``out``.
-    When ``out`` does not exist that folder is renamed to it, so the output
-    appears whole or not at all. Into an existing folder the three outputs
-    of an earlier run (:data:`OUTPUT_NAMES`) are replaced, ``findings.md``
-    last; other files there are left alone. On failure nothing new is left
-    behind (not even created parent folders).
+    All or nothing, and only over files an earlier run wrote (see
+    :mod:`hpcore.app.output`): figures of an earlier run that this one does
+    not draw are removed, other files are left alone.
 
     Returns
     -------
@@ -112,65 +89,46 @@ def write_findings(
         See :func:`check_output`, or a write failed (disk full, permissions).
     """
     top = findings.top if top is None else top
-    target = check_output(out)
-    created: list[Path] = []
-    tmp: Path | None = None
-    try:
-        probe = target.parent
-        while not probe.exists():
-            created.append(probe)
-            probe = probe.parent
-        for folder in reversed(created):
-            folder.mkdir()
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        tmp.chmod(0o755)
-        _write_outputs(findings, tmp, top=top, source=source)
-        _install(tmp, target)
-    except BaseException as err:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for folder in created:
-            shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(err, OSError):
-            raise OutputError(
-                f"cannot write the findings folder {str(target)!r}: "
-                f"{err.strerror or err}"
-            ) from err
-        raise
-    return target
+    figures = _figure_names(findings, top)
+    folder = check_output(out, inputs)
+    folder.names = [*OUTPUT_NAMES, *figures.values()]
+    return folder.write(
+        lambda tmp: _write_outputs(
+            findings, tmp, figures=figures, source=source, top=top
+        )
+    )
 
 
-def _write_outputs(findings: Findings, folder: Path, *, top: int, source: str) -> None:
+def _figure_names(findings: Findings, top: int) -> dict[str, str]:
+    """Effect name -> relative path of its figure, for the described effects."""
+    return {
+        effect.name: f"figures/{rank:03d}-{_slug(effect.name)}.png"
+        for chosen in findings.top_significant(top).values()
+        for rank, effect in chosen
+    }
+
+
+def _write_outputs(
+    findings: Findings,
+    folder: Path,
+    *,
+    figures: dict[str, str],
+    source: str,
+    top: int,
+) -> None:
     from .. import views  # matplotlib only when figures are drawn
+    from ..analysis.findings import CSV_COLUMNS
+    from ..views.findings_text import _value_label, findings_markdown
 
-    figures: dict[str, str] = {}
     (folder / "figures").mkdir()
     label = _value_label(findings)
-    for chosen in findings.top_significant(top).values():
-        for rank, effect in chosen:
-            name = f"figures/{rank:03d}-{_slug(effect.name)}.png"
-            fig = views.draw_effect(effect, value_label=label)
-            fig.savefig(folder / name, dpi=110, metadata={"Software": None})
-            figures[effect.name] = name
+    effects = {e.name: e for e in findings.effects}
+    for name, path in figures.items():
+        fig = views.draw_effect(effects[name], value_label=label)
+        fig.savefig(folder / path, dpi=110, metadata={"Software": None})
     text = findings_markdown(findings, top=top, figures=figures, source=source)
     findings.table[list(CSV_COLUMNS)].to_csv(folder / "findings.csv", index=False)
     (folder / "findings.md").write_text(text, encoding="utf-8")
-
-
-def _install(tmp: Path, target: Path) -> None:
-    """Move the finished outputs from ``tmp`` into ``target``."""
-    if not target.exists():
-        tmp.rename(target)
-        return
-    (target / "findings.md").unlink(missing_ok=True)
-    old_figures = target / "figures"
-    if old_figures.exists():
-        trash = tmp / "old-figures"
-        old_figures.rename(trash)
-    (tmp / "figures").rename(old_figures)
-    os.replace(tmp / "findings.csv", target / "findings.csv")
-    os.replace(tmp / "findings.md", target / "findings.md")
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -208,7 +166,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    check_output(args.out)
+    from ..analysis.findings import _check_settings, discover, permutations_needed
+    from ..views.findings_text import summary_lines
+
+    inputs = [] if args.data is None else [args.data]
+    check_output(args.out, inputs)
     _check_settings(args.permutations, args.seed, args.top, args.alpha)
     ens, source = load_from_args(args)
     announce(ens)
@@ -232,7 +194,7 @@ def _run(args: argparse.Namespace) -> int:
             f"nothing significant may mean too few permutations: use "
             f"--permutations {needed:,} or more"
         )
-    out = write_findings(found, args.out, top=args.top, source=source)
+    out = write_findings(found, args.out, top=args.top, source=source, inputs=inputs)
     n_sig = len(found.significant())
     print(
         f"{n_sig} of {len(found.effects)} effects significant at q < {found.alpha:g} "
@@ -250,4 +212,11 @@ COMMAND = Command(
     "normalized metric, with permutation p-values and FDR control",
     configure=_configure,
     run=_run,
+    examples=(
+        ("hpexplorer findings", "the built-in synthetic ensemble, into findings/"),
+        (
+            "hpexplorer findings runs.csv --metric val_acc --permutations 1999",
+            "your networks, with p-values down to 1/2000",
+        ),
+    ),
 )

@@ -71,36 +71,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import pandas as pd
-
-from ..analysis.selection import (
-    Selection,
-    Where,
-    require_normalized,
-    resolve_where,
-    select,
-)
-from ..analysis.tables import (
-    CI_LEVEL,
-    HISTOGRAM_BINS,
-    SORTS,
-    ReportTables,
-    Sort,
-    compute_tables,
-    default_primary,
-    report_engine,
-)
+from ..analysis.settings import CI_LEVEL, HISTOGRAM_BINS, SORTS, Sort
 from ..data.errors import HpcoreError, OutputError
-from ..data.model import Ensemble
 from ..data.validation import check_interval, check_one_of
 from .common import (
     PROGRESS_SECONDS,
@@ -113,6 +92,14 @@ from .common import (
     parse_where,
     where_for,
 )
+from .output import OutputFolder
+
+if TYPE_CHECKING:  # imported where used, so that argument errors answer at once
+    import pandas as pd
+
+    from ..analysis.selection import Selection, Where
+    from ..analysis.tables import ReportTables
+    from ..data.model import Ensemble
 
 Format = Literal["png", "svg", "pdf"]
 
@@ -197,6 +184,8 @@ class Report:
     @property
     def histogram(self) -> pd.DataFrame:
         """Both histograms in one frame, ``kind`` ("raw" or "normalized") first."""
+        import pandas as pd
+
         return pd.concat(
             [
                 self.tables.histogram_raw.assign(kind="raw"),
@@ -290,6 +279,9 @@ def build_report(
     HpcoreError
         Bad ``color``, ``sort`` or ``alpha``.
     """
+    from ..analysis.selection import require_normalized, resolve_where, select
+    from ..analysis.tables import compute_tables, default_primary, report_engine
+
     require_normalized(ens, "a report")
     check_one_of("color", color, COLORS, HpcoreError)
     check_one_of("sort", sort, SORTS, HpcoreError)
@@ -476,58 +468,6 @@ def _selection_title(report: Report) -> str:
     return text
 
 
-def check_output_dir(out: Path) -> None:
-    """Fail early, before any work, when ``out`` can clearly not be written.
-
-    Raises
-    ------
-    OutputError
-        ``out`` is a file, or its nearest existing ancestor is not a writable
-        folder.
-    """
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {str(out)!r} exists and is not a folder")
-    probe = out
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise OutputError(
-            f"cannot create the report folder {str(out)!r}: "
-            f"{str(probe)!r} is not a folder"
-        )
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"cannot write the report folder {str(out)!r}: "
-            f"{str(probe)!r} is not writable"
-        )
-
-
-def _make_parents(path: Path) -> list[Path]:
-    """Create the missing ancestors of ``path``; return them, deepest first."""
-    missing: list[Path] = []
-    probe = path
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    for folder in reversed(missing):
-        folder.mkdir()
-    return missing
-
-
-def _make_temp_sibling(out: Path) -> Path:
-    """A new hidden folder next to ``out`` (created with the usual permissions)."""
-    for _ in range(100):
-        tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
-        try:
-            tmp.mkdir()
-        except FileExistsError:
-            continue
-        return tmp
-    raise FileExistsError(f"no free temporary name next to {str(out)!r}")
-
-
 def _save_figure(fig: Any, path: Path, fmt: str) -> None:
     """Save without dates and with fixed SVG ids, so equal reports are equal files."""
     from matplotlib import rc_context
@@ -565,33 +505,31 @@ def _write_files(report: Report, folder: Path, fmt: str) -> None:
     )
 
 
-def _install(tmp: Path, out: Path, fmt: str, compare: bool) -> None:
-    """Move the finished report from ``tmp`` to ``out``."""
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    old_summary = out / SUMMARY
-    had_report = old_summary.exists()
-    old_summary.unlink(missing_ok=True)
-    names = report_files(fmt, compare)
-    if had_report:  # files of an earlier report that this one does not replace
-        stale = {
-            name
-            for other in FORMATS
-            for name in report_files(other, compare=True)
-            if name not in names
-        }
-        for name in sorted(stale):
-            (out / name).unlink(missing_ok=True)
-    for name in names:
-        if name != SUMMARY:
-            os.replace(tmp / name, out / name)
-    os.replace(tmp / SUMMARY, out / SUMMARY)
-    tmp.rmdir()
+def report_folder(
+    out_dir: str | os.PathLike[str],
+    fmt: str = "png",
+    *,
+    compare: bool = False,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+) -> OutputFolder:
+    """The :class:`~hpcore.app.output.OutputFolder` a report writes into.
+
+    Call its :meth:`~hpcore.app.output.OutputFolder.check` before any work to
+    fail fast (unwritable folder, somebody else's files in the way, an input
+    that would be replaced).
+    """
+    check_one_of("format", fmt, FORMATS, OutputError)
+    return OutputFolder(
+        out_dir, report_files(fmt, compare), command="report", inputs=inputs
+    )
 
 
 def write_report(
-    report: Report, out_dir: str | os.PathLike[str], fmt: str = "png"
+    report: Report,
+    out_dir: str | os.PathLike[str],
+    fmt: str = "png",
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> Path:
     """Draw a report and write its files into ``out_dir``, all or nothing.
 
@@ -600,12 +538,14 @@ def write_report(
     report : Report
         From :func:`build_report`.
     out_dir : str or path
-        The report folder; created (with missing parents) when absent. The
-        files of an earlier report there (:func:`report_files` in any format,
-        with or without a comparison) are replaced or removed; other files
-        are left alone.
+        The report folder; created (with missing parents) when absent. In an
+        existing folder, only files an earlier run of hpexplorer wrote there
+        (and nobody changed since) are replaced or removed; any other file in
+        the way stops the run (see :mod:`hpcore.app.output`).
     fmt : {"png", "svg", "pdf"}, default="png"
         Figure format.
+    inputs : sequence of path, optional
+        The data the report was made from: never replaced.
 
     Returns
     -------
@@ -615,34 +555,13 @@ def write_report(
     Raises
     ------
     OutputError
-        The folder cannot be created or written; nothing is left behind.
+        The folder cannot be created or written, or holds files in the way;
+        nothing is left behind.
     """
-    check_one_of("format", fmt, FORMATS, OutputError)
-    out = Path(out_dir)
-    check_output_dir(out)
-    created: list[Path] = []
-    tmp: Path | None = None
-    try:
-        created = _make_parents(out.parent)
-        tmp = _make_temp_sibling(out)
-        _write_files(report, tmp, fmt)
-        _install(tmp, out, fmt, report.compare is not None)
-    except OSError as err:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for folder in created:
-            shutil.rmtree(folder, ignore_errors=True)
-        reason = err.strerror or str(err)
-        raise OutputError(
-            f"cannot write the report folder {str(out)!r}: {reason}"
-        ) from err
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for folder in created:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return out
+    folder = report_folder(
+        out_dir, fmt, compare=report.tables.compare is not None, inputs=inputs
+    )
+    return folder.write(lambda tmp: _write_files(report, tmp, fmt))
 
 
 def parse_range(
@@ -674,11 +593,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--where",
-        nargs="+",
-        action="extend",
+        action="append",
         default=[],
         metavar="PARAM=OPT1,OPT2",
-        help="keep only networks with one of these options (repeatable)",
+        help="keep only networks with one of these options of PARAM; one "
+        "parameter per flag, repeatable (--where dataset=cifar10,stl10 "
+        "--where optimizer=ADAM)",
     )
     parser.add_argument(
         "--primary",
@@ -693,8 +613,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=COLORS,
         default="count",
         help="colour of the matrix cells: the count of selected networks (the "
-        "paper's) or the log2 enrichment over chance, on a diverging map "
-        "centred at 1 (default: count). Either way cells with q < 0.05 get a dot",
+        "paper's) or the enrichment over chance (selected / expected) on a "
+        "diverging log scale centred at 1, where a cell holds as many networks "
+        "as chance predicts (default: count). Either way cells with q < 0.05 "
+        "get a dot",
     )
     parser.add_argument(
         "--sort",
@@ -725,7 +647,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Writes histogram, pairs (with the parameter importance panel) and "
         "trellis figures, their CSV tables (pairs.csv with expected counts, "
         "enrichment, exact hypergeometric p- and Benjamini-Hochberg q-values; "
-        "trellis.csv with 95%% Student-t confidence intervals ci_low, ci_high; "
+        "trellis.csv with 95% Student-t confidence intervals ci_low, ci_high; "
         "importance.csv), compare.<fmt> and compare.csv with --compare, and "
         "summary.json. An empty selection still writes the report (zero counts, "
         "a 'no networks selected' note) and warns on stderr. Exit status 2 on "
@@ -738,8 +660,12 @@ def run(args: argparse.Namespace) -> int:
     value_range = parse_range(args.range)
     compare = None if args.compare is None else parse_range(args.compare, "--compare")
     where = parse_where(args.where)
-    out = Path(args.out)
-    check_output_dir(out)
+    inputs = [] if args.data is None else [args.data]
+    folder = report_folder(
+        args.out, args.format, compare=compare is not None, inputs=inputs
+    )
+    folder.check()
+    out = folder.folder
     ens, source = load_from_args(args)
     where = where_for(ens, where)
     started = time.perf_counter()
@@ -767,7 +693,7 @@ def run(args: argparse.Namespace) -> int:
         )
     note(f"drawing the figures into {str(out)!r} ...")
     started = time.perf_counter()
-    write_report(report, out, args.format)
+    write_report(report, out, args.format, inputs=inputs)
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"drew and wrote the report in {elapsed:.1f} s")
@@ -798,4 +724,21 @@ COMMAND = Command(
     "and a summary to a folder",
     configure=configure,
     run=run,
+    examples=(
+        ("hpexplorer report", "the built-in synthetic ensemble, into report/"),
+        (
+            "hpexplorer report runs.csv --metric val_acc --range 0.9 1 --out top",
+            "the top 10% of your networks (normalized val_acc) against all",
+        ),
+        (
+            "hpexplorer report runs.csv --where dataset=cifar10,stl10 "
+            "--primary optimizer --secondary batch_size",
+            "two data sets only; trellis rows by optimizer, colours by batch size",
+        ),
+        (
+            "hpexplorer report runs.csv --range 0.9 1 --compare 0.4 0.6 "
+            "--color enrichment",
+            "top networks against the main mode, cells coloured by enrichment",
+        ),
+    ),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Mapping, Sequence
 from os import PathLike
@@ -13,7 +15,7 @@ import pandas as pd
 from .errors import ColumnError, DataSourceError, MetricError, ParameterError
 from .model import NORMALIZED, Ensemble
 from .options import Options, is_numeric, make_options
-from .validation import fmt_list, require_columns
+from .validation import fmt_list, fmt_value, require_columns
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
 METRIC_NAMES = ("test_accuracy", "test_acc", "accuracy", "acc")
@@ -76,6 +78,23 @@ def _separator(path: Path, default: str) -> str:
     return best if counts[best] > counts[default] else default
 
 
+def _why_missing(p: Path) -> str:
+    """Why ``p`` cannot be opened although it was named: the words for a message."""
+    if p.is_symlink():
+        try:
+            p.resolve(strict=True)
+        except RuntimeError:  # Python < 3.13
+            return "is a symbolic link that loops back on itself"
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return "is a symbolic link that loops back on itself"
+            return f"is a symbolic link to {os.readlink(p)!r}, which does not exist"
+    for parent in p.parents:  # e.g. a loop or a missing folder further up
+        if parent.is_symlink() and not parent.exists():
+            return f"cannot be reached: {str(parent)!r} is a broken symbolic link"
+    return "does not exist"
+
+
 def read_table(path: str | PathLike[str]) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet file, or an NWS data-set folder, into a DataFrame.
 
@@ -87,7 +106,7 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
     """
     p = Path(path)
     if not p.exists():
-        raise DataSourceError(f"data file {str(p)!r} does not exist")
+        raise DataSourceError(f"data file {str(p)!r} {_why_missing(p)}")
     if p.is_dir():
         from .nws import read_nws_folder
 
@@ -138,7 +157,7 @@ def _pick_metric(df: pd.DataFrame, metric: str | None) -> str:
     if len(hits) > 1:
         raise MetricError(
             f"several columns could be the metric: {fmt_list(hits)}; "
-            "choose one with metric= (CLI: --metric)"
+            "choose one with `metric`"
         )
     candidates = [c for c in columns if looks_like_metric(c) and is_numeric(df[c])]
     hint = (
@@ -149,7 +168,7 @@ def _pick_metric(df: pd.DataFrame, metric: str | None) -> str:
     raise MetricError(
         "no metric column named like test accuracy "
         f"({', '.join(METRIC_NAMES)}, any case); {hint}; "
-        "choose one with metric= (CLI: --metric)"
+        "choose one with `metric`"
     )
 
 
@@ -199,7 +218,7 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
             return "all values missing"
         lo, hi = np.nanmin(values), np.nanmax(values)
         if lo == hi:
-            return f"constant (one value: {series.dropna().iloc[0]!r})"
+            return f"constant (one value: {fmt_value(series.dropna().iloc[0])})"
         if pd.api.types.is_float_dtype(series.dtype) and looks_like_metric(name):
             return "metric-like column (its name reads like a score, not a setting)"
         if (
@@ -214,7 +233,7 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
     if distinct == 0:
         return "all values missing"
     if distinct == 1:
-        return f"constant (one value: {series.dropna().iloc[0]!r})"
+        return f"constant (one value: {fmt_value(series.dropna().iloc[0])})"
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return "date/time column"
     if n_rows >= 20 and distinct >= IDENTIFIER_SHARE * n_rows:
@@ -222,7 +241,7 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
     if distinct > MAX_CATEGORIES:
         return (
             f"too many distinct values to be options ({distinct} > {MAX_CATEGORIES}); "
-            "name it in parameters= to use it anyway"
+            "name it in `parameters` to use it anyway"
         )
     return None
 
@@ -238,7 +257,7 @@ def _check_bins(bins: Bins | None, parameters: Sequence[str], df: pd.DataFrame) 
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
             raise ParameterError(
                 f"bins: the number of bins for {name!r} must be an integer >= 2 "
-                f"or None (raw values); got {k!r}"
+                f"or `None` to keep raw values; got {fmt_value(k)}"
             )
         if not is_numeric(df[name]):
             raise ParameterError(
@@ -401,14 +420,14 @@ def ensemble_from_frame(
         if group is not None and group not in params and kept[group].nunique() > 1:
             params.insert(0, group)
         excluded = {
-            c: "not listed in parameters"
+            c: "not listed in `parameters`"
             for c in columns
             if c not in params and c not in (metric, group)
         }
     if not params:
         raise ParameterError(
             f"{source}: no column can serve as a hyper-parameter; "
-            f"excluded: {excluded or 'none'}; name them with parameters="
+            f"excluded: {excluded or 'none'}; name them in `parameters`"
         )
     _check_bins(bins, params, df)
 

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Sequence
 
 from .errors import HpcoreError, SelectionError
+
+
+def fmt_value(value: object) -> str:
+    """``repr`` of a value as a user wrote it: numpy scalars as plain Python.
+
+    ``np.float64(0.0034)`` -> ``0.0034``, ``np.False_`` -> ``False``.
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy":
+        with contextlib.suppress(TypeError, ValueError):
+            value = item()
+    return repr(value)
 
 
 def fmt_list(values: Iterable[object], limit: int = 20) -> str:
@@ -24,7 +37,9 @@ def check_one_of(
 ) -> None:
     """Raise ``error`` unless ``value`` is one of ``allowed``."""
     if value not in allowed:
-        raise error(f"`{name}` must be one of {fmt_list(allowed)}; got {value!r}")
+        raise error(
+            f"`{name}` must be one of {fmt_list(allowed)}; got {fmt_value(value)}"
+        )
 
 
 def require_columns(
