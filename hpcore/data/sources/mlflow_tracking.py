@@ -268,7 +268,7 @@ def _experiment(
         token = page.token
         if not token:
             break
-    names = [e.name for e in experiments]
+    names = sorted(e.name for e in experiments)
     if name is not None:
         for exp in experiments:
             if name in (exp.name, exp.experiment_id):
@@ -294,8 +294,8 @@ def _experiment(
     if len(with_runs) > 1:
         raise DataSourceError(
             f"MLflow tracking URI {location!r} has {len(with_runs)} experiments "
-            f"with runs: {fmt_list(e.name for e in with_runs)}; choose one with "
-            "experiment= (CLI: --experiment NAME)"
+            f"with runs: {fmt_list(sorted(e.name for e in with_runs))}; choose "
+            "one with experiment= (CLI: --experiment NAME)"
         )
     return with_runs[0].experiment_id, with_runs[0].name
 
