@@ -173,11 +173,20 @@ SLOW_FILE_BYTES = 20_000_000
 
 
 def _looks_slow(path: str) -> bool:
-    """True for a data source that may take more than a second to load."""
+    """True for a data source that may take more than a second to load.
+
+    Of folders only NWS data sets announce themselves: a tracker folder that
+    turns out bad must still end with one line on stderr.
+    """
     try:
         p = Path(path)
-        return p.is_dir() or p.stat().st_size > SLOW_FILE_BYTES
-    except OSError:
+        if p.is_dir():
+            from ..data.sources import detect
+
+            found = detect(p)
+            return found is not None and found.kind == "nws"
+        return p.stat().st_size > SLOW_FILE_BYTES
+    except (OSError, HpcoreError):
         return False
 
 

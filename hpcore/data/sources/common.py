@@ -292,11 +292,12 @@ class Columns:
         """The rows as a DataFrame, excluded keys left out, first-seen column order."""
         order = list(dict.fromkeys(k for row in self.rows for k in row))
         keep = [k for k in order if k not in self.excluded]
-        data = {k: [row.get(k) for row in self.rows] for k in keep}
-        frame = pd.DataFrame(data, index=pd.RangeIndex(len(self.rows)))
-        for k in keep:
-            frame[k] = _typed(frame[k])
-        return frame
+        index = pd.RangeIndex(len(self.rows))
+        data = {
+            k: _typed(pd.Series([row.get(k) for row in self.rows], dtype=object))
+            for k in keep
+        }
+        return pd.DataFrame(data, index=index)
 
 
 def _short(value: object, limit: int = 40) -> str:

@@ -198,7 +198,8 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
         and isinstance(data["config"], Mapping)
         and all(isinstance(v, Mapping) for v in data.values())
         and any(k in data for k in _SUMMARY_KEYS)
-        and not _is_run(data)
+        and all(str(i).isdigit() for i in data["config"])
+        and all(isinstance(c, Mapping) for c in data["config"].values())
     ):  # DataFrame.to_json() of the documented export script: column -> row -> value
         index = list(data["config"])
         data = [{col: data[col].get(i) for col in data} for i in index]
