@@ -53,19 +53,26 @@ def test_report_on_an_optuna_study(
     assert "report written to" in stdout
 
 
-def test_report_at_an_epoch_says_which(
-    optuna_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "rep"
-    status, _, stderr = run_main(
-        ["report", optuna_db, "--study", "cifar", "--epoch", "1", "--out", str(out)],
-        capsys,
-    )
-    assert status == 0, stderr
-    summary = json.loads((out / "summary.json").read_text())
+def test_the_report_summary_says_which_epoch(optuna_db: str) -> None:
+    import hpcore
+    from hpcore.app.report import build_report
+
+    ens = hpcore.normalize(hpcore.load(optuna_db, study="cifar", epoch=1))
+    summary = build_report(ens).summary  # the content of summary.json
     assert summary["epoch"] == "1: the value of 'value' at step 1"
     assert summary["rows"] == 12  # pruned trials reached step 1
-    assert "hpexplorer: epoch 1: the value of 'value' at step 1" in stderr
+    assert summary["source"] == f"Optuna study 'cifar' in {optuna_db}"
+
+
+def test_stderr_says_which_epoch(
+    ray_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hpcore
+    from hpcore.app.common import announce
+
+    announce(hpcore.load(ray_folder, metric="loss", epoch=2))
+    stderr = capsys.readouterr().err
+    assert "hpexplorer: epoch 2: the value of 'loss' at training_iteration 2" in stderr
 
 
 def test_findings_on_a_ray_tune_folder(

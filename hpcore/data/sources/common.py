@@ -349,9 +349,10 @@ def parse_text_value(text: str) -> object:
         import ast
         import json
 
-        with contextlib.suppress(ValueError, SyntaxError, TypeError, MemoryError):
+        unparsable = (ValueError, SyntaxError, TypeError, MemoryError, RecursionError)
+        with contextlib.suppress(*unparsable):
             return json.loads(stripped)
-        with contextlib.suppress(ValueError, SyntaxError, TypeError, MemoryError):
+        with contextlib.suppress(*unparsable):
             return ast.literal_eval(stripped)
     return text
 
