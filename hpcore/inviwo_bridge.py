@@ -34,6 +34,7 @@ What lives here:
 from __future__ import annotations
 
 import os
+import textwrap
 import threading
 import traceback
 import warnings
@@ -554,8 +555,22 @@ def processor_info(cls: type, display_name: str) -> Any:
         category="HPExplorer",
         codeState=ivw.CodeState.Stable,
         tags=ivw.Tags("PY, HPExplorer"),
-        help=ivw.unindentMd2doc(cls.__doc__ or ""),
+        help=help_document(cls.__doc__ or ""),
     )
+
+
+def help_document(markdown: str) -> Any:
+    """Markdown (e.g. an indented docstring) as an Inviwo help ``Document``.
+
+    Newer Inviwo offers ``unindentMd2doc``; 0.9.11 (2023) has only
+    ``md2doc``, so the text is unindented here first.
+    """
+    import inviwopy as ivw
+
+    convert = getattr(ivw, "unindentMd2doc", None)
+    if convert is not None:
+        return convert(markdown)
+    return ivw.md2doc(textwrap.dedent(markdown).strip("\n"))
 
 
 def expect(value: Any, kind: type[T], port: str) -> T:

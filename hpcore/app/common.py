@@ -91,9 +91,27 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "data",
         nargs="?",
         metavar="DATA",
-        help="CSV, TSV or Parquet file, or NWS data-set folder "
+        help="CSV, TSV or Parquet file, NWS data-set folder, or a tracker: Optuna "
+        "storage (sqlite:///study.db, journal file), MLflow tracking URI "
+        "(sqlite:///mlflow.db, mlruns/, http://host:5000), Ray Tune experiment "
+        "folder, W&B runs export (CSV or JSON), TensorBoard log folder "
         f"(default: the built-in synthetic NWS-like ensemble, {BUILTIN_ROWS:,} rows, "
         f"seed {BUILTIN_SEED})",
+    )
+    parser.add_argument(
+        "--study", metavar="NAME", help="Optuna study (default: the only one)"
+    )
+    parser.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="MLflow experiment, name or id (default: the only one with runs)",
+    )
+    parser.add_argument(
+        "--epoch",
+        metavar="N|last|best",
+        help="for per-epoch values (NWS error.bin, MLflow metric history, Ray Tune "
+        "results, TensorBoard scalars, Optuna intermediate values): the value at "
+        "step N, the last (default), the best, or min/max",
     )
     parser.add_argument(
         "--metric", metavar="COL", help="metric column (default: test accuracy)"
@@ -200,11 +218,20 @@ SLOW_FILE_BYTES = 20_000_000
 
 
 def _looks_slow(path: str) -> bool:
-    """True for a data source that may take more than a second to load."""
+    """True for a data source that may take more than a second to load.
+
+    Of folders only NWS data sets announce themselves: a tracker folder that
+    turns out bad must still end with one line on stderr.
+    """
     try:
         p = Path(path)
-        return p.is_dir() or p.stat().st_size > SLOW_FILE_BYTES
-    except OSError:
+        if p.is_dir():
+            from ..data.sources import detect
+
+            found = detect(p)
+            return found is not None and found.kind == "nws"
+        return p.stat().st_size > SLOW_FILE_BYTES
+    except (OSError, HpcoreError):
         return False
 
 
@@ -229,7 +256,14 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
         )
         frame = nws_like(BUILTIN_ROWS, seed=BUILTIN_SEED)
         ens = load(
-            frame, metric=args.metric, group=args.group, parameters=params, bins=bins
+            frame,
+            metric=args.metric,
+            group=args.group,
+            parameters=params,
+            bins=bins,
+            study=args.study,
+            experiment=args.experiment,
+            epoch=args.epoch,
         )
         source = f"synthetic, seed {BUILTIN_SEED}"
     else:
@@ -241,8 +275,11 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
             group=args.group,
             parameters=params,
             bins=bins,
+            study=args.study,
+            experiment=args.experiment,
+            epoch=args.epoch,
         )
-        source = str(args.data)
+        source = ens.source
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"loaded {len(ens.table):,} rows in {elapsed:.1f} s")
@@ -261,6 +298,8 @@ def announce(ens: Ensemble) -> None:
         note(f"not a parameter: {column!r}: {cli_message(reason)}")
     for reason, count in ens.dropped.items():
         note(f"dropped {count:,} row(s): {reason}")
+    if ens.epoch is not None:
+        note(f"epoch {ens.epoch}")
     if ens.group is not None and MISSING_LABEL in ens.options(ens.group):
         count = int((ens.table[ens.group] == MISSING_LABEL).sum())
         note(

@@ -329,6 +329,7 @@ def build_report(
         "primary": primary,
         "secondary": secondary,
         "source": source if source is not None else ens.source,
+        "epoch": ens.epoch,
         "histogram_bins": bins,
         "histogram_rows": int(tables.histogram_raw["count"].sum()),
         "color": color,

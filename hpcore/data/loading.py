@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -273,6 +273,9 @@ def load(
     group: str | None = None,
     parameters: Sequence[str] | None = None,
     bins: Bins | None = None,
+    study: str | None = None,
+    experiment: str | None = None,
+    epoch: int | str | None = None,
 ) -> Ensemble:
     """Load an ensemble of trained networks.
 
@@ -280,7 +283,13 @@ def load(
     ----------
     source : str, path or pandas.DataFrame
         A CSV, TSV or Parquet file, an NWS data-set folder (split CSVs plus one
-        folder per network with ``error.bin``), or a DataFrame (never modified).
+        folder per network with ``error.bin``), or a DataFrame (never modified);
+        or a tracker or tuner (see :mod:`hpcore.data.sources`): an Optuna
+        storage (``sqlite:///study.db`` or any database URL Optuna accepts, a
+        JournalStorage file), an MLflow tracking URI (``sqlite:///mlflow.db``,
+        the file store ``mlruns/``, ``http(s)://`` server), a Ray Tune
+        experiment folder, a W&B runs export (CSV or JSON), a TensorBoard log
+        folder with HParams data.
     metric : str, optional
         The metric column. Default: the one column named ``test_accuracy``,
         ``test_acc``, ``accuracy`` or ``acc`` (any case); an error lists the
@@ -299,12 +308,22 @@ def load(
         are cut into 5 equal-width bins (log-spaced when positive values span
         two orders of magnitude or more), labelled by their interval; empty
         bins are left out.
+    study : str, optional
+        The Optuna study to read (default: the only one in the storage).
+    experiment : str, optional
+        The MLflow experiment (name or id) to read (default: the only one with
+        runs).
+    epoch : int or str, optional
+        For sources with per-epoch values (NWS ``error.bin``, MLflow metric
+        history, Ray Tune results, TensorBoard scalars, Optuna intermediate
+        values): ``"last"`` (default), ``"best"``, ``"min"``, ``"max"`` or a step
+        number; ``Ensemble.epoch`` says which was used.
 
     Returns
     -------
     Ensemble
         Rows with a missing or non-finite metric are dropped and counted in
-        ``dropped``.
+        ``dropped``; failed, pruned and unfinished runs of a tracker too.
 
     Raises
     ------
@@ -318,12 +337,31 @@ def load(
     ('adam', 'sgd')
     """
     if isinstance(source, pd.DataFrame):
+        from .sources import check_plain
+
+        check_plain(study=study, experiment=experiment, epoch=epoch)
         df, where_from = source, "DataFrame"
         if df.empty:
             raise DataSourceError(
                 f"the DataFrame has no rows (columns: {fmt_list(df.columns)})"
             )
     elif isinstance(source, str | PathLike):
+        from .sources import finish, load_source
+
+        found = load_source(
+            source, study=study, experiment=experiment, metric=metric, epoch=epoch
+        )
+        if found is not None:
+            ens = ensemble_from_frame(
+                found.frame,
+                metric=found.metric if found.metric is not None else metric,
+                group=group,
+                parameters=parameters,
+                bins=bins,
+                source=found.description,
+                log_scale=found.log_scale,
+            )
+            return finish(ens, found)
         df, where_from = read_table(source), str(source)
     else:
         raise DataSourceError(
@@ -348,8 +386,13 @@ def ensemble_from_frame(
     parameters: Sequence[str] | None = None,
     bins: Bins | None = None,
     source: str = "DataFrame",
+    log_scale: Collection[str] = (),
 ) -> Ensemble:
-    """Build an Ensemble from a DataFrame already in memory (see :func:`load`)."""
+    """Build an Ensemble from a DataFrame already in memory (see :func:`load`).
+
+    ``log_scale`` names numeric parameters sampled on a log scale: their bins
+    are log-spaced (see :func:`hpcore.data.options.make_options`).
+    """
     if len(set(map(str, df.columns))) != len(df.columns):
         dupes = sorted(
             {str(c) for c in df.columns if list(map(str, df.columns)).count(str(c)) > 1}
@@ -435,7 +478,7 @@ def ensemble_from_frame(
     binned: dict[str, tuple[float, ...]] = {}
     for name in params:
         k = (bins or {}).get(name, "auto")
-        opts: Options = make_options(kept[name], k)
+        opts: Options = make_options(kept[name], k, True if name in log_scale else None)
         if len(opts.values.categories) < 2:
             raise ParameterError(
                 f"parameter {name!r} has one option ({opts.values.categories[0]!r}) "

@@ -51,6 +51,12 @@ class Ensemble:
         Where the rows came from: a path, ``"DataFrame"`` or ``"synthetic, seed N"``.
     normalization : str or None
         The method :func:`hpcore.normalize` used, None before normalization.
+    epoch : str or None
+        For sources with per-epoch values (NWS ``error.bin``, MLflow metric
+        history, Ray Tune results, TensorBoard scalars, Optuna intermediate
+        values): which value of each run's curve the metric is, e.g.
+        ``"last: each run's last logged value of 'val_acc' (steps 9–19)"``;
+        None for sources with one value per run.
     """
 
     table: pd.DataFrame
@@ -62,6 +68,7 @@ class Ensemble:
     binned: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     source: str = "DataFrame"
     normalization: str | None = None
+    epoch: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("dropped", "excluded", "binned"):

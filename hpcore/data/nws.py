@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataSourceError
+from .sources.common import Epoch, parse_epoch
 from .validation import fmt_list
 
 #: The hyper-parameter columns, in the order of the split CSVs and ``meta.csv``.
@@ -138,7 +139,7 @@ class _Rows:
     paths: list[str] = field(default_factory=list)
 
 
-def read_nws_folder(path: Path) -> pd.DataFrame:
+def read_nws_folder(path: Path, epoch: Epoch | int | str | None = None) -> pd.DataFrame:
     """Read an NWS data-set folder into one row per trained network.
 
     Parameters
@@ -170,6 +171,12 @@ def read_nws_folder(path: Path) -> pd.DataFrame:
           ``error.bin`` is missing, ``error.bin`` is empty or its last test
           error is NaN. :func:`hpcore.load` drops such rows and counts them as
           a missing metric; a :class:`NwsWarning` says how many and why.
+
+        With ``epoch`` (:func:`hpcore.data.sources.common.parse_epoch`), the
+        test accuracy of another row of ``error.bin``: a number N takes row N
+        (row 0 is evaluated before the first training step, row N after N
+        epochs; networks with fewer rows get NaN), ``"best"`` / ``"max"`` the
+        highest and ``"min"`` the lowest test accuracy of all rows.
 
         ``weightn_conv``, ``weightn_fc``, ``path`` and any other column are
         left out: ``path`` identifies a network and is no hyper-parameter, and
@@ -218,7 +225,8 @@ def read_nws_folder(path: Path) -> pd.DataFrame:
     rows = _read_split_csvs(folder, splits) if splits else _scan_meta_csvs(folder)
     table = _convert(rows)
     keep = _first_of_each_network(table, rows)
-    accuracy = _accuracies(folder, rows, keep)
+    when = epoch if isinstance(epoch, Epoch) else parse_epoch(epoch)
+    accuracy = _accuracies(folder, rows, keep, when)
     table = table.iloc[keep].reset_index(drop=True)
     table[METRIC] = accuracy
     return table
@@ -577,7 +585,30 @@ def read_error_bin(path: Path) -> np.ndarray:
     return values.reshape(-1, ERROR_COLUMNS)
 
 
-def _accuracies(folder: Path, rows: _Rows, keep: np.ndarray) -> np.ndarray:
+def _label(epoch: Epoch) -> str:
+    return f"epoch {epoch.step}" if epoch.kind == "step" else epoch.kind
+
+
+def _test_error(curve: np.ndarray, epoch: Epoch) -> tuple[float, str | None]:
+    """The test error % of ``curve`` at ``epoch``, or NaN and why there is none."""
+    errors = curve[:, TEST_ERROR_COLUMN]
+    if epoch.kind == "last":
+        return float(errors[-1]), None
+    if epoch.kind == "step":
+        row = int(epoch.step or 0)
+        if row >= len(errors):
+            return math.nan, f"no epoch {row} in {ERROR_FILE} (fewer rows)"
+        return float(errors[row]), None
+    if np.isnan(errors).all():
+        return math.nan, None
+    # the best (highest) accuracy is the lowest test error
+    low = epoch.kind in ("best", "max")
+    return float(np.nanmin(errors) if low else np.nanmax(errors)), None
+
+
+def _accuracies(
+    folder: Path, rows: _Rows, keep: np.ndarray, epoch: Epoch
+) -> np.ndarray:
     """Test accuracy of each kept network; NaN (with a warning) when unknown."""
     accuracy = np.full(len(keep), np.nan)
     missing: Counter[str] = Counter()
@@ -594,12 +625,15 @@ def _accuracies(folder: Path, rows: _Rows, keep: np.ndarray) -> np.ndarray:
             if len(curve) == 0:
                 reason = f"empty {ERROR_FILE}"
             else:
-                error = float(curve[-1, TEST_ERROR_COLUMN])
-                if math.isnan(error):
-                    reason = f"last test error is NaN in {ERROR_FILE}"
+                error, reason = _test_error(curve, epoch)
+                if reason is not None:
+                    pass
+                elif math.isnan(error):
+                    reason = f"{_label(epoch)} test error is NaN in {ERROR_FILE}"
                 elif not 0.0 <= error <= 100.0:
                     raise DataSourceError(
-                        f"{ERROR_FILE} {str(net / ERROR_FILE)!r}: last test error "
+                        f"{ERROR_FILE} {str(net / ERROR_FILE)!r}: {_label(epoch)} "
+                        "test error "
                         f"{error:g} lies outside [0, 100] %; expected float64 "
                         f"rows of {ERROR_COLUMNS} values as classifier.py writes"
                     )

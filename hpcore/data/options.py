@@ -132,19 +132,25 @@ def _bin_labels(edges: np.ndarray, integer: bool) -> list[str]:
     ]
 
 
-def bin_edges(values: np.ndarray, bins: int) -> tuple[np.ndarray, bool]:
+def bin_edges(
+    values: np.ndarray, bins: int, log: bool | None = None
+) -> tuple[np.ndarray, bool]:
     """Bin edges for finite ``values``: ``(edges, integer)``.
 
     Log-spaced when all values are positive, span at least :data:`LOG_RATIO`
     and their median sits nearer the middle of the range on a log scale than
     on a linear one (log-uniform learning rates, heavy-tailed parameter counts),
     else equal width. Integer-valued columns get integer
-    edges, each bin ``[edge_i, edge_i+1)`` holding whole numbers.
+    edges, each bin ``[edge_i, edge_i+1)`` holding whole numbers. ``log``
+    overrides the choice when the source knows how the values were sampled
+    (True: log-spaced whenever all values are positive; False: equal width).
     """
     vmin, vmax = float(values.min()), float(values.max())
     integer = bool(np.all(np.mod(values, 1) == 0))
     use_log = False
-    if vmin > 0 and vmax / vmin >= LOG_RATIO:
+    if log is not None:
+        use_log = log and vmin > 0 and vmax > vmin
+    elif vmin > 0 and vmax / vmin >= LOG_RATIO:
         median = float(np.median(values))
         at_lin = (median - vmin) / (vmax - vmin)
         at_log = np.log(median / vmin) / np.log(vmax / vmin)
@@ -162,14 +168,15 @@ def bin_edges(values: np.ndarray, bins: int) -> tuple[np.ndarray, bool]:
     return edges, integer
 
 
-def binned_options(series: pd.Series, bins: int) -> Options:
+def binned_options(series: pd.Series, bins: int, log: bool | None = None) -> Options:
     """Bin a numeric column into at most ``bins`` ordered interval options.
 
-    Bins without any value are left out, so fewer options may result.
+    Bins without any value are left out, so fewer options may result. ``log``:
+    see :func:`bin_edges`.
     """
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     present = ~np.isnan(values)
-    edges, integer = bin_edges(values[present], bins)
+    edges, integer = bin_edges(values[present], bins, log)
     idx = np.full(len(values), -1, dtype=np.int64)
     idx[present] = np.clip(
         np.searchsorted(edges[1:-1], values[present], side="right"), 0, len(edges) - 2
@@ -185,7 +192,9 @@ def binned_options(series: pd.Series, bins: int) -> Options:
     )
 
 
-def make_options(series: pd.Series, bins: int | str | None = "auto") -> Options:
+def make_options(
+    series: pd.Series, bins: int | str | None = "auto", log: bool | None = None
+) -> Options:
     """Options of one parameter column.
 
     Parameters
@@ -196,6 +205,10 @@ def make_options(series: pd.Series, bins: int | str | None = "auto") -> Options:
         ``"auto"`` bins numeric columns with more than :data:`MAX_RAW_OPTIONS`
         distinct values into :data:`DEFAULT_BINS` bins; an int bins a numeric
         column into that many bins; None keeps raw values.
+    log : bool or None, default=None
+        How bins are spaced: None decides from the values (:func:`bin_edges`);
+        True asks for log-spaced bins (a parameter sampled on a log scale,
+        e.g. an Optuna ``FloatDistribution(log=True)``); False for equal width.
     """
     if bins is None or not is_numeric(series):
         return raw_options(series)
@@ -205,4 +218,4 @@ def make_options(series: pd.Series, bins: int | str | None = "auto") -> Options:
             return raw_options(series)
         bins = DEFAULT_BINS
     assert isinstance(bins, int)
-    return binned_options(series, bins)
+    return binned_options(series, bins, log)
