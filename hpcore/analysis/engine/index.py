@@ -41,17 +41,23 @@ import pandas as pd
 from ...data.errors import ParameterError
 from ...data.model import NORMALIZED, Ensemble
 from ...data.validation import fmt_list
-from .exact import dd_add, dd_prefix, dd_square_over, two_product, two_sum
+from .exact import dd_prefix, split, two_product, two_sum
 
-#: Rows per step: a power of two near ``sqrt(rows)``, within these bounds. The
-#: upper bound must stay at most ``2**12`` (the exact per-step sums of
-#: :func:`build_trellis` rely on it) and both must be multiples of 64.
+#: Rows per step: a power of two near ``2 sqrt(rows)``, within these bounds.
+#: The upper bound must stay at most ``2**13`` (the counts packed with the
+#: coarse sums of :func:`build_trellis` rely on it) and both must be
+#: multiples of 64.
 STEP_MIN = 64
 STEP_MAX = 4096
 #: Bitmap words per chunk of the pair-count pass (cache-sized pieces).
 CHUNK_WORDS = 8192
 #: Rows per chunk of the trellis pass.
 CHUNK_ROWS = 1 << 18
+#: (step, cell) entries per piece of the trellis' double-double arithmetic.
+LEAF_ENTRIES = 1 << 14
+#: Scale of the count packed with the coarse multiples in one weighted
+#: ``bincount``: above ``2**26`` multiples times :data:`STEP_MAX` rows.
+PACK = 2.0**40
 #: Bits of the per-step split of ``value - a`` into a coarse and a fine part.
 SPLIT_BITS = 26
 EPS = 2.0**-53
@@ -61,7 +67,7 @@ Key = tuple[tuple[str, tuple[str, ...]], ...]
 
 def step_rows(n: int) -> int:
     """Rows per step for ``n`` sorted rows (see :data:`STEP_MIN`)."""
-    target = 1 << max(0, round(math.log2(math.sqrt(max(n, 1)))))
+    target = 1 << max(0, round(math.log2(2.0 * math.sqrt(max(n, 1)))))
     return int(min(STEP_MAX, max(STEP_MIN, target)))
 
 
@@ -187,12 +193,6 @@ class RowIndex:
             np.int32 if self.n_rows < 2**31 else np.int64
         )
         del by_value
-        self.codes: list[np.ndarray] = []
-        for c in raw:  # int8/int16 codes, all >= 0: the same bits unsigned
-            sorted_codes = c[self.order]
-            self.codes.append(sorted_codes.view(f"u{sorted_codes.itemsize}"))
-        del raw
-
         # 2. steps of B rows
         self.step = step_rows(n)
         self.per_step = self.step // 64
@@ -208,16 +208,41 @@ class RowIndex:
         self.low = first  # each step's smallest value
         self.quantum = np.ldexp(1.0, exponent - SPLIT_BITS)
         self.inv_quantum = np.ldexp(1.0, SPLIT_BITS - exponent)
+        # its halves (26 + 27 bits: exact times a count below 2**26) and
+        # its square as a double-double whose high part is split the same way
+        self.low_hi, self.low_lo = split(first)
+        square_hi, self.square_lo = two_product(first, first)
+        self.square_hi, self.square_mid = split(square_hi)
 
-        # 3. one bitmap per option (little bit order, 64 rows per word)
+        # 3. one bitmap per option (little bit order, 64 rows per word), and
+        # the codes in sorted order, two parameters to a "couple" code
         total = int(self.opt_offset[-1])
         self.bitmaps = np.zeros((total, self.n_words), dtype=np.uint64)
         as_bytes = self.bitmaps.view(np.uint8)
         n_bytes = (n + 7) >> 3
-        for i, codes in enumerate(self.codes):
-            for o in range(int(self.sizes[i])):
-                row = int(self.opt_offset[i]) + o
-                as_bytes[row, :n_bytes] = np.packbits(codes == o, bitorder="little")
+        self.couples = [
+            tuple(range(i, min(i + 2, len(names)))) for i in range(0, len(names), 2)
+        ]
+        self.joint: list[np.ndarray] = []
+        #: per name: (couple, divisor) -- its code is ``joint // divisor % k``
+        self.place: list[tuple[int, int]] = [(0, 1)] * len(names)
+        for c, couple in enumerate(self.couples):
+            size = int(np.prod([self.sizes[i] for i in couple]))
+            kind = "u1" if size <= 256 else "u2" if size <= 65536 else "u4"
+            joint: np.ndarray = np.zeros(n, dtype=kind)
+            divisor = size
+            for i in couple:
+                codes = raw[i][self.order]
+                k = int(self.sizes[i])
+                for o in range(k):
+                    row = int(self.opt_offset[i]) + o
+                    as_bytes[row, :n_bytes] = np.packbits(codes == o, bitorder="little")
+                divisor //= k
+                np.add(joint, codes.astype(kind) * divisor, out=joint, casting="unsafe")
+                self.place[i] = (c, divisor)
+                raw[i] = codes[:0]  # the table's codes are no longer needed
+            self.joint.append(joint)
+        del raw
         self.all_bits = np.zeros(self.n_words, dtype=np.uint64)
         self.all_bits.view(np.uint8)[:n_bytes] = np.packbits(
             np.ones(n, dtype=bool), bitorder="little"
@@ -246,7 +271,7 @@ class RowIndex:
             self.order,
             self.bitmaps,
             self.all_bits,
-            *self.codes,
+            *self.joint,
         ):
             array.setflags(write=False)
 
@@ -267,7 +292,7 @@ class RowIndex:
             self.inv_quantum,
             self.pair_rows,
             self.pair_cols,
-            *self.codes,
+            *self.joint,
         ]
         return int(sum(a.nbytes for a in arrays))
 
@@ -276,6 +301,16 @@ class RowIndex:
         first = int(np.searchsorted(self.values, lo, side="left"))
         stop = int(np.searchsorted(self.values, hi, side="right"))
         return first, max(first, stop)
+
+    def code(self, i: int, rows: slice | np.ndarray) -> np.ndarray:
+        """Option codes (int64) of parameter ``i`` at the given sorted rows."""
+        couple, divisor = self.place[i]
+        joint = self.joint[couple][rows].astype(np.int64)
+        if divisor > 1:
+            joint //= divisor
+        if len(self.couples[couple]) > 1:
+            joint %= int(self.sizes[i])
+        return joint
 
     def option_rows(self, name: str, labels: Sequence[str]) -> np.ndarray:
         """Bitmap rows of the given options of ``name``."""
@@ -390,19 +425,214 @@ def build_histogram(index: RowIndex, ft: FilterTables) -> None:
 
 
 @dataclass(frozen=True, eq=False)
+class TrellisLayout:
+    """The cells of one trellis (primary, secondary) over the index's parameters.
+
+    ``panels``: the panel parameters (positions in :attr:`RowIndex.names`)
+    in the index's order; panel ``panels[i]``'s cells (option x primary
+    option x secondary option, as :func:`hpcore.trellis` lists them) start at
+    ``offsets[i]``; ``group`` cells per panel option. ``couples``: the
+    index's couples holding panels, with those panels; their joint code, the
+    primary and secondary options and the step make one ``bincount`` key of
+    ``block`` values per step.
+    """
+
+    primary: int
+    secondary: int | None
+    panels: tuple[int, ...]
+    offsets: tuple[int, ...]
+    group: int
+    n_cells: int
+    couples: tuple[tuple[int, tuple[int, ...]], ...]
+    block: int
+
+
+def trellis_layout(
+    index: RowIndex, primary: str, secondary: str | None
+) -> TrellisLayout:
+    """The :class:`TrellisLayout` of a primary (and secondary) parameter."""
+    ip = index.position[primary]
+    isec = None if secondary is None else index.position[secondary]
+    ks = 1 if isec is None else int(index.sizes[isec])
+    group = int(index.sizes[ip]) * ks
+    panels = tuple(i for i in range(index.n_params) if i not in (ip, isec))
+    offsets = [0]
+    for i in panels:
+        offsets.append(offsets[-1] + int(index.sizes[i]) * group)
+    couples = tuple(
+        (c, tuple(i for i in couple if i in panels))
+        for c, couple in enumerate(index.couples)
+        if any(i in panels for i in couple)
+    )
+    widest = max(
+        (int(np.prod([index.sizes[i] for i in index.couples[c]])) for c, _ in couples),
+        default=1,
+    )
+    return TrellisLayout(
+        primary=ip,
+        secondary=isec,
+        panels=panels,
+        offsets=tuple(offsets[:-1]),
+        group=group,
+        n_cells=offsets[-1],
+        couples=couples,
+        block=widest * group,
+    )
+
+
+def cell_group(
+    index: RowIndex, layout: TrellisLayout, rows: slice | np.ndarray
+) -> np.ndarray:
+    """Primary option x secondary option (0 .. ``group - 1``) of the given rows."""
+    ks = 1 if layout.secondary is None else int(index.sizes[layout.secondary])
+    j = index.code(layout.primary, rows)
+    if layout.secondary is not None:
+        j *= ks
+        j += index.code(layout.secondary, rows)
+    return j
+
+
+def row_spreads(
+    index: RowIndex,
+    bits: np.ndarray,
+    layout: TrellisLayout,
+    start: int,
+    stop: int,
+    mean_hi: np.ndarray,
+    mean_lo: np.ndarray,
+) -> np.ndarray:
+    """Sum of squared deviations from the given cell means, over rows ``start ..``.
+
+    Two-pass: per panel the rows' deviations ``(v - mean_hi) - mean_lo``
+    from their cell's mean, squared and added up, less ``(sum of the
+    deviations)**2 / n`` (the mean's own rounding); 0 within its rounding
+    bound ``(n + 4) eps`` times the sum of squares (equal values: exactly 0).
+    """
+    rows = start + np.flatnonzero(unpack_bits(bits, start, stop))
+    n_cells = layout.n_cells
+    if not len(rows):
+        return np.zeros(n_cells)
+    j = cell_group(index, layout, rows)
+    keys = np.concatenate(
+        [
+            j + index.code(i, rows) * layout.group + off
+            for i, off in zip(layout.panels, layout.offsets, strict=True)
+        ]
+    )
+    v = np.tile(index.values[rows], len(layout.panels))
+    dev = (v - mean_hi[keys]) - mean_lo[keys]
+    n = np.bincount(keys, minlength=n_cells).astype(np.float64)
+    rest = np.bincount(keys, weights=dev, minlength=n_cells)
+    square = np.bincount(keys, weights=dev * dev, minlength=n_cells)
+    m2 = square - rest * rest / np.maximum(n, 1.0)
+    out: np.ndarray = np.where(m2 > (n + 4.0) * EPS * square, m2, 0.0)
+    return out
+
+
+def step_cells(
+    index: RowIndex,
+    bits: np.ndarray,
+    layout: TrellisLayout,
+    first: int,
+    rows_per: np.ndarray,
+    start: int,
+    spread: bool = True,
+) -> np.ndarray:
+    """Per (step, trellis cell): rows, and sums of ``d = value - a`` and ``d**2``.
+
+    The rows ``start ..`` of the filter ``bits``, ``rows_per[i]`` of them in
+    step ``first + i`` (all of a step's, or the part of one step at a
+    brush's end). ``a`` is the step's smallest value; ``d`` is split at the
+    step's power of two ``q`` into ``round(d / q) * q + rest``, and each part
+    sums exactly in float64 (multiples of ``q`` below ``2**26 q``, and the
+    rest a multiple of ``ulp(a)`` below ``q / 2`` when ``value <= 2 a``).
+    Returns ``(4, steps, cells)``: count, the two parts' sums, the sum of
+    ``d**2`` (zeros without ``spread``). Per couple of panels one ``bincount``
+    of the key (step, joint code, primary and secondary option) with the
+    count packed above the coarse multiples, and one per other weight; then
+    summed over each panel's partner.
+    """
+    width = len(rows_per)
+    stop = start + int(rows_per.sum())
+    rows = slice(start, stop)
+    block, group = layout.block, layout.group
+    base = np.repeat(np.arange(width, dtype=np.int64) * block, rows_per)
+    base[~unpack_bits(bits, start, stop)] = width * block  # a spare step
+    base += cell_group(index, layout, rows)
+    steps = slice(first, first + width)
+    d = index.values[rows] - np.repeat(index.low[steps], rows_per)
+    coarse = np.rint(d * np.repeat(index.inv_quantum[steps], rows_per))
+    fine = d - coarse * np.repeat(index.quantum[steps], rows_per)
+    coarse += PACK  # the row count and the coarse multiples in one float64
+    weights = (coarse, fine, d * d) if spread else (coarse, fine)
+    cells = np.zeros((4, width, layout.n_cells), dtype=np.float64)
+    size = (width + 1) * block
+    for c, members in layout.couples:
+        key = index.joint[c][rows].astype(np.int64)
+        key *= group
+        key += base
+        sizes = [int(index.sizes[i]) for i in index.couples[c]]
+        n_joint = int(np.prod(sizes))
+        for out, w in zip(cells[1:], weights, strict=False):
+            sums = np.bincount(key, weights=w, minlength=size)[: width * block]
+            sums = sums.reshape(width, block // group, group)[:, :n_joint]
+            sums = sums.reshape(width, *sizes, group)
+            for i in members:
+                axis = index.couples[c].index(i)
+                others = tuple(1 + x for x in range(len(sizes)) if x != axis)
+                part = sums.sum(axis=others) if others else sums
+                cell = layout.offsets[layout.panels.index(i)]
+                out[:, cell : cell + sizes[axis] * group] = part.reshape(width, -1)
+    # unpack the counts and the coarse sums (exact: below 2**53)
+    np.floor(cells[1] / PACK, out=cells[0])
+    cells[1] -= cells[0] * PACK
+    cells[1] *= index.quantum[steps, None]
+    return cells
+
+
+def leaf_moments(
+    index: RowIndex, steps: slice, cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sum, spread and sum of squares of every (step, cell) of :func:`step_cells`.
+
+    The sum ``n a + coarse + fine`` is added up exactly (``n a`` as two exact
+    products of ``n`` with the halves of ``a``, the rest by TwoSum) into an
+    unnormalized double-double. The spread ``M2 = sum(d**2) - (coarse +
+    fine)**2 / n`` is set to 0 when within its own rounding bound ``(n + 4)
+    eps sum(d**2)`` (values all equal: exactly 0). The sum of squares is
+    ``n a**2 + 2 a (coarse + fine) + (coarse + fine)**2 / n + M2``, its large
+    terms again exact products added by TwoSum. Returns ``(s1_hi, s1_lo, m2,
+    s2_hi, s2_lo, shifted)``; ``shifted = coarse + fine`` rounded.
+    """
+    n, coarse, fine, square = cells
+    low = index.low[steps, None]
+    t, e1 = two_sum(n * index.low_hi[steps, None], coarse)
+    t, e2 = two_sum(t, n * index.low_lo[steps, None])
+    s1_hi, e3 = two_sum(t, fine)
+    s1_lo = (e1 + e2) + e3
+    d_hi, d_lo = two_sum(coarse, fine)
+    mean_d = d_hi / np.maximum(n, 1.0)
+    spread = square - d_hi * mean_d
+    spread = np.where(spread > (n + 4.0) * EPS * square, spread, 0.0)
+    p, p_err = two_product(2.0 * low, d_hi)
+    t, e1 = two_sum(n * index.square_hi[steps, None], n * index.square_mid[steps, None])
+    t, e2 = two_sum(t, p)
+    s2_hi, e3 = two_sum(t, d_hi * mean_d + spread)
+    s2_lo = ((e1 + e2) + e3) + (
+        p_err + 2.0 * low * d_lo + n * index.square_lo[steps, None]
+    )
+    return s1_hi, s1_lo, spread, s2_hi, s2_lo, d_hi
+
+
+@dataclass(frozen=True, eq=False)
 class TrellisTables:
     """Running counts and double-double sums per trellis cell at step boundaries.
 
-    ``panels``: the panel parameters (positions in :attr:`RowIndex.names`)
-    in the index's order; panel ``p``'s cells (option x primary option x
-    secondary option, as :func:`hpcore.trellis` lists them) start at
-    ``offsets[i]``. Arrays are ``steps + 1`` x cells.
+    Arrays are ``steps + 1`` x cells (cells as ``layout`` lays them out).
     """
 
     key: tuple[Key, str, str | None]
-    panels: tuple[int, ...]
-    offsets: tuple[int, ...]
-    group: int  # cells per panel option: primary options x secondary options
+    layout: TrellisLayout
     count: np.ndarray
     s1_hi: np.ndarray
     s1_lo: np.ndarray
@@ -415,118 +645,48 @@ class TrellisTables:
         return int(sum(a.nbytes for a in arrays))
 
 
-def _leaves(
-    low: np.ndarray,
-    count: np.ndarray,
-    coarse: np.ndarray,
-    fine: np.ndarray,
-    square: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sum and sum of squares (double-doubles) of every (step, cell).
-
-    Per (step, cell): ``count`` rows, ``coarse + fine`` = exact sum of
-    ``value - low`` (``low``: the step's smallest value), ``square`` = the
-    float64 sum of the squares of ``value - low``. The sum is ``count * low
-    + coarse + fine``, exact. The sum of squared deviations from the cell's
-    mean is ``square - (coarse + fine)**2 / count``, which is set to 0 when
-    it lies within its own rounding bound ``(count + 4) * eps * square``
-    (values all equal: exactly 0); the sum of squares is that plus ``sum**2
-    / count`` in double-double.
-    """
-    n = count.astype(np.float64)
-    t_hi, t_lo = two_product(n, low[:, None])
-    d_hi, d_lo = two_sum(coarse, fine)
-    s1_hi, s1_lo = dd_add(t_hi, t_lo, d_hi, d_lo)
-    safe = np.maximum(n, 1.0)
-    spread = square - d_hi * d_hi / safe
-    spread = np.where(spread > (n + 4.0) * EPS * square, spread, 0.0)
-    q_hi, q_lo = dd_square_over(s1_hi, s1_lo, safe)
-    s2_hi, s2_lo = dd_add(q_hi, q_lo, spread, np.zeros_like(spread))
-    return s1_hi, s1_lo, s2_hi, s2_lo
-
-
 def build_trellis(
     index: RowIndex, ft: FilterTables, primary: str, secondary: str | None
 ) -> TrellisTables:
     """The trellis' running counts and sums for one filter and primary/secondary.
 
-    One pass over the sorted rows, :data:`CHUNK_ROWS` at a time. A row of
-    step ``s`` with value ``v`` adds ``d = v - a_s`` (``a_s``: the step's
-    smallest value; exact when ``v <= 2 a_s``), split at the step's power of
-    two ``q`` into ``round(d / q) * q + rest``: each part sums exactly in
-    float64 over at most ``2**12`` rows (``2**26`` multiples of ``q``; the
-    rest a multiple of ``ulp(a_s)`` below ``q / 2``), so the step's sum
-    ``n a_s + sum(d)`` is exact. Per panel: one ``bincount`` of the key
-    (step, panel option, primary option, secondary option) for the counts
-    and three weighted ones (the two parts and ``d**2``).
+    One pass over the sorted rows, :data:`CHUNK_ROWS` at a time, through
+    :func:`step_cells` (the exact per-step sums) and :func:`leaf_moments`;
+    the running sums in double-double (:func:`~.exact.dd_prefix`), the
+    arithmetic in cache-sized pieces of :data:`LEAF_ENTRIES` entries.
     """
-    ip = index.position[primary]
-    kp = int(index.sizes[ip])
-    isec = None if secondary is None else index.position[secondary]
-    ks = 1 if isec is None else int(index.sizes[isec])
-    group = kp * ks
-    panels = tuple(
-        i for i in range(index.n_params) if i != ip and (isec is None or i != isec)
-    )
-    offsets = [0]
-    for i in panels:
-        offsets.append(offsets[-1] + int(index.sizes[i]) * group)
-    n_cells = offsets[-1]
-    widest = max((int(index.sizes[i]) for i in panels), default=1)
-    n_steps = index.n_steps
+    layout = trellis_layout(index, primary, secondary)
+    n_steps, n_cells = index.n_steps, layout.n_cells
     count_type = np.int32 if index.n < 2**31 else np.int64
     count = np.zeros((n_steps + 1, n_cells), dtype=count_type)
     s1_hi = np.zeros((n_steps + 1, n_cells), dtype=np.float64)
-    s1_lo, s2_hi, s2_lo = (
-        np.zeros_like(s1_hi),
-        np.zeros_like(s1_hi),
-        np.zeros_like(s1_hi),
-    )
+    s1_lo = np.zeros_like(s1_hi)
+    s2_hi = np.zeros_like(s1_hi)
+    s2_lo = np.zeros_like(s1_hi)
     chunk = max(1, CHUNK_ROWS // index.step)
-    block = widest * group  # keys per step
+    piece = max(1, LEAF_ENTRIES // max(n_cells, 1))
     for first in range(0, n_steps, chunk):
         last = min(n_steps, first + chunk)
-        r0, r1 = int(index.pos[first]), int(index.pos[last])
         rows_per = np.diff(index.pos[first : last + 1])
-        steps = np.repeat(np.arange(last - first, dtype=np.int64), rows_per)
-        d = index.values[r0:r1] - np.repeat(index.low[first:last], rows_per)
-        q = np.repeat(index.quantum[first:last], rows_per)
-        coarse = np.rint(d * np.repeat(index.inv_quantum[first:last], rows_per)) * q
-        fine = d - coarse
-        square = d * d
-        del q
-        base = steps * block
-        base += index.codes[ip][r0:r1].astype(np.int64) * ks
-        if isec is not None:
-            base += index.codes[isec][r0:r1]
-        passing = unpack_bits(ft.bits, r0, r1)
-        base[~passing] = (last - first) * block  # a spare step nobody reads
-        size = (last - first + 1) * block
-        cells = np.zeros((4, last - first, n_cells), dtype=np.float64)
-        for i, cell in zip(panels, offsets, strict=False):
-            k = int(index.sizes[i])
-            key = base + index.codes[i][r0:r1].astype(np.int64) * group
-            for out, weights in zip(cells, (None, coarse, fine, square), strict=True):
-                sums = np.bincount(key, weights=weights, minlength=size)[: size - block]
-                out[:, cell : cell + k * group] = sums.reshape(
-                    last - first, widest * group
-                )[:, : k * group]
+        start = int(index.pos[first])
+        cells = step_cells(index, ft.bits, layout, first, rows_per, start)
         np.cumsum(cells[0].astype(count_type), axis=0, out=count[first + 1 : last + 1])
         count[first + 1 : last + 1] += count[first]
-        a_hi, a_lo, b_hi, b_lo = _leaves(index.low[first:last], *cells)
-        s1_hi[first + 1 : last + 1], s1_lo[first + 1 : last + 1] = dd_prefix(
-            a_hi, a_lo, s1_hi[first], s1_lo[first]
-        )
-        s2_hi[first + 1 : last + 1], s2_lo[first + 1 : last + 1] = dd_prefix(
-            b_hi, b_lo, s2_hi[first], s2_lo[first]
-        )
+        for a in range(first, last, piece):
+            b = min(last, a + piece)
+            part = cells[:, a - first : b - first]
+            a_hi, a_lo, _, b_hi, b_lo, _ = leaf_moments(index, slice(a, b), part)
+            s1_hi[a + 1 : b + 1], s1_lo[a + 1 : b + 1] = dd_prefix(
+                a_hi, a_lo, s1_hi[a], s1_lo[a]
+            )
+            s2_hi[a + 1 : b + 1], s2_lo[a + 1 : b + 1] = dd_prefix(
+                b_hi, b_lo, s2_hi[a], s2_lo[a]
+            )
     for array in (count, s1_hi, s1_lo, s2_hi, s2_lo):
         array.setflags(write=False)
     return TrellisTables(
         key=(ft.key, primary, secondary),
-        panels=panels,
-        offsets=tuple(offsets[:-1]),
-        group=group,
+        layout=layout,
         count=count,
         s1_hi=s1_hi,
         s1_lo=s1_lo,

@@ -39,9 +39,8 @@ from ..pairs import pairs_frame, parameter_pairs
 from ..selection import Selection, Where, require_normalized, resolve_where
 from ..stats import option_frame
 from ..trellis import check_trellis_args, trellis_frame, trellis_panels
-from .exact import dd_add, dd_div, dd_square_over, dd_sub, two_product, two_sum
+from .exact import dd_add, dd_div, dd_square_over, dd_sub
 from .index import (
-    EPS,
     FilterTables,
     RowIndex,
     TrellisTables,
@@ -50,7 +49,10 @@ from .index import (
     build_histogram,
     build_steps,
     build_trellis,
+    leaf_moments,
     range_mask,
+    row_spreads,
+    step_cells,
     unpack_bits,
     where_key,
 )
@@ -132,7 +134,7 @@ class _Order:
     option_cells: np.ndarray
     pairs_template: pd.DataFrame
     option_template: pd.DataFrame
-    trellis: dict[tuple[str, str | None], tuple[pd.DataFrame, list[str]]]
+    trellis: dict[tuple[str, str | None], tuple[pd.DataFrame, np.ndarray]]
 
 
 def _with_columns(template: pd.DataFrame, **columns: np.ndarray) -> pd.DataFrame:
@@ -210,70 +212,34 @@ class _Moments:
     spread: np.ndarray
 
 
-def _edge_moments(
-    index: RowIndex,
-    ft: FilterTables,
-    tt: TrellisTables,
-    pieces: list[tuple[int, int]],
-    spread: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Count, exact sum (double-double) and spread per cell of the given rows.
+def _merge(
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], spread: bool
+) -> _Moments:
+    """Merge disjoint pieces ``(n, sum_hi, sum_lo, M2)`` per cell (Chan et al.).
 
-    Each piece is a run of rows inside one step; its sum is taken as the
-    step's tables take theirs (``n a + sum(v - a)``, the differences split
-    at the step's power of two so that both parts add up exactly). The
-    spread is two-pass: the squared deviations from the cell's mean.
+    The sum adds in double-double; the mean is its quotient by the count;
+    ``M2 = sum(M2_k) + sum(n_k d_k**2)`` with ``d_k`` a piece's mean minus the
+    cell's, every term non-negative.
     """
-    n_cells = tt.count.shape[1]
-    n = np.zeros(n_cells, dtype=np.float64)
-    s_hi, s_lo = np.zeros(n_cells), np.zeros(n_cells)
-    every: list[np.ndarray] = []
-    keys_all: list[np.ndarray] = []
-    ip = index.position[tt.key[1]]
-    secondary = tt.key[2]
-    isec = None if secondary is None else index.position[secondary]
-    for first, stop in pieces:
-        if stop <= first:
-            continue
-        rows = first + np.flatnonzero(unpack_bits(ft.bits, first, stop))
-        if not len(rows):
-            continue
-        j = index.codes[ip][rows].astype(np.int64)
-        if isec is not None:
-            j = j * int(index.sizes[isec]) + index.codes[isec][rows]
-        keys = np.concatenate(
-            [
-                j + index.codes[i][rows].astype(np.int64) * tt.group + off
-                for i, off in zip(tt.panels, tt.offsets, strict=True)
-            ]
-        )
-        v = np.tile(index.values[rows], len(tt.panels))
-        step = first // index.step
-        low = index.low[step]
-        d = v - low
-        coarse = np.rint(d * index.inv_quantum[step]) * index.quantum[step]
-        count = np.bincount(keys, minlength=n_cells).astype(np.float64)
-        c_hi, c_lo = two_sum(
-            np.bincount(keys, weights=coarse, minlength=n_cells),
-            np.bincount(keys, weights=d - coarse, minlength=n_cells),
-        )
-        p, e = two_product(count, np.full(n_cells, low))
-        piece_hi, piece_lo = dd_add(p, e, c_hi, c_lo)
-        s_hi, s_lo = dd_add(s_hi, s_lo, piece_hi, piece_lo)
-        n += count
-        every.append(v)
-        keys_all.append(keys)
-    zeros = np.zeros(n_cells, dtype=np.float64)
-    if not spread or not every:
-        return n, s_hi, s_lo, zeros
-    keys = np.concatenate(keys_all)
-    m_hi, m_lo = dd_div(s_hi, s_lo, np.maximum(n, 1.0))
-    dev = (np.concatenate(every) - m_hi[keys]) - m_lo[keys]
-    rest = np.bincount(keys, weights=dev, minlength=n_cells)
-    square = np.bincount(keys, weights=dev * dev, minlength=n_cells)
-    m2 = square - rest * rest / np.maximum(n, 1.0)
-    m2 = np.where(m2 > (n + 4.0) * EPS * square, m2, 0.0)
-    return n, s_hi, s_lo, m2
+    n = pieces[0][0]
+    t_hi, t_lo = pieces[0][1], pieces[0][2]
+    for m, hi, lo, _ in pieces[1:]:
+        n = n + m
+        t_hi, t_lo = dd_add(t_hi, t_lo, hi, lo)
+    safe = np.maximum(n, 1.0)
+    mean_hi, mean_lo = dd_div(t_hi, t_lo, safe)
+    empty = n == 0
+    mean_hi = np.where(empty, np.nan, mean_hi)
+    mean_lo = np.where(empty, 0.0, mean_lo)
+    total = np.zeros_like(n)
+    if spread:
+        for m, hi, lo, m2 in pieces:
+            x_hi, x_lo = dd_div(hi, lo, np.maximum(m, 1.0))
+            g_hi, g_lo = dd_sub(x_hi, x_lo, mean_hi, mean_lo)
+            gap = np.where(m > 0, g_hi + g_lo, 0.0)
+            total = total + m2 + m * gap * gap
+        total = np.where(n >= 2, np.maximum(total, 0.0), 0.0)
+    return _Moments(n.astype(np.int64), mean_hi, mean_lo, total)
 
 
 def trellis_range(
@@ -284,54 +250,52 @@ def trellis_range(
     p_hi: int,
     spread: bool,
 ) -> _Moments:
-    """Per trellis cell (the index's panel order) of sorted rows ``p_lo .. p_hi - 1``.
+    """Per trellis cell (the layout's order) of sorted rows ``p_lo .. p_hi - 1``.
 
     The whole steps inside the range: count, sum and sum of squares from
     the running tables (double-double differences), spread = ``S2 - S1**2 /
     n`` in double-double, set to 0 within ``UNION_FLOOR`` times the running
-    sums' magnitude (its rounding bound). The partial steps at both ends:
-    :func:`_edge_moments`. The two pieces merged around the cell's mean:
-    ``M2 = M2_a + M2_b + n_a d_a**2 + n_b d_b**2`` (``d``: a piece's mean
-    minus the cell's), every term non-negative. ``spread=False`` skips the
+    sums' magnitude (its rounding bound). The partial steps at both ends
+    (at most one step each): their exact sums as the build takes a step's
+    (:func:`~.index.step_cells`, :func:`~.index.leaf_moments`), their
+    spreads two-pass from their rows (:func:`~.index.row_spreads`). The
+    pieces merged per cell (:func:`_merge`). ``spread=False`` skips the
     spreads (the means are the same either way, to the bit).
     """
-    s_a = -(-p_lo // index.step)
-    s_b = p_hi // index.step
-    if p_hi == index.n:
-        s_b = index.n_steps
-    if s_a > s_b or s_a >= index.n_steps + 1:
-        pieces = [(p_lo, p_hi)]
+    step = index.step
+    s_a = -(-p_lo // step)
+    s_b = index.n_steps if p_hi == index.n else p_hi // step
+    if s_a > s_b:
+        ends = [(p_lo, p_hi)]
         s_a = s_b = 0
     else:
-        pieces = [(p_lo, int(index.pos[s_a])), (int(index.pos[s_b]), p_hi)]
-    n_e, e_hi, e_lo, m2_e = _edge_moments(index, ft, tt, pieces, spread)
+        ends = [(p_lo, int(index.pos[s_a])), (int(index.pos[s_b]), p_hi)]
     n_u = (tt.count[s_b] - tt.count[s_a]).astype(np.float64)
     u_hi, u_lo = dd_sub(tt.s1_hi[s_b], tt.s1_lo[s_b], tt.s1_hi[s_a], tt.s1_lo[s_a])
-    n = n_u + n_e
-    safe = np.maximum(n, 1.0)
-    t_hi, t_lo = dd_add(u_hi, u_lo, e_hi, e_lo)
-    mean_hi, mean_lo = dd_div(t_hi, t_lo, safe)
-    empty = n == 0
-    mean_hi = np.where(empty, np.nan, mean_hi)
-    mean_lo = np.where(empty, 0.0, mean_lo)
-    if not spread:
-        return _Moments(n.astype(np.int64), mean_hi, mean_lo, np.zeros_like(n))
-    safe_u = np.maximum(n_u, 1.0)
-    q_hi, q_lo = dd_square_over(u_hi, u_lo, safe_u)
-    w_hi, w_lo = dd_sub(tt.s2_hi[s_b], tt.s2_lo[s_b], tt.s2_hi[s_a], tt.s2_lo[s_a])
-    d_hi, d_lo = dd_sub(w_hi, w_lo, q_hi, q_lo)
-    m2_u = d_hi + d_lo
-    floor = UNION_FLOOR * (np.abs(tt.s2_hi[s_b]) + np.abs(tt.s1_hi[s_b]))
-    m2_u = np.where(m2_u > floor, m2_u, 0.0)
-    total = m2_u + m2_e
-    for n_x, hi_x, lo_x in ((n_u, u_hi, u_lo), (n_e, e_hi, e_lo)):
-        x_hi, x_lo = dd_div(hi_x, lo_x, np.maximum(n_x, 1.0))
-        g_hi, g_lo = dd_sub(x_hi, x_lo, mean_hi, mean_lo)
-        gap = np.where(n_x > 0, g_hi + g_lo, 0.0)
-        total = total + n_x * gap * gap
-    total = np.where(n >= 2, np.maximum(total, 0.0), 0.0)
-    total = np.where(empty, 0.0, total)
-    return _Moments(n.astype(np.int64), mean_hi, mean_lo, total)
+    m2_u = np.zeros_like(n_u)
+    if spread:
+        q_hi, q_lo = dd_square_over(u_hi, u_lo, np.maximum(n_u, 1.0))
+        w_hi, w_lo = dd_sub(tt.s2_hi[s_b], tt.s2_lo[s_b], tt.s2_hi[s_a], tt.s2_lo[s_a])
+        d_hi, d_lo = dd_sub(w_hi, w_lo, q_hi, q_lo)
+        m2_u = d_hi + d_lo
+        floor = UNION_FLOOR * (np.abs(tt.s2_hi[s_b]) + np.abs(tt.s1_hi[s_b]))
+        m2_u = np.where(m2_u > floor, m2_u, 0.0)
+    pieces = [(n_u, u_hi, u_lo, m2_u)]
+    for first, stop in ends:
+        if stop <= first:
+            continue
+        s = first // step
+        cells = step_cells(
+            index, ft.bits, tt.layout, s, np.array([stop - first]), first, False
+        )
+        e_hi, e_lo, _, _, _, _ = leaf_moments(index, slice(s, s + 1), cells)
+        n_e = cells[0, 0]
+        m2_e = np.zeros_like(n_e)
+        if spread:  # two-pass: deviations from the piece's exact means
+            x_hi, x_lo = dd_div(e_hi[0], e_lo[0], np.maximum(n_e, 1.0))
+            m2_e = row_spreads(index, ft.bits, tt.layout, first, stop, x_hi, x_lo)
+        pieces.append((n_e, e_hi[0], e_lo[0], m2_e))
+    return _merge(pieces, spread)
 
 
 class BrushEngine:
@@ -546,28 +510,27 @@ class BrushEngine:
         self, tt: TrellisTables, primary: str, secondary: str | None
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """The empty trellis frame of this order and its cells in ``tt``'s order."""
-        layout = self._order.trellis.get((primary, secondary))
-        if layout is None:
-            ens = self._ens
-            panels = trellis_panels(ens, primary, secondary)
-            zeros = {
-                p: np.zeros(len(ens.options(p)) * tt.group, dtype=np.int64)
-                for p in panels
-            }
-            template = trellis_frame(ens, primary, secondary, zeros, zeros)
-            layout = (template, panels)
-            self._order.trellis[(primary, secondary)] = layout
-        template, panels = layout
+        known = self._order.trellis.get((primary, secondary))
+        if known is not None:
+            return known
+        ens, layout = self._ens, tt.layout
+        panels = trellis_panels(ens, primary, secondary)
+        zeros = {
+            p: np.zeros(len(ens.options(p)) * layout.group, dtype=np.int64)
+            for p in panels
+        }
+        template = trellis_frame(ens, primary, secondary, zeros, zeros)
         offset = {
             self._index.names[i]: off
-            for i, off in zip(tt.panels, tt.offsets, strict=True)
+            for i, off in zip(layout.panels, layout.offsets, strict=True)
         }
         cells = np.concatenate(
             [
-                offset[p] + np.arange(len(self._index.options[p]) * tt.group)
+                offset[p] + np.arange(len(self._index.options[p]) * layout.group)
                 for p in panels
             ]
         )
+        self._order.trellis[(primary, secondary)] = (template, cells)
         return template, cells
 
     def _trellis(
