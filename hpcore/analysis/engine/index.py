@@ -492,43 +492,6 @@ def cell_group(
     return j
 
 
-def row_spreads(
-    index: RowIndex,
-    bits: np.ndarray,
-    layout: TrellisLayout,
-    start: int,
-    stop: int,
-    mean_hi: np.ndarray,
-    mean_lo: np.ndarray,
-) -> np.ndarray:
-    """Sum of squared deviations from the given cell means, over rows ``start ..``.
-
-    Two-pass: per panel the rows' deviations ``(v - mean_hi) - mean_lo``
-    from their cell's mean, squared and added up, less ``(sum of the
-    deviations)**2 / n`` (the mean's own rounding); 0 within its rounding
-    bound ``(n + 4) eps`` times the sum of squares (equal values: exactly 0).
-    """
-    rows = start + np.flatnonzero(unpack_bits(bits, start, stop))
-    n_cells = layout.n_cells
-    if not len(rows):
-        return np.zeros(n_cells)
-    j = cell_group(index, layout, rows)
-    keys = np.concatenate(
-        [
-            j + index.code(i, rows) * layout.group + off
-            for i, off in zip(layout.panels, layout.offsets, strict=True)
-        ]
-    )
-    v = np.tile(index.values[rows], len(layout.panels))
-    dev = (v - mean_hi[keys]) - mean_lo[keys]
-    n = np.bincount(keys, minlength=n_cells).astype(np.float64)
-    rest = np.bincount(keys, weights=dev, minlength=n_cells)
-    square = np.bincount(keys, weights=dev * dev, minlength=n_cells)
-    m2 = square - rest * rest / np.maximum(n, 1.0)
-    out: np.ndarray = np.where(m2 > (n + 4.0) * EPS * square, m2, 0.0)
-    return out
-
-
 def step_cells(
     index: RowIndex,
     bits: np.ndarray,

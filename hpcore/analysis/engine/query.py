@@ -41,6 +41,7 @@ from ..stats import option_frame
 from ..trellis import check_trellis_args, trellis_frame, trellis_panels
 from .exact import dd_add, dd_div, dd_square_over, dd_sub
 from .index import (
+    EPS,
     FilterTables,
     RowIndex,
     TrellisTables,
@@ -49,10 +50,9 @@ from .index import (
     build_histogram,
     build_steps,
     build_trellis,
+    cell_group,
     leaf_moments,
     range_mask,
-    row_spreads,
-    step_cells,
     unpack_bits,
     where_key,
 )
@@ -123,6 +123,9 @@ class _Store:
         self.trellis: OrderedDict[object, TrellisTables] = OrderedDict()
         self.made: weakref.WeakSet[Selection] = weakref.WeakSet()
         self.combinations: int | None = None
+        #: the last brush's trellis moments (a query and its trellis_moments
+        #: ask for the same brush), keyed by tables and sorted positions
+        self.last: tuple[object, _Moments] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,6 +215,62 @@ class _Moments:
     spread: np.ndarray
 
 
+def _edge_moments(
+    index: RowIndex,
+    bits: np.ndarray,
+    tt: TrellisTables,
+    start: int,
+    stop: int,
+    spread: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Count, exact sum and spread per cell of the filtered rows ``start ..``.
+
+    The rows lie in one step (a brush's partial step). The sum is taken as
+    the build takes a step's (:func:`~.index.leaf_moments`: ``n a + sum(v -
+    a)`` with the differences split so that both parts add up exactly); the
+    spread is two-pass: the squared deviations from the cell's exact mean,
+    less ``(sum of the deviations)**2 / n``, 0 within its rounding bound
+    ``(n + 4) eps`` times the sum of squares (equal values: exactly 0).
+    """
+    layout = tt.layout
+    n_cells = layout.n_cells
+    rows = start + np.flatnonzero(unpack_bits(bits, start, stop))
+    zeros = np.zeros(n_cells, dtype=np.float64)
+    if not len(rows):
+        return zeros, zeros, zeros, zeros
+    step = start // index.step
+    j = cell_group(index, layout, rows)
+    keys = np.concatenate(
+        [
+            j + index.code(i, rows) * layout.group + off
+            for i, off in zip(layout.panels, layout.offsets, strict=True)
+        ]
+    )
+    v = index.values[rows]
+    d = v - index.low[step]
+    coarse = np.rint(d * index.inv_quantum[step]) * index.quantum[step]
+    repeat = len(layout.panels)
+    cells = np.stack(
+        [
+            np.bincount(keys, minlength=n_cells).astype(np.float64),
+            np.bincount(keys, weights=np.tile(coarse, repeat), minlength=n_cells),
+            np.bincount(keys, weights=np.tile(d - coarse, repeat), minlength=n_cells),
+            zeros,
+        ]
+    )[:, None, :]
+    s_hi, s_lo, _, _, _, _ = leaf_moments(index, slice(step, step + 1), cells)
+    n = cells[0, 0]
+    if not spread:
+        return n, s_hi[0], s_lo[0], zeros
+    m_hi, m_lo = dd_div(s_hi[0], s_lo[0], np.maximum(n, 1.0))
+    dev = (np.tile(v, repeat) - m_hi[keys]) - m_lo[keys]
+    rest = np.bincount(keys, weights=dev, minlength=n_cells)
+    square = np.bincount(keys, weights=dev * dev, minlength=n_cells)
+    m2 = square - rest * rest / np.maximum(n, 1.0)
+    m2 = np.where(m2 > (n + 4.0) * EPS * square, m2, 0.0)
+    return n, s_hi[0], s_lo[0], m2
+
+
 def _merge(
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], spread: bool
 ) -> _Moments:
@@ -256,10 +315,8 @@ def trellis_range(
     the running tables (double-double differences), spread = ``S2 - S1**2 /
     n`` in double-double, set to 0 within ``UNION_FLOOR`` times the running
     sums' magnitude (its rounding bound). The partial steps at both ends
-    (at most one step each): their exact sums as the build takes a step's
-    (:func:`~.index.step_cells`, :func:`~.index.leaf_moments`), their
-    spreads two-pass from their rows (:func:`~.index.row_spreads`). The
-    pieces merged per cell (:func:`_merge`). ``spread=False`` skips the
+    (at most one step each): :func:`_edge_moments`. The pieces merged per
+    cell (:func:`_merge`). ``spread=False`` skips the
     spreads (the means are the same either way, to the bit).
     """
     step = index.step
@@ -282,19 +339,8 @@ def trellis_range(
         m2_u = np.where(m2_u > floor, m2_u, 0.0)
     pieces = [(n_u, u_hi, u_lo, m2_u)]
     for first, stop in ends:
-        if stop <= first:
-            continue
-        s = first // step
-        cells = step_cells(
-            index, ft.bits, tt.layout, s, np.array([stop - first]), first, False
-        )
-        e_hi, e_lo, _, _, _, _ = leaf_moments(index, slice(s, s + 1), cells)
-        n_e = cells[0, 0]
-        m2_e = np.zeros_like(n_e)
-        if spread:  # two-pass: deviations from the piece's exact means
-            x_hi, x_lo = dd_div(e_hi[0], e_lo[0], np.maximum(n_e, 1.0))
-            m2_e = row_spreads(index, ft.bits, tt.layout, first, stop, x_hi, x_lo)
-        pieces.append((n_e, e_hi[0], e_lo[0], m2_e))
+        if stop > first:
+            pieces.append(_edge_moments(index, ft.bits, tt, first, stop, spread))
     return _merge(pieces, spread)
 
 
@@ -544,7 +590,15 @@ class BrushEngine:
     ) -> pd.DataFrame:
         tt = self._trellis_tables(ft, primary, secondary)
         template, cells = self._trellis_layout(tt, primary, secondary)
-        m = trellis_range(self._index, ft, tt, p_lo, p_hi, spread)
+        key = (tt.key, p_lo, p_hi)
+        with self._store.lock:
+            last = self._store.last
+        if last is not None and last[0] == key:
+            m = last[1]
+        else:  # spreads too: the same brush's trellis_moments usually follows
+            m = trellis_range(self._index, ft, tt, p_lo, p_hi, True)
+            with self._store.lock:
+                self._store.last = (key, m)
         mean = (m.mean_hi + m.mean_lo)[cells]
         columns = {"mean": mean, "count": m.count[cells]}
         if spread:
