@@ -286,6 +286,14 @@ def bench(
                     )
                 )[0]
             )
+    # the counting half of a filter change: bitmap, running pair counts,
+    # histogram (a query without a trellis)
+    counting = []
+    for _ in range(args.changes):
+        new = random_where(ens, rng)
+        counting.append(
+            timed(lambda new=new: engine.query(range=(0.2, 0.9), where=new))[0]
+        )
     # primary/secondary changes under the drag's filter
     switches = []
     for _ in range(args.changes):
@@ -316,6 +324,8 @@ def bench(
         "drag_vs_plain": plain_s["median_ms"] / drag_s["median_ms"],
         "filter_change": change_s,
         "filter_change_over_scan": change_s["median_ms"] / (scan * 1e3),
+        "filter_counts": summary(counting),
+        "filter_counts_over_scan": summary(counting)["median_ms"] / (scan * 1e3),
         "drag_after_change": summary(after),
         "primary_change": switch_s,
         "primary_change_over_scan": switch_s["median_ms"] / (scan * 1e3),
@@ -372,6 +382,12 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
                 f"{r['filter_change']['median_ms']:.1f}",
                 f"{r['scan_ms']:.1f}",
                 f"{r['filter_change_over_scan']:.1f}x",
+            ),
+            (
+                "  of which counts tables ms",
+                f"{r['filter_counts']['median_ms']:.1f}",
+                f"{r['scan_ms']:.1f}",
+                f"{r['filter_counts_over_scan']:.1f}x",
             ),
             (
                 "  drag after change med ms",

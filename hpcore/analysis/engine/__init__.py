@@ -22,17 +22,20 @@ The engine is two modules:
 
 Cost
 ----
-With ``N`` rows, ``B`` rows per step (a power of two near ``sqrt(N)``,
-between 64 and 4096) and ``N / B`` steps:
+With ``N`` rows, ``B`` rows per step (a power of two near ``2 sqrt(N)``,
+between 64 and 4096: 256 at 13 thousand rows, 2048 at a million, 4096 at
+ten million) and ``N / B`` steps:
 
 - build: one sort of the values (``O(N log N)``), the codes gathered into
   that order and packed into one bitmap per option (``O(N)``);
-- a **new filter** (or the first query): one pass of bitwise ANDs and
-  popcounts over the bitmaps (for a pair of parameters with ``a`` and ``b``
-  options, ``(a - 1)(b - 1)`` word ANDs per 64 rows), ``O(N)``; the
-  filter's bitmap itself is a few word operations per allowed option;
-- a **new trellis primary/secondary** (or filter, when a trellis is asked
-  for): one pass of ``bincount`` over the rows, four per panel parameter;
+- a **new filter** (or the first query): the filter's bitmap (a few word
+  operations per allowed option), then one pass of bitwise ANDs and
+  popcounts over the option bitmaps for the running pair counts (for a pair
+  of parameters with ``a`` and ``b`` options, ``(a - 1)(b - 1)`` word ANDs
+  per 64 rows), ``O(N / 64)`` words per pair;
+- a **new trellis primary/secondary** (or a new filter, when a trellis is
+  asked for): one pass over the rows, three ``bincount`` per couple of
+  panel parameters, ``O(N)``;
 - a **range drag** under a filter and trellis seen before: two binary
   searches, the popcounts of all option pairs over the at most ``B / 2`` rows
   between each end and its nearest step, the direct aggregation of the
@@ -41,13 +44,19 @@ between 64 and 4096) and ``N / B`` steps:
   trellis cell. Nothing in it follows ``N`` or the number of distinct
   parameter combinations.
 
-Memory: per row 8 bytes of sorted value, 4 of row id, one byte per
-parameter (its code) and one bit per option: about 31 bytes per row for
-the twelve NWS parameters, under the table's own 28. Per filter kept:
-``N / B`` x (pair cells + options) running counts (about 8 MB at 10
-million rows); per trellis kept: ``N / B`` x trellis cells x 36 bytes
-(about 70 MB at 10 million rows). :data:`query.FILTER_CACHE` filters and
-:data:`query.TRELLIS_CACHE` trellis tables are kept.
+Measured (``benchmarks/brush.py``, README "Instant brushing at millions of
+rows"): range drags in a few milliseconds at every size; a new filter's
+pair counts in about the time of one scan of the codes; the trellis pass
+several scans' worth, the one cost that still grows with ``N``.
+
+Memory: per row 8 bytes of sorted value, 4 of row id, one byte per couple
+of parameters (their joint code) and one bit per option: about 23 bytes per
+row for the twelve NWS parameters, under the table's own 28. Per filter
+kept: its bitmap (``N / 8`` bytes) and ``N / B`` x (pair cells + options)
+running counts (about 10 MB at 10 million rows); per trellis kept: ``N /
+B`` x trellis cells x 36 bytes (about 70 MB at 10 million rows).
+:data:`query.FILTER_CACHE` filters and :data:`query.TRELLIS_CACHE` trellis
+tables are kept; :attr:`BrushEngine.nbytes` counts them all.
 
 Exactness
 ---------
@@ -55,12 +64,13 @@ Counts are integers, exact. A trellis cell's sum over whole steps is the
 difference of two running double-double sums; each step's own sum is exact
 (the values ``v`` of a step are taken relative to its smallest value ``a``;
 ``v - a`` is exact when ``v <= 2 a``, and split at a power of two into two
-parts whose float64 sums over at most ``2**12`` rows are exact). So a
-brush's sum is within about ``2**-104`` of the running sums' magnitude
-(the cell's values up to the brush's top), relative ``2**-104 * (1 +
-rows below / rows in)`` — far below the plain function's own rounding. In
-steps that span more than a factor of two (only near 0) ``v - a`` rounds
-like any float64 subtraction. Means: the exact sum divided by the count.
+parts whose float64 sums over a step are exact). So a brush's sum is within
+about ``2**-104`` of the running sums' magnitude (the cell's values up to
+the brush's top), relative ``2**-104 * (1 + rows below / rows in)`` — far
+below the plain function's own rounding. In steps that span more than a
+factor of two (only near 0) ``v - a`` rounds like any float64
+subtraction. The rows of the partial steps at a brush's ends are summed the
+same way. Means: the exact sum divided by the count.
 
 Spreads (sum of squared deviations, ``M2``), for the trellis' intervals:
 per step and cell ``M2 = sum((v - a)**2) - (sum(v - a))**2 / n``, set to 0
@@ -74,8 +84,8 @@ at most about ``1e-13 M2`` plus ``2**-100`` times the cell's running sums of
 ``v`` and ``v**2`` up to the brush's top, plus ``(B + 4) eps`` times the
 squared distances of its values from their steps' smallest values. The
 last term is what a cell of nearly (not exactly) equal values inside steps
-of widely spread values can show: its interval may then be a few units in
-the ``1e-8`` of the step's width off the plain function's.
+of widely spread values can show: its interval may then be off the plain
+function's by up to about ``sqrt(B eps)`` of the step's width.
 
 Tables larger than memory
 -------------------------

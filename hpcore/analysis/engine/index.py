@@ -55,6 +55,9 @@ CHUNK_WORDS = 8192
 CHUNK_ROWS = 1 << 18
 #: (step, cell) entries per piece of the trellis' double-double arithmetic.
 LEAF_ENTRIES = 1 << 14
+#: A trellis pass takes only the filter's rows (gathered) when it keeps
+#: fewer than this share of them; otherwise all rows, the others binned away.
+COMPRESS_BELOW = 0.6
 #: Scale of the count packed with the coarse multiples in one weighted
 #: ``bincount``: above ``2**26`` multiples times :data:`STEP_MAX` rows.
 PACK = 2.0**40
@@ -517,17 +520,29 @@ def step_cells(
     """
     width = len(rows_per)
     stop = start + int(rows_per.sum())
-    rows = slice(start, stop)
     block, group = layout.block, layout.group
-    base = np.repeat(np.arange(width, dtype=np.int64) * block, rows_per)
-    base[~unpack_bits(bits, start, stop)] = width * block  # a spare step
+    passing = unpack_bits(bits, start, stop)
+    kept = int(np.count_nonzero(passing))
+    rows: slice | np.ndarray
+    if kept < COMPRESS_BELOW * (stop - start):  # a narrow filter: its rows only
+        rows = start + np.flatnonzero(passing)
+        step = rows // index.step - first
+        base = step * block
+    else:  # all rows; those the filter drops go to a spare step
+        rows = slice(start, stop)
+        step = np.repeat(np.arange(width, dtype=np.int64), rows_per)
+        base = step * block
+        base[~passing] = width * block
+    del passing
     base += cell_group(index, layout, rows)
-    steps = slice(first, first + width)
-    d = index.values[rows] - np.repeat(index.low[steps], rows_per)
-    coarse = np.rint(d * np.repeat(index.inv_quantum[steps], rows_per))
-    fine = d - coarse * np.repeat(index.quantum[steps], rows_per)
+    step += first
+    d = index.values[rows] - index.low[step]
+    coarse = np.rint(d * index.inv_quantum[step])
+    fine = d - coarse * index.quantum[step]
+    del step
     coarse += PACK  # the row count and the coarse multiples in one float64
     weights = (coarse, fine, d * d) if spread else (coarse, fine)
+    steps = slice(first, first + width)
     cells = np.zeros((4, width, layout.n_cells), dtype=np.float64)
     size = (width + 1) * block
     for c, members in layout.couples:
