@@ -1,36 +1,43 @@
-"""Benchmark: brushing with hpcore.analysis.engine.BrushEngine vs re-scanning the table.
+"""Benchmark: brushing with hpcore's BrushEngine vs the plain path, at scale.
 
-For synthetic NWS-like ensembles (:func:`hpcore.synthetic.nws_like`) of several
-sizes, measure in one run:
+For synthetic NWS-like ensembles (:func:`hpcore.synthetic.nws_like`) of each
+size, with the paper's seven columns and with all twelve parameters, measure
+in one run:
 
-- the engine: build time, peak memory of the build (tracemalloc) next to the
-  table's own size, and the latency of ``engine.query`` (count, normalized
-  histogram, pair counts of all parameter pairs, trellis) over random brushes;
-- the plain pandas path that re-scans the table on every brush: boolean masks,
-  ``pd.crosstab`` for every parameter pair, one ``groupby`` per trellis panel,
-  ``pd.cut`` + ``groupby`` for the histogram;
-- the hpcore reference path (``hpcore.select`` + ``histogram`` +
-  ``pair_counts`` + ``trellis``), which is also the oracle: the engine's
-  tables are checked against it on every brush the slow paths run.
+- **build**: time of ``BrushEngine(ens)`` (median of up to five) and the
+  peak of the memory it allocates (tracemalloc, one more build) next to the
+  table's own size (``ens.table.memory_usage(deep=True)``).
+- **range drag**: a brush whose filter and trellis parameters were seen
+  before (the interaction repeated most), as the report and the serve path
+  use it: ``query`` (count, histogram, pair counts, option counts, trellis)
+  + ``trellis_moments`` + the statistics computed from counts
+  (``enrich_pair_counts`` against the population, ``trellis_ci_from_moments``).
+  ``engine only`` is ``query`` + ``trellis_moments`` without the statistics.
+  Baseline: the plain path on the same brush, ``hpcore.select`` +
+  ``histogram`` + ``pair_statistics`` + ``trellis_with_ci`` +
+  ``option_counts`` (run on fewer brushes; the engine's tables are checked
+  against it on each).
+- **filter change**: the first brush under a ``where`` not seen before
+  (the engine builds the filter's bitmap, running pair counts and trellis
+  tables), then the median range drag under it again.
+- **primary change**: the first ``trellis_moments`` with a new trellis
+  primary/secondary under a known filter.
+- **scan baseline** for both: one vectorized pass over the parameter codes
+  (``allowed[codes]`` AND-reduced over every parameter column of the set,
+  what a where-mask costs with every parameter filtered), median of 5.
 
-The engine's latency covers everything a view needs, including building a
-trellis layout the first time a primary/secondary pair is asked for (the
-``engine_warm`` entry repeats the same brushes with every layout cached). The
-brushes are random: a range ``[lo, hi]`` in [0, 1], a ``where`` filter
-(none, or one or two parameters restricted to a random subset of options),
-a random primary and, half the time, a secondary trellis parameter. The slow
-paths run only the first ``--slow-reps`` brushes of the same list (by default
-200 up to 100 thousand rows, 20 up to 2 million, 10 above); ratios are medians
-over those brushes against the engine's median over all of them.
-
-Run from the repository root::
+The brushes are random: ranges ``[lo, hi]`` in [0, 1]; filters restrict one
+or two parameters to a random subset of their options; primary and
+secondary are random parameters. Run from the repository root::
 
     python benchmarks/brush.py                          # 13k, 1M, 10M rows
     python benchmarks/brush.py --sizes 13000,1000000 --out /tmp/brush.json
 
-Prints a table and writes the numbers as JSON (``--out``, default
-``benchmarks/results/brush.json``). Never used by the tests; timings depend on
-the machine and its load, which the JSON records.
+10 million rows need a few GB: run that size alone (``--sizes 10000000``);
+``--merge`` adds a run's sizes to an existing JSON. Prints a table and
+writes JSON (``--out``, default ``benchmarks/results/brush.json``). Never
+used by the tests; timings depend on the machine and its load, which the
+JSON records.
 """
 
 from __future__ import annotations
@@ -41,14 +48,11 @@ import gc
 import json
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +60,8 @@ import numpy as np
 import pandas as pd
 
 import hpcore
-from hpcore.analysis.engine import BrushEngine, BrushResult
-from hpcore.data.model import NORMALIZED
+from hpcore.analysis import stats
+from hpcore.analysis.engine import BrushEngine
 
 #: The paper's six hyper-parameters plus the data set (``lrate`` is binned).
 PAPER_PARAMETERS = (
@@ -69,115 +73,9 @@ PAPER_PARAMETERS = (
     "activation",
     "initialization",
 )
+SETS = {"paper7": PAPER_PARAMETERS, "all12": None}
 DEFAULT_SIZES = (13_000, 1_000_000, 10_000_000)
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "brush.json"
-
-
-@dataclass(frozen=True)
-class Brush:
-    """One random brush: range, filter and trellis parameters."""
-
-    lo: float
-    hi: float
-    where: dict[str, list[str]]
-    primary: str
-    secondary: str | None
-
-
-def random_brushes(ens: hpcore.Ensemble, n: int, seed: int) -> list[Brush]:
-    """``n`` random brushes over the ensemble's parameters and options."""
-    rng = np.random.default_rng(seed)
-    params = list(ens.parameters)
-    brushes = []
-    for _ in range(n):
-        lo, hi = sorted(float(x) for x in rng.random(2))
-        where: dict[str, list[str]] = {}
-        for name in rng.choice(params, size=int(rng.integers(0, 3)), replace=False):
-            options = ens.options(str(name))
-            k = int(rng.integers(1, len(options)))
-            where[str(name)] = [str(o) for o in rng.choice(options, k, replace=False)]
-        primary = str(rng.choice(params))
-        others = [p for p in params if p != primary]
-        secondary = str(rng.choice(others)) if rng.random() < 0.5 else None
-        brushes.append(Brush(lo, hi, where, primary, secondary))
-    return brushes
-
-
-def engine_query(engine: BrushEngine, b: Brush) -> BrushResult:
-    return engine.query(
-        range=(b.lo, b.hi), where=b.where, primary=b.primary, secondary=b.secondary
-    )
-
-
-def reference_query(ens: hpcore.Ensemble, bins: int, b: Brush) -> dict[str, Any]:
-    """The hpcore plain functions: the engine's oracle."""
-    sel = hpcore.select(ens, range=(b.lo, b.hi), where=b.where)
-    passing = hpcore.select(ens, where=b.where)
-    return {
-        "count": sel.count,
-        "histogram": hpcore.histogram(
-            ens, bins=bins, normalized=True, selection=passing
-        ),
-        "pair_counts": hpcore.pair_counts(ens, sel),
-        "trellis": hpcore.trellis(ens, sel, primary=b.primary, secondary=b.secondary),
-    }
-
-
-def pandas_query(ens: hpcore.Ensemble, bins: int, b: Brush) -> dict[str, Any]:
-    """The plain pandas path: re-scan the table with pandas on every brush."""
-    table = ens.table
-    params = list(ens.parameters)
-    passing = pd.Series(True, index=table.index)
-    for name, options in b.where.items():
-        passing &= table[name].isin(options)
-    sel = table[passing & table[NORMALIZED].between(b.lo, b.hi)]
-    pairs = [
-        pd.crosstab(sel[a], sel[c], dropna=False)
-        for i, a in enumerate(params)
-        for c in params[i + 1 :]
-    ]
-    by = [b.primary] + ([b.secondary] if b.secondary else [])
-    trellis = [
-        sel.groupby([p, *by], observed=False)[NORMALIZED].agg(["mean", "count"])
-        for p in params
-        if p not in by
-    ]
-    shown = table[passing]
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    values = shown[NORMALIZED].to_numpy()
-    codes = pd.cut(values, list(edges), right=False, labels=None).codes
-    codes = np.where(codes >= 0, codes, bins - 1)  # last bin closed: 1.0 is in it
-    binned = pd.Series(
-        pd.Categorical(codes, categories=np.arange(bins)), index=shown.index
-    )
-    group = shown[ens.group] if ens.group else pd.Series("all", index=shown.index)
-    hist = shown.groupby([group, binned], observed=False).size()
-    return {"count": len(sel), "pairs": pairs, "trellis": trellis, "hist": hist}
-
-
-def check_equal(result: BrushResult, ref: dict[str, Any], pan: dict[str, Any]) -> float:
-    """Assert the engine equals the oracle; return the largest relative mean gap."""
-    assert result.count == ref["count"] == pan["count"]
-    pd.testing.assert_frame_equal(result.pair_counts, ref["pair_counts"])
-    pd.testing.assert_frame_equal(result.histogram, ref["histogram"])
-    assert result.trellis is not None
-    pd.testing.assert_frame_equal(
-        result.trellis, ref["trellis"], check_exact=False, rtol=1e-12, atol=0.0
-    )
-    crosstab = np.concatenate([t.to_numpy().reshape(-1) for t in pan["pairs"]])
-    assert np.array_equal(crosstab, result.pair_counts["count"].to_numpy())
-    assert np.array_equal(pan["hist"].to_numpy(), result.histogram["count"].to_numpy())
-    grouped = pd.concat(pan["trellis"])
-    assert np.array_equal(grouped["count"].to_numpy(), result.trellis["count"])
-    np.testing.assert_allclose(
-        grouped["mean"].to_numpy(), result.trellis["mean"], rtol=1e-12, atol=0.0
-    )
-    got = result.trellis["mean"].to_numpy()
-    want = ref["trellis"]["mean"].to_numpy()
-    both = np.isfinite(want) & (want != 0)
-    if not both.any():
-        return 0.0
-    return float(np.max(np.abs(got[both] - want[both]) / np.abs(want[both])))
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -187,94 +85,254 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def summary(seconds: Sequence[float]) -> dict[str, float]:
-    ms = np.asarray(seconds) * 1e3
+    ms = np.asarray(seconds, dtype=np.float64) * 1e3
     return {
         "n": len(ms),
         "median_ms": float(np.median(ms)),
         "p95_ms": float(np.percentile(ms, 95)),
-        "max_ms": float(np.max(ms)),
     }
 
 
-def slow_reps_for(n_rows: int) -> int:
-    if n_rows <= 100_000:
-        return 200
-    return 20 if n_rows <= 2_000_000 else 10
+def random_where(
+    ens: hpcore.Ensemble, rng: np.random.Generator
+) -> dict[str, list[str]]:
+    """One or two parameters restricted to a random proper subset of options."""
+    where: dict[str, list[str]] = {}
+    names = rng.choice(
+        list(ens.parameters), size=int(rng.integers(1, 3)), replace=False
+    )
+    for name in names:
+        options = ens.options(str(name))
+        k = int(rng.integers(1, len(options)))
+        where[str(name)] = [str(o) for o in rng.choice(options, k, replace=False)]
+    return where
 
 
-def bench_size(
-    n_rows: int,
-    parameters: Sequence[str],
-    n_brushes: int,
-    slow_reps: int | None,
-    seed: int,
-    bins: int,
+def random_trellis(
+    ens: hpcore.Ensemble, rng: np.random.Generator
+) -> tuple[str, str | None]:
+    primary = str(rng.choice(list(ens.parameters)))
+    others = [p for p in ens.parameters if p != primary]
+    return primary, str(rng.choice(others))
+
+
+def engine_brush(
+    engine: BrushEngine,
+    population: Any,
+    lo: float,
+    hi: float,
+    where: dict[str, list[str]],
+    primary: str,
+    secondary: str | None,
+    with_stats: bool = True,
 ) -> dict[str, Any]:
-    start = time.perf_counter()
-    frame = hpcore.synthetic.nws_like(n_rows, seed=seed)
-    t_setup = time.perf_counter() - start
-    start = time.perf_counter()
-    ens = hpcore.normalize(hpcore.load(frame, parameters=list(parameters)))
-    t_load = time.perf_counter() - start
+    """One brush as the report and the serve path take it from the engine."""
+    res = engine.query(
+        range=(lo, hi), where=where, primary=primary, secondary=secondary
+    )
+    moments = engine.trellis_moments(
+        range=(lo, hi), where=where, primary=primary, secondary=secondary
+    )
+    out: dict[str, Any] = {"result": res, "moments": moments}
+    if with_stats:
+        out["pairs"] = stats.enrich_pair_counts(
+            res.pair_counts,
+            population.pair_counts,
+            selected=res.count,
+            population=population.count,
+        )
+        out["trellis"] = stats.trellis_ci_from_moments(moments)
+    return out
+
+
+def plain_brush(
+    ens: hpcore.Ensemble,
+    bins: int,
+    lo: float,
+    hi: float,
+    where: dict[str, list[str]],
+    primary: str,
+    secondary: str | None,
+) -> dict[str, Any]:
+    """The same tables by the plain functions (re-scan every row)."""
+    sel = hpcore.select(ens, range=(lo, hi), where=where)
+    passing = hpcore.select(ens, where=where)
+    return {
+        "count": sel.count,
+        "histogram": hpcore.histogram(
+            ens, bins=bins, normalized=True, selection=passing
+        ),
+        "pairs": stats.pair_statistics(ens, sel),
+        "options": stats.option_counts(ens, sel),
+        "trellis": stats.trellis_with_ci(
+            ens, sel, primary=primary, secondary=secondary
+        ),
+    }
+
+
+def check_equal(fast: dict[str, Any], plain: dict[str, Any]) -> float:
+    """The engine's tables equal the plain ones; the largest relative mean gap."""
+    res = fast["result"]
+    assert res.count == plain["count"]
+    pd.testing.assert_frame_equal(res.histogram, plain["histogram"])
+    pd.testing.assert_frame_equal(fast["pairs"], plain["pairs"])
+    pd.testing.assert_frame_equal(res.option_counts, plain["options"])
+    got, want = fast["trellis"], plain["trellis"]
+    assert np.array_equal(got["count"].to_numpy(), want["count"].to_numpy())
+    a, b = got["mean"].to_numpy(), want["mean"].to_numpy()
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    ok = np.isfinite(b) & (b != 0)
+    gap = float(np.max(np.abs(a[ok] - b[ok]) / np.abs(b[ok]), initial=0.0))
+    assert gap <= 1e-12, gap
+    return gap
+
+
+def scan_baseline(ens: hpcore.Ensemble) -> float:
+    """One vectorized pass over every parameter's codes (a full where-mask)."""
+    codes = [ens.codes(p).to_numpy() for p in ens.parameters]
+    allowed = [np.ones(len(ens.options(p)), dtype=bool) for p in ens.parameters]
+
+    def scan() -> np.ndarray:
+        mask = allowed[0][codes[0]]
+        for ok, c in zip(allowed[1:], codes[1:], strict=True):
+            mask &= ok[c]
+        return mask
+
+    return float(statistics.median(timed(scan)[0] for _ in range(5)))
+
+
+def plain_reps(n_rows: int) -> int:
+    return 20 if n_rows <= 100_000 else 5 if n_rows <= 2_000_000 else 3
+
+
+def bench(
+    n_rows: int, label: str, parameters: Sequence[str] | None, args: argparse.Namespace
+) -> dict[str, Any]:
+    rng = np.random.default_rng(args.seed + 1)
+    frame = hpcore.synthetic.nws_like(n_rows, seed=args.seed)
+    kwargs = {} if parameters is None else {"parameters": list(parameters)}
+    ens = hpcore.normalize(hpcore.load(frame, **kwargs))
     del frame
     gc.collect()
     table_bytes = int(ens.table.memory_usage(deep=True).sum())
-
-    # build: timed without tracemalloc, then once more under it for the peak
     builds: list[float] = []
-    while len(builds) < 5 and sum(builds) < 2.0:
-        start = time.perf_counter()
-        BrushEngine(ens, bins=bins)
-        builds.append(time.perf_counter() - start)
-    gc.collect()
+    while len(builds) < 5 and sum(builds) < 20.0:
+        builds.append(timed(lambda: BrushEngine(ens, bins=args.bins))[0])
+        gc.collect()
     tracemalloc.start()
-    engine = BrushEngine(ens, bins=bins)
+    engine = BrushEngine(ens, bins=args.bins)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    scan = scan_baseline(ens)
 
-    brushes = random_brushes(ens, n_brushes, seed + 1)
-    engine_query(engine, brushes[0])  # first call: imports, caches
-    eng_times = [timed(partial(engine_query, engine, b))[0] for b in brushes]
-    # the same brushes again: every primary/secondary layout is cached now
-    warm_times = [timed(partial(engine_query, engine, b))[0] for b in brushes]
+    # a filter and a trellis layout to drag under
+    where = random_where(ens, rng)
+    primary, secondary = random_trellis(ens, rng)
+    population = engine.query(where=where)
+    engine_brush(engine, population, 0.2, 0.9, where, primary, secondary)
+    ranges = [
+        tuple(sorted(float(x) for x in rng.random(2))) for _ in range(args.brushes)
+    ]
+    drag, only = [], []
+    for lo, hi in ranges:
+        drag.append(
+            timed(
+                lambda lo=lo, hi=hi: engine_brush(
+                    engine, population, lo, hi, where, primary, secondary
+                )
+            )[0]
+        )
+        only.append(
+            timed(
+                lambda lo=lo, hi=hi: engine_brush(
+                    engine, population, lo, hi, where, primary, secondary, False
+                )
+            )[0]
+        )
+    plain, gaps = [], []
+    for lo, hi in ranges[: plain_reps(n_rows)]:
+        t, ref = timed(
+            lambda lo=lo, hi=hi: plain_brush(
+                ens, args.bins, lo, hi, where, primary, secondary
+            )
+        )
+        plain.append(t)
+        gaps.append(
+            check_equal(
+                engine_brush(engine, population, lo, hi, where, primary, secondary), ref
+            )
+        )
+        del ref
 
-    k = min(slow_reps if slow_reps is not None else slow_reps_for(n_rows), n_brushes)
-    pan_times, ref_times, gaps = [], [], []
-    for b in brushes[:k]:
-        t_pan, pan = timed(partial(pandas_query, ens, bins, b))
-        t_ref, ref = timed(partial(reference_query, ens, bins, b))
-        pan_times.append(t_pan)
-        ref_times.append(t_ref)
-        gaps.append(check_equal(engine_query(engine, b), ref, pan))
-        del pan, ref
-    eng = summary(eng_times)
-    pan_s = summary(pan_times)
-    ref_s = summary(ref_times)
-    eng_same = summary(eng_times[:k])
+    # filter changes: the first brush under a new where (and its population)
+    changes, after = [], []
+    for _ in range(args.changes):
+        new = random_where(ens, rng)
+        lo, hi = ranges[len(changes)]
+
+        def first(
+            new: dict[str, list[str]] = new, lo: float = lo, hi: float = hi
+        ) -> Any:
+            pop = engine.query(where=new)
+            return engine_brush(engine, pop, lo, hi, new, primary, secondary), pop
+
+        t, (_, pop) = timed(first)
+        changes.append(t)
+        for lo2, hi2 in ranges[:10]:
+            after.append(
+                timed(
+                    lambda lo2=lo2, hi2=hi2, new=new, pop=pop: engine_brush(
+                        engine, pop, lo2, hi2, new, primary, secondary
+                    )
+                )[0]
+            )
+    # the counting half of a filter change: bitmap, running pair counts,
+    # histogram (a query without a trellis)
+    counting = []
+    for _ in range(args.changes):
+        new = random_where(ens, rng)
+        counting.append(
+            timed(lambda new=new: engine.query(range=(0.2, 0.9), where=new))[0]
+        )
+    # primary/secondary changes under the drag's filter
+    switches = []
+    for _ in range(args.changes):
+        p, s = random_trellis(ens, rng)
+        switches.append(
+            timed(
+                lambda p=p, s=s: engine.trellis_moments(
+                    range=(0.2, 0.9), where=where, primary=p, secondary=s
+                )
+            )[0]
+        )
+    drag_s, only_s, plain_s = summary(drag), summary(only), summary(plain)
+    change_s, switch_s = summary(changes), summary(switches)
     return {
         "rows": n_rows,
-        "parameters": list(parameters),
-        "combinations": engine.n_combinations,
-        "possible_combinations": int(
-            np.prod([len(ens.options(p)) for p in ens.parameters])
-        ),
-        "setup_s": {"nws_like": t_setup, "load_normalize": t_load},
+        "set": label,
+        "parameters": list(ens.parameters),
+        "pair_cells": len(population.pair_counts),
         "table_bytes": table_bytes,
         "build_s": float(statistics.median(builds)),
-        "build_runs": len(builds),
         "build_peak_bytes": int(peak),
         "build_peak_over_table": peak / table_bytes,
         "engine_bytes": engine.nbytes,
-        "engine": eng,
-        "engine_warm": summary(warm_times),
-        "engine_on_slow_brushes": eng_same,
-        "pandas": pan_s,
-        "reference": ref_s,
-        "speedup_vs_pandas_median": pan_s["median_ms"] / eng["median_ms"],
-        "speedup_vs_pandas_same_brushes": pan_s["median_ms"] / eng_same["median_ms"],
-        "speedup_vs_reference_median": ref_s["median_ms"] / eng["median_ms"],
-        "checked_brushes": k,
-        "max_relative_mean_gap": max(gaps) if gaps else 0.0,
+        "scan_ms": scan * 1e3,
+        "drag": drag_s,
+        "drag_engine_only": only_s,
+        "plain": plain_s,
+        "drag_vs_plain": plain_s["median_ms"] / drag_s["median_ms"],
+        "filter_change": change_s,
+        "filter_change_over_scan": change_s["median_ms"] / (scan * 1e3),
+        "filter_counts": summary(counting),
+        "filter_counts_over_scan": summary(counting)["median_ms"] / (scan * 1e3),
+        "drag_after_change": summary(after),
+        "primary_change": switch_s,
+        "primary_change_over_scan": switch_s["median_ms"] / (scan * 1e3),
+        "checked_brushes": len(gaps),
+        "max_relative_mean_gap": max(gaps, default=0.0),
+        "where": where,
+        "trellis": [primary, secondary],
     }
 
 
@@ -291,25 +349,62 @@ def machine() -> dict[str, Any]:
 
 
 def print_table(results: Sequence[dict[str, Any]]) -> None:
-    head = (
-        f"{'rows':>11} {'combos':>7} {'build s':>8} {'peak/tab':>8} "
-        f"{'eng med ms':>10} {'eng p95':>8} {'warm med':>8} "
-        f"{'pandas med ms':>13} {'p95':>8} "
-        f"{'reps':>4} {'x pandas':>9} {'ref med ms':>10} {'x ref':>7}"
-    )
-    print(head)
-    print("-" * len(head))
+    head = ("rows", "set", "what", "ours", "baseline", "ratio")
+    print("{:>11} {:>6} {:<34} {:>12} {:>12} {:>8}".format(*head))
     for r in results:
-        print(
-            f"{r['rows']:>11,} {r['combinations']:>7,} {r['build_s']:>8.2f} "
-            f"{r['build_peak_over_table']:>8.2f} {r['engine']['median_ms']:>10.3f} "
-            f"{r['engine']['p95_ms']:>8.3f} {r['engine_warm']['median_ms']:>8.3f} "
-            f"{r['pandas']['median_ms']:>13.1f} "
-            f"{r['pandas']['p95_ms']:>8.1f} {r['checked_brushes']:>4} "
-            f"{r['speedup_vs_pandas_median']:>9.0f} "
-            f"{r['reference']['median_ms']:>10.1f} "
-            f"{r['speedup_vs_reference_median']:>7.0f}"
-        )
+        rows = [
+            (
+                "build s / peak x table",
+                f"{r['build_s']:.2f}",
+                f"{r['build_peak_over_table']:.2f}x",
+                "",
+            ),
+            (
+                "range drag med ms (vs plain)",
+                f"{r['drag']['median_ms']:.2f}",
+                f"{r['plain']['median_ms']:.1f}",
+                f"{r['drag_vs_plain']:.0f}x",
+            ),
+            (
+                "range drag p95 ms",
+                f"{r['drag']['p95_ms']:.2f}",
+                f"{r['plain']['p95_ms']:.1f}",
+                "",
+            ),
+            (
+                "  engine only med / p95 ms",
+                f"{r['drag_engine_only']['median_ms']:.2f}",
+                f"{r['drag_engine_only']['p95_ms']:.2f}",
+                "",
+            ),
+            (
+                "filter change ms (vs scan)",
+                f"{r['filter_change']['median_ms']:.1f}",
+                f"{r['scan_ms']:.1f}",
+                f"{r['filter_change_over_scan']:.1f}x",
+            ),
+            (
+                "  of which counts tables ms",
+                f"{r['filter_counts']['median_ms']:.1f}",
+                f"{r['scan_ms']:.1f}",
+                f"{r['filter_counts_over_scan']:.1f}x",
+            ),
+            (
+                "  drag after change med ms",
+                f"{r['drag_after_change']['median_ms']:.2f}",
+                "",
+                "",
+            ),
+            (
+                "primary change ms (vs scan)",
+                f"{r['primary_change']['median_ms']:.1f}",
+                f"{r['scan_ms']:.1f}",
+                f"{r['primary_change_over_scan']:.1f}x",
+            ),
+        ]
+        for what, ours, base, ratio in rows:
+            cells = (f"{r['rows']:,}", r["set"], what, ours, base, ratio)
+            print("{:>11} {:>6} {:<34} {:>12} {:>12} {:>8}".format(*cells))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,48 +415,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated row counts (default: %(default)s)",
     )
     parser.add_argument(
-        "--parameters",
-        default=",".join(PAPER_PARAMETERS),
-        help="comma-separated nws_like columns used as parameters "
-        "(default: the paper's six plus dataset: %(default)s)",
+        "--sets", default="paper7,all12", help="parameter sets: paper7, all12"
     )
-    parser.add_argument("--brushes", type=int, default=200)
-    parser.add_argument(
-        "--slow-reps",
-        type=int,
-        default=None,
-        help="brushes the slow paths run (default: 200 / 20 / 10 by size)",
-    )
+    parser.add_argument("--brushes", type=int, default=100)
+    parser.add_argument("--changes", type=int, default=5)
     parser.add_argument("--bins", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--merge", action="store_true", help="add to the results already in --out"
+    )
     args = parser.parse_args(argv)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
         parser.error(f"--sizes must be comma-separated integers; got {args.sizes!r}")
-    parameters = [p.strip() for p in args.parameters.split(",") if p.strip()]
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = [s for s in sets if s not in SETS]
+    if unknown:
+        parser.error(f"--sets: unknown {unknown}; known: {sorted(SETS)}")
 
-    run: dict[str, Any] = {"machine": machine()}
     results: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+    if args.merge and args.out.exists():
+        old = json.loads(args.out.read_text())
+        results = [r for r in old["results"] if r["rows"] not in sizes]
+        runs = old.get("machines", [])
+    run = machine()
     for n_rows in sizes:
-        print(f"... {n_rows:,} rows", file=sys.stderr, flush=True)
-        results.append(
-            bench_size(
-                n_rows, parameters, args.brushes, args.slow_reps, args.seed, args.bins
-            )
-        )
-        gc.collect()
-    run["results"] = results
-    run["machine"]["loadavg_after"] = list(os.getloadavg())
-    # whole process, table generation included (Linux reports KiB)
-    run["machine"]["max_rss_bytes"] = (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    )
+        for label in sets:
+            print(f"... {n_rows:,} rows, {label}", file=sys.stderr, flush=True)
+            results.append(bench(n_rows, label, SETS[label], args))
+            gc.collect()
+    run["loadavg_after"] = list(os.getloadavg())
+    run["sizes"] = sizes
+    results.sort(key=lambda r: (r["rows"], r["set"] != "paper7"))
     print_table(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(run, indent=2) + "\n")
+    tmp.write_text(json.dumps({"machines": [*runs, run], "results": results}, indent=2))
     tmp.replace(args.out)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -683,7 +683,8 @@ def brush_selection(
 
     The engine's selection equals :func:`hpcore.select`'s; being made by the
     engine, the processors downstream take the engine's tables for it at
-    once (``O(combinations)`` per brush). Raises as :func:`hpcore.select`.
+    once (a range drag costs the same at every table size). Raises as
+    :func:`hpcore.select`.
     """
     engine = engines.find(ens)
     if engine is None:

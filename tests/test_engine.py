@@ -14,9 +14,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import hpcore
-from hpcore.analysis import engine as engine_module
 from hpcore.analysis import stats
 from hpcore.analysis.engine import BrushEngine, BrushResult
+from hpcore.analysis.engine import exact as dd
+from hpcore.analysis.engine import index as index_module
+from hpcore.analysis.engine import query as query_module
 from hpcore.data.errors import HpcoreError, OptionError, ParameterError, SelectionError
 from hpcore.data.model import Ensemble
 
@@ -396,31 +398,30 @@ def test_random_tables_match_plain_functions(data: st.DataObject) -> None:
 
 # --------------------------------- every code path, forced on a random table
 
-NO_GRID = {"_GRID_MIN": 0, "_GRID_PER_COMBINATION": 0}  # pairs by cell maps
-NO_STACK = {"_STACK_MIN": 0, "_STACK_PER_ROW": 0}  # cell maps rebuilt per query
-SQUARES = {"_DIRECT_SPREAD_CALLS": 0, "_DIRECT_SPREAD_SHARE": 1 << 40}
-SMALL_LIMITS = [
+#: Module limits forced on small tables: every piece of the index and the
+#: queries runs (many steps, one step, tiny chunks, caches that evict).
+MANY_STEPS = {"STEP_MIN": 64, "STEP_MAX": 64}
+SMALL_LIMITS: list[dict[str, int]] = [
     {},
-    NO_GRID,
-    NO_GRID | NO_STACK,
-    {"_TAKE_MIN": 0},  # only combinations with selected rows
-    NO_GRID | {"_TAKE_MIN": 0},
-    NO_GRID | NO_STACK | {"_TAKE_MIN": 0},
-    {"_CHUNK": 5, "_HIST_BLOCK": 7, "_TRELLIS_CACHE": 2},  # blocks and seams
-    {"_TRELLIS_CACHE_BYTES": 0},
-    {"_KEY_LIMIT": 40},  # the combination key is compressed while built
-    {"_FENCE_MIN": 0},  # too few fences: positions from one pass over ranks
-    {"_FENCE_MIN": 0, "_ROWS_MODE_FENCES": 0},  # one fence: whole combinations
-    {"_FENCE_MIN": 1 << 30},  # a fence at every rank
-    {"_DIRECT_SPREAD_SHARE": 0},  # spreads from the rows (two-pass)
-    SQUARES,  # spreads from the squares' prefix sums
+    MANY_STEPS,  # 700 rows: 11 steps, ranges mostly whole steps
+    {"STEP_MIN": 128, "STEP_MAX": 128},
+    {"STEP_MIN": 4096, "STEP_MAX": 4096},  # one step: everything from the rows
+    MANY_STEPS | {"CHUNK_WORDS": 1, "CHUNK_ROWS": 1},  # a chunk per step
+    MANY_STEPS | {"FILTER_CACHE": 1, "TRELLIS_CACHE": 1},  # caches that evict
+    MANY_STEPS | {"COMPRESS_BELOW": 2.0},  # trellis passes over kept rows only
+    MANY_STEPS | {"COMPRESS_BELOW": 0.0},  # ... over all rows, dropped ones binned
 ]
+
+
+def set_limits(monkeypatch: pytest.MonkeyPatch, limits: Mapping[str, int]) -> None:
+    for name, value in limits.items():
+        module = index_module if hasattr(index_module, name) else query_module
+        monkeypatch.setattr(module, name, value)
 
 
 @pytest.mark.parametrize("limits", SMALL_LIMITS)
 def test_code_paths(limits: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in limits.items():
-        monkeypatch.setattr(engine_module, name, value)
+    set_limits(monkeypatch, limits)
     rng = np.random.default_rng(11)
     n = 700
     df = pd.DataFrame(
@@ -559,14 +560,16 @@ def test_properties(ens: hpcore.Ensemble) -> None:
     assert len(engine) == 8
     assert engine.n_combinations == 8  # every row its own combination here
     assert engine.nbytes > 0
-    assert repr(engine).startswith("BrushEngine(rows=8, combinations=8, bins=5")
+    assert repr(engine).startswith("BrushEngine(rows=8, steps=1, bins=5")
 
 
 # ------------------------------------------ spreads, option counts, reordering
 
 
 @pytest.mark.parametrize(
-    "limits", [{"_DIRECT_SPREAD_SHARE": 0}, SQUARES], ids=["two-pass", "squares"]
+    "limits",
+    [MANY_STEPS, {"STEP_MIN": 4096, "STEP_MAX": 4096}],
+    ids=["running-sums", "rows"],
 )
 @pytest.mark.parametrize(
     ("spread", "base"),
@@ -579,10 +582,9 @@ def test_spread_of_near_equal_values(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the adversarial case of sums of squares: a spread tiny next to the mean,
-    # in combinations of about a thousand rows (S2 - S1**2 / n cancels ~30
-    # digits); the spreads from the rows themselves and from the squares
-    for name, value in limits.items():
-        monkeypatch.setattr(engine_module, name, value)
+    # over about four thousand rows (S2 - S1**2 / n cancels ~30 digits); the
+    # spreads from the running sums of whole steps and from the rows
+    set_limits(monkeypatch, limits)
     rng = np.random.default_rng(5)
     n = 4000
     values = np.r_[0.0, 1.0, base + spread * rng.integers(0, 7, n)]
@@ -646,7 +648,7 @@ def assert_ci_close(got: pd.DataFrame, want: pd.DataFrame) -> None:
 def test_two_product_is_exact(values: list[float]) -> None:
     a = np.array(values)
     b = a[::-1].copy()
-    p, e = engine_module._two_product(a, b)
+    p, e = dd.two_product(a, b)
     for x, y, hi, lo in zip(a, b, p, e, strict=True):
         exact = Fraction(float(x)) * Fraction(float(y))
         if exact == 0 or abs(exact) > 1e-290:  # no underflow
@@ -684,20 +686,6 @@ def test_trellis_moments_by_hand(ens: hpcore.Ensemble) -> None:
     assert rows[("batch", "32", "b")] == (0, 0.0)
     with pytest.raises(ParameterError, match="primary 'lr' is not a parameter"):
         engine.trellis_moments(primary="lr")
-
-
-def test_squares_are_built_once_and_shared(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in SQUARES.items():
-        monkeypatch.setattr(engine_module, name, value)
-    ens = hpcore.normalize(
-        hpcore.load(hpcore.synthetic.nws_like(300, seed=4), parameters=["optimizer"])
-    )
-    engine = BrushEngine(ens)
-    before = engine.nbytes
-    other = engine.reordered(["dataset", "optimizer"][::-1])
-    other.trellis_moments(primary="optimizer")  # combinations of many rows
-    assert engine.nbytes == before + 16 * (len(ens.table) + engine.n_combinations)
-    assert engine._square_prefix() is other._square_prefix()
 
 
 def test_reordered_follows_the_new_order(ens: hpcore.Ensemble) -> None:
@@ -765,25 +753,3 @@ def test_answers_trusts_own_selections_and_checks_others(
     monkeypatch.undo()
     twin = BrushEngine(hpcore.normalize(hpcore.load(ensemble_df)))
     assert not twin.made(made) and twin.answers(made)  # checked: same rows
-
-
-def test_squares_only_when_they_pay() -> None:
-    # the first spreads of an engine (a report's only ones) and brushes of few
-    # rows add up the rows' deviations; a second brush of many rows builds
-    # the squares' prefix sums (16 bytes per row), used from then on
-    ens = hpcore.normalize(
-        hpcore.load(hpcore.synthetic.nws_like(2000, seed=4), parameters=["optimizer"])
-    )
-    engine = BrushEngine(ens)
-    before = engine.nbytes
-    for rng in [(0.0, 1.0), (0.6, 0.8)]:
-        sel = hpcore.select(ens, range=rng)
-        moments = engine.trellis_moments(range=rng, primary="optimizer")
-        assert engine._squares.prefix is None
-        assert engine.nbytes < before + 16 * len(ens.table)
-        assert_spread(moments, ens, sel, "optimizer", None)
-    assert 0 < sel.count * engine_module._DIRECT_SPREAD_SHARE <= len(ens.table)
-    moments = engine.trellis_moments(primary="optimizer")
-    assert engine._squares.prefix is not None and engine._squares.calls == 3
-    assert_spread(moments, ens, hpcore.select(ens), "optimizer", None)
-    assert (moments["sum_sq_dev"] > 0).any()

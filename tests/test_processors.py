@@ -920,7 +920,7 @@ def test_a_brush_is_answered_without_scanning_rows(
     errors: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Downstream of Metric Range Filter, a brush costs combinations, not rows."""
+    """Downstream of Metric Range Filter, a brush re-scans no rows."""
     net = pipeline(iv, types, plots=True)
     calls = {"rows": 0, "plain": 0, "histogram": 0}
     original_rows = BrushEngine._rows

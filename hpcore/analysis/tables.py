@@ -156,7 +156,7 @@ def compute_tables(
     of :mod:`hpcore.analysis.stats`. The tables equal those of the plain functions
     (:func:`plain_tables`, the reference): counts and everything computed
     from counts exactly, trellis means and intervals to rounding (the engine
-    adds per combination, the plain functions per row).
+    adds per step of sorted values, the plain functions per row).
 
     The selections must be what their ``range`` and ``where`` select
     (:meth:`~hpcore.BrushEngine.answers`: at once for selections the engine
