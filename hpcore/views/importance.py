@@ -25,7 +25,7 @@ from .style import (
 from .text import LINE_HEIGHT, block_height, shorten, text_width, widest
 
 #: Height of one bar row, in units of the base font size.
-ROW = 1.55
+ROW = 1.4
 
 
 def _ratio_text(ratio: float) -> str:

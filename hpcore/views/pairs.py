@@ -54,6 +54,10 @@ from .trellis import _marker_path
 _MAX_CELL = 3.2
 
 
+#: Gap between the parts of the side block, in units of the base font size.
+_SIDE_GAP = 1.1
+
+
 #: Width of the side block's colour bar, in units of the base font size.
 _BAR_LENGTH = 20.0
 
@@ -94,15 +98,15 @@ def _color_values(
 def _log2_ticks(bar: Colorbar, limit: float) -> None:
     """Colour-bar ticks of a log2 scale, labelled by the value (1/4, 1, 4).
 
-    Whole powers of two from a limit of 2 on; below, the nice ratios 1.1,
-    1.25, 1.5 (and their inverses) within the limit.
+    Whole powers of two from a limit of 2 on; below, the two largest of the
+    ratios 1.1, 1.25, 1.5 within the limit (and their inverses).
     """
     if limit >= 1.0:
         step = float(max(1, int(np.ceil(2 * limit / 8))))
         ticks = np.arange(-np.floor(limit / step) * step, limit + 1e-9, step)
         labels = [_ratio_text(2.0**t) for t in ticks]
     else:
-        ratios = [r for r in (1.1, 1.25, 1.5) if np.log2(r) <= limit + 1e-9]
+        ratios = [r for r in (1.1, 1.25, 1.5) if np.log2(r) <= limit + 1e-9][-2:]
         ticks = np.array(
             [-np.log2(r) for r in ratios[::-1]] + [0.0] + [np.log2(r) for r in ratios]
         )
@@ -154,7 +158,7 @@ def _labels(
     opt_font = 0.88 * font
     name_font = font
     nx, ny = lay.width, lay.height
-    cell = float(np.clip(62.0 * font / max(nx, ny), 1.5 * opt_font, _MAX_CELL * font))
+    cell = float(np.clip(62.0 * font / max(nx, ny), 1.4 * opt_font, _MAX_CELL * font))
     cols, rows = lay.cols, lay.rows
     all_opts = [o for p in lay.params for o in options[p]]
     option_w = widest(all_opts, opt_font)
@@ -247,7 +251,7 @@ def _side(
     label = _balanced(colorbar_label, width, font)
     bar_h = block_height(label, font) + 1.0 * font + small * LINE_HEIGHT + 0.4 * font
     key_h = block_height(mark_label, small) + 0.6 * font if mark_label else 0.0
-    gap = 1.4 * font
+    gap = _SIDE_GAP * font
     height = (
         bar_h
         + (gap + key_h if mark_label else 0)
@@ -731,7 +735,7 @@ def _draw(
         )
     else:
         bar.locator = MaxNLocator(nbins=5, integer=True)
-    y = stop - side.bar_h - 1.4 * font
+    y = stop - side.bar_h - _SIDE_GAP * font
     if mark is not None and side.key is not None:
         key_dot = PathCollection(
             [dot],
@@ -755,7 +759,7 @@ def _draw(
             linespacing=1.1,
             gid="pair-mark-label",
         )
-        y -= side.key_h + 1.4 * font
+        y -= side.key_h + _SIDE_GAP * font
     if side.panel is not None:
         side.panel.draw(sheet, sx, y)
 
