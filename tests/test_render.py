@@ -6,6 +6,7 @@ import io
 import itertools
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -420,6 +421,20 @@ def test_pair_matrix_in_a_small_pixel_canvas_scales_fonts_down() -> None:
     small.canvas.draw()
     params = list(ens13.parameters)
     assert inside_figure(small, option_labels(small, params))
+
+
+def test_a_canvas_too_small_shows_all_of_the_matrix_and_warns() -> None:
+    ens13 = hpcore.normalize(hpcore.load(thirteen_parameters(1000)))
+    pairs = hpcore.pair_counts(ens13)
+    fig = render.draw_pair_matrix(pairs, fig=render.figure_for_pixels(320, 240))
+    with pytest.warns(UserWarning, match="canvas is too small for this figure"):
+        fig.canvas.draw()
+    meshes = [m for m in fig.findobj(QuadMesh) if str(m.get_gid()).startswith("pairs:")]
+    assert inside_figure(fig, meshes)  # all of it, if not legible
+    roomy = render.draw_pair_matrix(pairs, fig=render.figure_for_pixels(1400, 1200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        roomy.canvas.draw()
 
 
 def hand_pairs(values: list[float], column: str = "enrichment") -> pd.DataFrame:

@@ -497,8 +497,11 @@ def drawing_notes(report: Report, fmt: str = "png") -> list[str]:
 
 def _only(table: pd.DataFrame, keep: Sequence[str]) -> pd.DataFrame:
     """The rows of a pair table whose two parameters are both in ``keep``."""
+    present = {str(p) for c in ("param_a", "param_b") for p in pd.unique(table[c])}
+    if present <= set(keep):
+        return table
     inside = table["param_a"].isin(keep) & table["param_b"].isin(keep)
-    return table if bool(inside.all()) else table[inside.to_numpy()]
+    return table[inside.to_numpy()]
 
 
 def enrichment_limit(pairs: pd.DataFrame, group: str | None = None) -> float:
@@ -557,7 +560,9 @@ def draw_report(report: Report) -> dict[str, Any]:
     colours = render.group_colours(ens.options(ens.group)) if ens.group else None
     ranking = [str(p) for p in t.importance["parameter"]]
     panels = list(drawn["trellis"].parameters)
-    trellis = t.trellis[t.trellis["parameter"].isin(panels).to_numpy()]
+    trellis = t.trellis
+    if not {str(p) for p in pd.unique(trellis["parameter"])} <= set(panels):
+        trellis = trellis[trellis["parameter"].isin(panels).to_numpy()]
     figures: dict[str, Any] = {
         "histogram": render.draw_histogram(
             t.histogram_raw,

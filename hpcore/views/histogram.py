@@ -24,6 +24,7 @@ from .style import (
     group_colours,
     labels_of,
     literal,
+    strings,
 )
 from .text import LINE_HEIGHT, block_height, shorten, text_width, widest
 
@@ -40,9 +41,10 @@ def _draw_stacked(
 ) -> None:
     """Stacked bars of a histogram frame; bars outside ``selected_range`` faded."""
     groups = _ordered(table["group"])
+    labels = strings(table["group"])
     bottom: np.ndarray | None = None
     for group in groups:
-        rows = table[table["group"].astype(str) == group]
+        rows = table[labels == group]
         left = rows["bin_left"].to_numpy(dtype=np.float64)
         right = rows["bin_right"].to_numpy(dtype=np.float64)
         count = rows["count"].to_numpy(dtype=np.float64)
@@ -174,7 +176,7 @@ def _draw_histogram(
         if selected_count is not None:
             norm_title += f": {selected_count:,} networks"
     # Legend: top of the stack first; groups without any bar are left out.
-    totals = raw.groupby(raw["group"].astype(str), sort=False)["count"].sum()
+    totals = raw.groupby(strings(raw["group"]), sort=False)["count"].sum()
     shown = [g for g in groups if float(totals.get(g, 0)) > 0][::-1]
     legend = bool(shown) and (len(groups) > 1 or bool(group))
     names = dict(zip(groups, shorten(groups), strict=True))

@@ -46,6 +46,7 @@ from .style import (
     fit_font,
     labels_of,
     literal,
+    strings,
 )
 from .text import LINE_HEIGHT, block_height, block_width, shorten, text_width, widest
 from .trellis import _marker_path
@@ -545,10 +546,9 @@ def _draw(
         if not note:
             notes.append(drawn.note("matrix", "the pair table"))
         keep = set(drawn.parameters)
-        inside = (
-            pairs["param_a"].astype(str).isin(keep)
-            & pairs["param_b"].astype(str).isin(keep)
-        ).to_numpy()
+        inside = np.isin(strings(pairs["param_a"]), list(keep)) & np.isin(
+            strings(pairs["param_b"]), list(keep)
+        )
         pairs = pairs[inside]
         mark = mark[inside] if mark is not None else None
     raw = pairs[value].to_numpy(dtype=np.float64)
@@ -625,10 +625,8 @@ def _draw(
 
     options = lay.options
     index = {q: {o: i for i, o in enumerate(options[q])} for q in lay.params}
-    a_col = pairs["param_a"].astype(str).to_numpy()
-    b_col = pairs["param_b"].astype(str).to_numpy()
-    oa_col = pairs["option_a"].astype(str).to_numpy()
-    ob_col = pairs["option_b"].astype(str).to_numpy()
+    a_col, b_col = strings(pairs["param_a"]), strings(pairs["param_b"])
+    oa_col, ob_col = strings(pairs["option_a"]), strings(pairs["option_b"])
     blocks: dict[tuple[str, str], list[int]] = {}
     for r, key in enumerate(zip(a_col, b_col, strict=True)):
         blocks.setdefault(key, []).append(r)

@@ -126,6 +126,10 @@ BASE_FONT = 9.0
 FONT_RANGE = (5.0, 11.0)
 
 
+#: Below the smallest font, on a canvas too small for the content.
+_TINY_FONT = 1.5
+
+
 #: Largest side of a figure drawn at its own size, in inches (a figure that
 #: would be larger gets smaller fonts instead).
 MAX_INCHES = 22.0
@@ -228,14 +232,15 @@ def fit_font(
     font size ``font``. Without ``fig`` a new figure of the natural size at
     :data:`BASE_FONT` is made (fonts shrink when that exceeds
     :data:`MAX_INCHES`); with one, the font is scaled so that the content
-    fits its size, within :data:`FONT_RANGE`.
+    fits its size, within :data:`FONT_RANGE`. A canvas too small for the
+    content even at the smallest font gets it smaller still (all of it
+    visible, if not legible) and a warning (:data:`TOO_SMALL`) when drawn.
 
     Returns
     -------
     (Figure, float, bool)
-        The prepared figure (cleared), the font size, and whether the content
-        does not fit even at the smallest font (the figure then warns
-        :data:`TOO_SMALL` when drawn).
+        The prepared figure (cleared), the font size, and whether the canvas
+        is too small for legible text.
     """
     width, height = natural(base)
     if fig is None:
@@ -244,21 +249,17 @@ def fit_font(
             base = max(base * scale, FONT_RANGE[0])
             width, height = natural(base)
         size = (min(width, MAX_INCHES * 72) / 72.0, min(height, MAX_INCHES * 72) / 72.0)
-        fig = _prepare(None, size)
-        font = base
-    else:
-        fig = _prepare(fig, (1.0, 1.0))
-        room_w, room_h = (float(v) * 72.0 for v in fig.get_size_inches())
-        font = float(np.clip(base * min(room_w / width, room_h / height), *FONT_RANGE))
-        for _ in range(3):  # the content is not quite linear in the font size
-            width, height = natural(font)
-            ratio = min(room_w / width, room_h / height)
-            if ratio >= 0.995 or font <= FONT_RANGE[0]:
-                break
-            font = max(font * ratio, FONT_RANGE[0])
-    room = tuple(float(v) * 72.0 for v in fig.get_size_inches())
-    width, height = natural(font)
-    too_small = width > room[0] * 1.02 or height > room[1] * 1.02
+        return _prepare(None, size), base, False
+    fig = _prepare(fig, (1.0, 1.0))
+    room_w, room_h = (float(v) * 72.0 for v in fig.get_size_inches())
+    font = float(np.clip(base * min(room_w / width, room_h / height), *FONT_RANGE))
+    for _ in range(3):  # the content is not quite linear in the font size
+        width, height = natural(font)
+        ratio = min(room_w / width, room_h / height)
+        if ratio >= 0.995 or font <= FONT_RANGE[0]:
+            break
+        font = max(font * ratio, FONT_RANGE[0])
+    too_small = width > room_w * 1.02 or height > room_h * 1.02
     if too_small:
         w_px, h_px = fig.canvas.get_width_height()
         fig.add_artist(
@@ -268,6 +269,12 @@ def fit_font(
                 f"{height / 72 * fig.dpi:.0f} px at {font:g} pt); enlarge the canvas"
             )
         )
+        for _ in range(4):  # then show all of it, smaller
+            ratio = min(room_w / width, room_h / height)
+            if ratio >= 0.995 or font <= _TINY_FONT:
+                break
+            font = max(font * ratio * 0.98, _TINY_FONT)
+            width, height = natural(font)
     return fig, font, too_small
 
 
@@ -324,6 +331,12 @@ def labels_of(table: pd.DataFrame | None, columns: Sequence[str]) -> list[str]:
         if c in table.columns:
             found.update(dict.fromkeys(str(v) for v in pd.unique(table[c].dropna())))
     return list(found)
+
+
+def strings(column: pd.Series) -> np.ndarray:
+    """A column as an object array of ``str`` (quicker than ``astype(str)`` on
+    pandas' Arrow-backed strings)."""
+    return np.array([str(v) for v in column.tolist()], dtype=object)
 
 
 def literal(texts: Iterable[Text]) -> None:

@@ -42,6 +42,7 @@ from .style import (
     labels_of,
     literal,
     palette,
+    strings,
 )
 from .text import LINE_HEIGHT, fit_width, shorten, text_width, widest
 
@@ -165,14 +166,12 @@ def _geometry(
     font: float,
     params: Sequence[str],
     options: Mapping[str, Sequence[str]],
-    primary: Sequence[str],
     n_secondary: int,
     tick_labels: Sequence[str],
     row_labels: Sequence[str],
     legend: Sequence[str],
     legend_title: str | None,
     notes: int,
-    supylabel: str,
 ) -> _Geometry:
     """The trellis' sizes at base font ``font`` (the natural layout)."""
     small = 0.85 * font
@@ -186,25 +185,25 @@ def _geometry(
     slots: list[float] = []
     for p in params:
         n = max(len(options[p]), 2)
-        wrapped = p.replace("_", "_\n") if "_" in p else p
-        # the title's width, wrapped at "_" when that makes it narrower
-        best = min((p, wrapped), key=lambda t: widest(t.split("\n"), font, True))
-        need = widest(best.split("\n"), font, True) + 0.4 * font
+        title = p
+        if text_width(p, font, True) + 0.4 * font > n * slot and "_" in p.strip("_"):
+            title = p.replace("_", "_\n")  # wrapped at "_" when that helps
+            if widest(title.split("\n"), font, True) >= text_width(p, font, True):
+                title = p
+        need = widest(title.split("\n"), font, True) + 0.4 * font
         slots.append(max(float(n), min(need / slot, n * 1.8)))
-        titles.append(best)
+        titles.append(title)
     lines = max(t.count("\n") + 1 for t in titles)
     title_h = lines * font * LINE_HEIGHT + 0.4 * font
     panel_h = max(9.0 * font, 2.2 * font * 4)
-    _, tick_w = len(tick_labels), widest(tick_labels, small)
+    tick_w = widest(tick_labels, small)
     left = font * LINE_HEIGHT + 0.6 * font + tick_w + 0.5 * font
     right = font * LINE_HEIGHT + 0.8 * font if row_labels else 0.6 * font
     inner = sum(slots) * slot + gap * (len(slots) - 1)
-    ncols, legend_h = _legend_size(legend, legend_title, font, left + inner + right)
-    del ncols
+    _, legend_h = _legend_size(legend, legend_title, font, left + inner + right)
     note_h = notes * small * LINE_HEIGHT + (0.5 * font if notes else 0.0)
     top = 0.5 * font + legend_h + title_h
     bottom = 0.6 * font + bottom_labels + 0.6 * font + note_h
-    del supylabel
     return _Geometry(
         font=font,
         slot=slot,
@@ -448,14 +447,12 @@ def _draw_trellis(
             font,
             [short_params[p] for p in params],
             {short_params[p]: short_opts[p] for p in params},
-            short_prim,
             len(secondary) if with_sec else 1,
             tick_labels,
             row_labels,
             legend_entries,
             legend_title,
             len(notes),
-            value_label,
         )
 
     def natural(font: float) -> tuple[float, float]:
@@ -487,18 +484,14 @@ def _draw_trellis(
     ]
 
     # Row numbers of each (parameter, primary option, secondary option) cell.
-    col = {c: trellis[c].astype(str).to_numpy() for c in ("parameter", "primary")}
-    sec_col = (
-        trellis["secondary"].astype(str).to_numpy()
-        if with_sec
-        else np.full(len(trellis), "")
-    )
+    col = {c: strings(trellis[c]) for c in ("parameter", "primary")}
+    sec_col = strings(trellis["secondary"]) if with_sec else np.full(len(trellis), "")
     cells: dict[tuple[str, str, str], list[int]] = {}
     for r, (a, b, c) in enumerate(
         zip(col["parameter"], col["primary"], sec_col, strict=True)
     ):
         cells.setdefault((str(a), str(b), str(c)), []).append(r)
-    opt_col = trellis["option"].astype(str).to_numpy()
+    opt_col = strings(trellis["option"])
     mean_col = trellis["mean"].to_numpy(dtype=np.float64)
     count_col = trellis["count"].to_numpy()
     low_col = trellis["ci_low"].to_numpy(dtype=np.float64) if has_ci else None
