@@ -14,6 +14,7 @@ the lower-left corner (:class:`Sheet`).
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -279,6 +280,19 @@ def fit_font(
 
 
 @contextmanager
+def quiet_fonts() -> Iterator[None]:
+    """No log line from matplotlib when a fallback font has no bold face: its
+    regular face is the right fallback."""
+    log = logging.getLogger("matplotlib.font_manager")
+    level = log.level
+    log.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+@contextmanager
 def figure_fonts(texts: Iterable[object] = ()) -> Iterator[None]:
     """Texts made inside use the figure font with its fallbacks.
 
@@ -287,7 +301,7 @@ def figure_fonts(texts: Iterable[object] = ()) -> Iterator[None]:
     font list was cached (:func:`hpcore.views.text.missing_glyphs`).
     """
     missing_glyphs(texts)
-    with rc_context({"font.family": list(font_families())}):
+    with rc_context({"font.family": list(font_families())}), quiet_fonts():
         yield
 
 
@@ -364,6 +378,7 @@ def save_figure(
     with (
         rc_context({"svg.hashsalt": "hpexplorer"}),
         warnings.catch_warnings(),
+        quiet_fonts(),
     ):
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
         if fmt == "png" and isinstance(fig.canvas, FigureCanvasAgg):

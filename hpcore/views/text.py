@@ -104,9 +104,10 @@ def _discover() -> bool:
 @functools.cache
 def _font_files(bold: bool) -> tuple[str, ...]:
     """The files of :func:`font_families` (fallbacks without a bold face: regular)."""
-    weight = "bold" if bold else "normal"
     files = []
     for family in font_families():
+        # fallback fonts seldom have a bold face: their regular one, quietly
+        weight = "bold" if bold and family == MAIN_FONT else "normal"
         prop = FontProperties(family=family, weight=weight)
         files.append(findfont(prop, fallback_to_default=family == MAIN_FONT))
     return tuple(dict.fromkeys(files))
