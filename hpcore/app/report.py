@@ -8,7 +8,13 @@ A report folder holds eight files (ten with a comparison):
 - ``histogram.csv``, ``pairs.csv``, ``trellis.csv``, ``importance.csv``: the
   exact tables drawn;
 - with ``--compare LO HI``: ``compare.<fmt>`` and ``compare.csv``;
-- ``summary.json``: what was analysed and selected.
+- ``summary.json``: what was analysed and selected, and what each figure
+  draws (``drawn``: the parameters of the matrix and of the trellis, and why
+  any others are left out; see :func:`drawn_parameters`).
+
+By default the selection is the top tenth of the normalized metric
+(:data:`DEFAULT_RANGE`) and the matrix is coloured by enrichment over chance
+(:data:`DEFAULT_COLOR`): the best networks against all, as the paper asks.
 
 The tables (columns in order):
 
