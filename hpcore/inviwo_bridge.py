@@ -288,7 +288,8 @@ def figure_rgba(fig: Any, size: tuple[int, int] | None = None) -> np.ndarray:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         canvas.draw()
-    if any("constrained_layout not applied" in str(w.message) for w in caught):
+    too_small = ("constrained_layout not applied", "canvas is too small")
+    if any(t in str(w.message) for w in caught for t in too_small):
         width_px, height_px = canvas.get_width_height()
         _log_warning(
             f"a {width_px}x{height_px} px canvas is too small to lay this figure "

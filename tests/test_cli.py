@@ -80,6 +80,9 @@ def test_report_where_and_format(
             "dataset=b",
             "--where",
             "opt=adam,sgd",
+            "--range",  # every network that passes --where (the default is the top)
+            "0",
+            "1",
             "--format",
             "svg",
             "--out",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,13 +15,14 @@ from matplotlib import colormaps
 from matplotlib.collections import LineCollection, PathCollection, QuadMesh
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Rectangle
 
 import hpcore
 from hpcore import views as render
 from hpcore.data.errors import ColumnError
-from hpcore.views.trellis import _dodge
+from hpcore.views import trellis as render_trellis
 
 # ------------------------------------------------------------------ fixtures
 
@@ -66,6 +69,22 @@ def axes_by_gid(fig: Figure, gid: str):  # type: ignore[no-untyped-def]
 
 def tick_texts(labels: list[object]) -> list[str]:
     return [t.get_text() for t in labels]  # type: ignore[attr-defined]
+
+
+def texts(fig: Figure, gid: str) -> list[str]:
+    """The strings of the texts of ``fig`` with this gid, in drawing order."""
+    return tick_texts(find(fig, gid))
+
+
+def inside_figure(fig: Figure, artists: list[object]) -> bool:
+    """True when every artist's drawn box lies within the figure."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = fig.canvas.get_width_height()
+    for a in artists:
+        box = a.get_window_extent(renderer)  # type: ignore[attr-defined]
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+            return False
+    return True
 
 
 def no_overlap(fig: Figure, texts: list[object]) -> bool:
@@ -128,9 +147,14 @@ def test_histogram_group_colours_are_distinct_and_shared(ens: hpcore.Ensemble) -
     ]
     assert colours[0] == colours[1]
     assert len(set(colours[0].values())) == 3
-    assert next(iter(colours[0].values())) == pytest.approx(
-        to_rgba(render.OKABE_ITO[0])
-    )
+    # by name, not by row order: cifar10 < mnist < svhn
+    assert colours[0]["cifar10"] == pytest.approx(to_rgba(render.OKABE_ITO[0]))
+    assert colours[0]["mnist"] == pytest.approx(to_rgba(render.OKABE_ITO[1]))
+    # a caller's colours win
+    fig = render.draw_histogram(raw, norm, colors={"mnist": "#123456"})
+    (ax,) = [a for a in fig.axes if a.get_gid() == "histogram-raw"]
+    found = {c.get_label(): c.patches[0].get_facecolor() for c in ax.containers}
+    assert found["mnist"] == pytest.approx(to_rgba("#123456"))
 
 
 def test_histogram_shades_the_selected_range(
@@ -205,6 +229,12 @@ def block(pairs: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     ]
 
 
+def colorbar_label(fig: Figure) -> str:
+    """The colour bar's label, line breaks as spaces (it is wrapped to fit)."""
+    bar = axes_by_gid(fig, "pairs-colorbar")
+    return " ".join(bar.get_xlabel().split())
+
+
 def test_pair_matrix_cells_are_the_counts(
     ens: hpcore.Ensemble, sel: hpcore.Selection
 ) -> None:
@@ -227,8 +257,7 @@ def test_pair_matrix_cells_are_the_counts(
             mesh.to_rgba(got.ravel()),  # type: ignore[attr-defined]
             ylgnbu(got.ravel() / vmax),
         )
-    bar = axes_by_gid(fig, "pairs-colorbar")
-    assert bar.get_ylabel() == "selected networks with both options"
+    assert colorbar_label(fig) == "selected networks with both options"
 
 
 def test_pair_matrix_is_a_lower_triangle_in_parameter_order(
@@ -237,14 +266,14 @@ def test_pair_matrix_is_a_lower_triangle_in_parameter_order(
     pairs = hpcore.pair_counts(ens)
     fig = render.draw_pair_matrix(pairs)
     params = list(ens.parameters)
-    ax = axes_by_gid(fig, "pairs-matrix")
     # columns: every parameter but the last; rows: every parameter but the first
-    assert tick_texts(ax.get_xticklabels()) == [
-        o for p in params[:-1] for o in ens.options(p)
-    ]
-    assert tick_texts(ax.get_yticklabels()) == [
-        o for p in params[1:] for o in ens.options(p)
-    ]
+    for p in params[:-1]:
+        assert texts(fig, f"pair-option-x:{p}") == list(ens.options(p))
+    for p in params[1:]:
+        assert texts(fig, f"pair-option-y:{p}") == list(ens.options(p))
+        assert texts(fig, f"pair-param-y:{p}") == [p]
+    assert not find(fig, f"pair-option-x:{params[-1]}")
+    assert not find(fig, f"pair-option-y:{params[0]}")
     boxes = {}
     for a, b in itertools.combinations(params, 2):
         (mesh,) = find(fig, f"pairs:{a}|{b}")
@@ -259,14 +288,15 @@ def test_pair_matrix_is_a_lower_triangle_in_parameter_order(
             if (c, b) in boxes and params.index(c) > params.index(a):
                 # same row (b), later column parameter -> further right
                 assert boxes[(c, b)][0] > boxes[(a, b)][0]
-    names = {p: find(fig, f"pair-name:{p}") for p in params}
-    assert all(len(v) == 1 for v in names.values())
-    secondary = [a for a in ax.child_axes]
-    labels = [
-        tick_texts(s.get_xticklabels()) + tick_texts(s.get_yticklabels())
-        for s in secondary
-    ]
-    assert sorted(itertools.chain(*labels)) == sorted(params[:-1] + params[1:])
+    assert all(texts(fig, f"pair-name:{p}") == [p] for p in params)
+    # the cells' coordinates are drawn on screen as the layout says: a later
+    # row parameter is lower in the figure
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    (first,) = find(fig, f"pairs:{params[0]}|{params[1]}")
+    (below,) = find(fig, f"pairs:{params[0]}|{params[2]}")
+    box_a = first.get_window_extent(renderer)  # type: ignore[attr-defined]
+    box_b = below.get_window_extent(renderer)  # type: ignore[attr-defined]
+    assert box_b.y1 < box_a.y0
 
 
 def test_pair_matrix_writes_counts_in_large_cells(
@@ -331,34 +361,50 @@ def thirteen_parameters(n: int = 4000) -> pd.DataFrame:
     return df.assign(dropout=rng.choice([0.0, 0.25, 0.5], len(df)))
 
 
+def option_labels(fig: Figure, params: list[str]) -> list[object]:
+    return [
+        t
+        for p in params
+        for axis in ("x", "y")
+        for t in find(fig, f"pair-option-{axis}:{p}")
+    ]
+
+
+def name_labels(fig: Figure, params: list[str]) -> list[object]:
+    return [
+        t
+        for p in params
+        for kind in ("pair-param-x", "pair-param-y", "pair-name")
+        for t in find(fig, f"{kind}:{p}")
+    ]
+
+
 def test_pair_matrix_with_13_parameters_is_readable() -> None:
     ens13 = hpcore.normalize(hpcore.load(thirteen_parameters()))
     assert len(ens13.parameters) == 13
+    params = list(ens13.parameters)
     sel13 = hpcore.select(ens13, range=(0.8, 1.0))
     pairs = hpcore.pair_counts(ens13, sel13)
     fig = render.draw_pair_matrix(pairs)
-    fig.canvas.draw()  # layout done: positions as saved
-    ax = axes_by_gid(fig, "pairs-matrix")
-    n_opts = sum(len(ens13.options(p)) for p in ens13.parameters)
+    fig.canvas.draw()
+    n_opts = sum(len(ens13.options(p)) for p in params)
     assert n_opts >= 40
-    assert len(ax.get_xticklabels()) + len(ax.get_yticklabels()) == 2 * n_opts - len(
-        ens13.options(ens13.parameters[0])
-    ) - len(ens13.options(ens13.parameters[-1]))
-    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 6
-    assert no_overlap(fig, ax.get_xticklabels())
-    assert no_overlap(fig, ax.get_yticklabels())
-    for sec in ax.child_axes:
-        assert no_overlap(fig, sec.get_xticklabels() + sec.get_yticklabels())
+    xs = [t for p in params for t in find(fig, f"pair-option-x:{p}")]
+    ys = [t for p in params for t in find(fig, f"pair-option-y:{p}")]
+    assert len(xs) + len(ys) == 2 * n_opts - len(ens13.options(params[0])) - len(
+        ens13.options(params[-1])
+    )
+    assert min(t.get_fontsize() for t in xs + ys) >= 7  # type: ignore[attr-defined]
+    assert no_overlap(fig, xs)
+    assert no_overlap(fig, ys)
     # option labels and parameter names never cover each other
-    names = [
-        t for s in ax.child_axes for t in s.get_xticklabels() + s.get_yticklabels()
-    ]
-    assert no_overlap(fig, names + ax.get_xticklabels())
-    assert no_overlap(fig, names + ax.get_yticklabels())
-    diag = [t for p in ens13.parameters for t in find(fig, f"pair-name:{p}")]
-    assert no_overlap(fig, diag)
+    names = name_labels(fig, params)
+    assert no_overlap(fig, names + xs)
+    assert no_overlap(fig, names + ys)
+    assert inside_figure(fig, xs + ys + names)
+    # issue 10 #22: sized to its content, readable on a page or a slide
     w, h = fig.get_size_inches()
-    assert w < 20 and h < 20
+    assert w < 13 and h < 13
 
 
 def test_pair_matrix_in_a_small_pixel_canvas_scales_fonts_down() -> None:
@@ -366,9 +412,29 @@ def test_pair_matrix_in_a_small_pixel_canvas_scales_fonts_down() -> None:
     pairs = hpcore.pair_counts(ens13)
     big = render.draw_pair_matrix(pairs)
     small = render.draw_pair_matrix(pairs, fig=render.figure_for_pixels(700, 600))
-    size = lambda f: axes_by_gid(f, "pairs-matrix").get_xticklabels()[0].get_fontsize()  # noqa: E731
+
+    def size(f: Figure) -> float:
+        return find(f, "pair-option-y:lrate")[0].get_fontsize()  # type: ignore[attr-defined]
+
     assert size(small) < size(big)
     assert tuple(small.get_size_inches() * small.dpi) == pytest.approx((700, 600))
+    small.canvas.draw()
+    params = list(ens13.parameters)
+    assert inside_figure(small, option_labels(small, params))
+
+
+def test_a_canvas_too_small_shows_all_of_the_matrix_and_warns() -> None:
+    ens13 = hpcore.normalize(hpcore.load(thirteen_parameters(1000)))
+    pairs = hpcore.pair_counts(ens13)
+    fig = render.draw_pair_matrix(pairs, fig=render.figure_for_pixels(320, 240))
+    with pytest.warns(UserWarning, match="canvas is too small for this figure"):
+        fig.canvas.draw()
+    meshes = [m for m in fig.findobj(QuadMesh) if str(m.get_gid()).startswith("pairs:")]
+    assert inside_figure(fig, meshes)  # all of it, if not legible
+    roomy = render.draw_pair_matrix(pairs, fig=render.figure_for_pixels(1400, 1200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        roomy.canvas.draw()
 
 
 def hand_pairs(values: list[float], column: str = "enrichment") -> pd.DataFrame:
@@ -404,8 +470,8 @@ def test_pair_matrix_log2_scale_by_hand() -> None:
     )
     bar = axes_by_gid(fig, "pairs-colorbar")
     fig.canvas.draw()
-    assert tick_texts(bar.get_yticklabels()) == ["1/4", "1/2", "1", "2", "4"]
-    assert bar.get_ylabel() == "enrichment"
+    assert tick_texts(bar.get_xticklabels()) == ["1/4", "1/2", "1", "2", "4"]
+    assert colorbar_label(fig) == "enrichment"
     # a caller's limit wins; values beyond it saturate
     fixed = render.draw_pair_matrix(pairs, value="enrichment", scale="log2", limit=1)
     (mesh,) = find(fixed, "pairs:a|b")
@@ -426,7 +492,7 @@ def test_pair_matrix_diverging_scale_is_symmetric() -> None:
     assert texts == ["+10%", "+0%", "-30%", "+5%", "+20%"]  # NaN: no number
     bar = axes_by_gid(fig, "pairs-colorbar")
     fig.canvas.draw()
-    labels = [t for t in tick_texts(bar.get_yticklabels()) if t]
+    labels = [t for t in tick_texts(bar.get_xticklabels()) if t]
     assert "0%" in labels and all(t.endswith("%") for t in labels)
     # no count column: "empty" follows the values, or the caller
     assert not find(fig, "empty-note")
@@ -460,9 +526,8 @@ def test_pair_matrix_marks_and_their_key() -> None:
         (key,) = find(fig, "pair-mark-key")
         assert tuple(key.get_facecolor()[0]) == to_rgba(render.MARK_COLOUR)  # type: ignore[attr-defined]
         assert tuple(dots.get_facecolor()[0]) == to_rgba(render.MARK_COLOUR)
-        # the colour bar moves into the side column, horizontal
-        bar = axes_by_gid(fig, "pairs-colorbar")
-        assert " ".join(bar.get_xlabel().split()) == render.COUNT_LABEL  # wrapped
+        # the colour bar lies in the side block, horizontal
+        assert colorbar_label(fig) == render.COUNT_LABEL
     plain = render.draw_pair_matrix(pairs)
     assert not find(plain, "pair-marks:a|b") and not find(plain, "pair-mark-label")
 
@@ -511,14 +576,15 @@ def test_importance_panel_bars_are_the_scores(ens: hpcore.Ensemble) -> None:
 
 def test_pair_matrix_with_statistics_13_parameters_is_readable() -> None:
     ens13 = hpcore.normalize(hpcore.load(thirteen_parameters()))
+    params = list(ens13.parameters)
     sel13 = hpcore.select(ens13, range=(0.8, 1.0))
     pairs = hpcore.pair_counts(ens13, sel13)
     imp = pd.DataFrame(
         {
-            "parameter": list(ens13.parameters),
+            "parameter": params,
             "score": np.linspace(0.3, 0.0, 13),
             "q_value": np.linspace(0.0, 1.0, 13),
-            "top_option": [ens13.options(p)[-1] for p in ens13.parameters],
+            "top_option": [ens13.options(p)[-1] for p in params],
             "top_enrichment": np.linspace(2.0, 1.0, 13),
         }
     )
@@ -529,33 +595,48 @@ def test_pair_matrix_with_statistics_13_parameters_is_readable() -> None:
         importance=imp,
     )
     fig.canvas.draw()
-    ax = axes_by_gid(fig, "pairs-matrix")
     side = axes_by_gid(fig, "pairs-importance")
     bar = axes_by_gid(fig, "pairs-colorbar")
-    notes = [t for p in ens13.parameters for t in find(fig, f"importance-note:{p}")]
+    notes = [t for p in params for t in find(fig, f"importance-note:{p}")]
     key = find(fig, "pair-mark-label")
+    side_texts = [*notes, *key, bar.xaxis.label, *find(fig, "importance-explanation")]
     assert no_overlap(fig, side.get_yticklabels() + notes)
-    texts = [*notes, *key, bar.xaxis.label, side.title, side.xaxis.label]
-    assert no_overlap(fig, texts)
-    assert no_overlap(fig, ax.get_xticklabels())
-    assert no_overlap(fig, ax.get_yticklabels())
-    # the side column lies right of the matrix and within the figure
+    assert no_overlap(fig, side_texts)
+    # the side block shares no room with the matrix' labels and cells
+    matrix = option_labels(fig, params) + name_labels(fig, params)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    matrix_right = ax.get_window_extent(renderer).x1
-    width = fig.get_size_inches()[0] * fig.dpi
-    for artist in [side, bar, *notes, *key]:
-        box = artist.get_window_extent(renderer)
-        assert matrix_right < box.x0 and box.x1 <= width + 1
-    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 6
+    meshes = [m for m in fig.findobj(QuadMesh) if str(m.get_gid()).startswith("pairs:")]
+    boxes = [
+        a.get_window_extent(renderer)  # type: ignore[attr-defined]
+        for a in [*side_texts, side, bar, *side.get_yticklabels()]
+    ]
+    for other in matrix + meshes:
+        b = other.get_window_extent(renderer)  # type: ignore[attr-defined]
+        assert not any(
+            a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1 for a in boxes
+        ), other
+    assert inside_figure(fig, [*side_texts, side, bar, *matrix])
+    # issue 10 #22: the side block sits in the matrix' empty upper triangle
+    # (left of the matrix' right edge), not in a column of its own
+    right = max(m.get_window_extent(renderer).x1 for m in meshes)  # type: ignore[attr-defined]
+    assert side.get_window_extent(renderer).x0 < right
+    assert min(t.get_fontsize() for t in option_labels(fig, params)) >= 7  # type: ignore[attr-defined]
     w, h = fig.get_size_inches()
-    assert w < 24 and h < 20
+    assert w < 14 and h < 14
 
 
 # ------------------------------------------------------------------ trellis
 
 
-def dodge(n: int) -> np.ndarray:
-    return _dodge(n)
+def panel_of(fig: Figure, param: str, prim: str) -> Rectangle:
+    """The panel of (param, prim): a Rectangle in the panel's data coordinates."""
+    (panel,) = find(fig, f"trellis:{param}|{prim}")
+    assert isinstance(panel, Rectangle)
+    return panel
+
+
+def ylim(panel: Rectangle) -> tuple[float, float]:
+    return (panel.get_y(), panel.get_y() + panel.get_height())
 
 
 def test_trellis_markers_sit_at_the_means(
@@ -563,31 +644,49 @@ def test_trellis_markers_sit_at_the_means(
 ) -> None:
     table = hpcore.trellis(ens, sel, primary="dataset", secondary="optimizer")
     fig = render.draw_trellis(table, primary_name="dataset", secondary_name="optimizer")
-    panels = [a for a in fig.axes if str(a.get_gid()).startswith("trellis:")]
     params = ["batch_size", "augmentation"]
+    panels = [
+        a for a in fig.findobj(Rectangle) if str(a.get_gid()).startswith("trellis:")
+    ]
     assert len(panels) == 3 * len(params)
     secondaries = list(ens.options("optimizer"))
-    offsets = dodge(len(secondaries))
+    shifts: dict[str, set[float]] = {s: set() for s in secondaries}
     for param, prim in itertools.product(params, ens.options("dataset")):
-        ax = axes_by_gid(fig, f"trellis:{param}|{prim}")
+        panel = panel_of(fig, param, prim)
         opts = list(ens.options(param))
-        for m, sec in enumerate(secondaries):
+        # the panel spans the option slots -0.5 .. n - 0.5
+        assert (panel.get_x(), panel.get_width()) == (-0.5, len(opts))
+        for sec in secondaries:
             rows = table[
                 (table["parameter"] == param)
                 & (table["primary"] == prim)
                 & (table["secondary"] == sec)
             ]
             drawn = rows[rows["count"] > 0]
-            (points,) = find(fig, f"trellis-points:{param}|{prim}|{sec}")
-            assert isinstance(points, PathCollection) and points in ax.collections
+            found = find(fig, f"trellis-points:{param}|{prim}|{sec}")
+            if drawn.empty:  # no empty collections (they break a tight bbox)
+                assert found == []
+                continue
+            (points,) = found
+            assert isinstance(points, PathCollection)
+            # the marks share the panel's transform: (option position, mean)
+            np.testing.assert_allclose(
+                points.get_offset_transform().get_matrix(),
+                panel.get_data_transform().get_matrix(),
+            )
             xy = points.get_offsets()
-            expected_x = [opts.index(o) + offsets[m] for o in drawn["option"]]
-            np.testing.assert_allclose(xy[:, 0], expected_x)
+            slots = [opts.index(o) for o in drawn["option"]]
+            np.testing.assert_array_equal(np.round(xy[:, 0]), slots)
+            shifts[sec] |= {round(float(v), 9) for v in xy[:, 0] - slots}
             np.testing.assert_allclose(xy[:, 1], drawn["mean"])
             # open markers exactly where fewer than LOW_COUNT networks
             faces = points.get_facecolors()
             open_ = [tuple(f) == to_rgba("white") for f in faces]
             assert open_ == (drawn["count"] < render.LOW_COUNT).tolist()
+    # each secondary option has one horizontal shift, in order, centred
+    shift = [next(iter(shifts[s])) for s in secondaries]
+    assert all(len(shifts[s]) == 1 for s in secondaries)
+    assert shift == sorted(shift) and shift[0] == pytest.approx(-shift[-1])
     # one marker shape and colour per secondary option, as in the legend
     (legend,) = fig.legends
     labels = tick_texts(legend.get_texts())
@@ -612,31 +711,41 @@ def test_trellis_layout_and_labels(ens: hpcore.Ensemble) -> None:
     fig = render.draw_trellis(table, primary_name="dataset")
     params = ["optimizer", "batch_size", "augmentation"]
     prims = list(ens.options("dataset"))
-    grid = {a.get_gid(): a for a in fig.axes}
+    grid = {
+        str(a.get_gid()): a
+        for a in fig.findobj(Rectangle)
+        if str(a.get_gid()).startswith("trellis:")
+    }
     assert set(grid) == {f"trellis:{p}|{q}" for p in params for q in prims}
-    # titles on the top row, option ticks on the bottom row, rows labelled
+    # titles on top, option labels at the bottom, rows labelled
     for p in params:
-        assert grid[f"trellis:{p}|{prims[0]}"].get_title() == p
-        bottom = grid[f"trellis:{p}|{prims[-1]}"]
-        assert tick_texts(bottom.get_xticklabels()) == list(ens.options(p))
+        assert texts(fig, f"trellis-title:{p}") == [p]
+        assert texts(fig, f"trellis-option:{p}") == list(ens.options(p))
     for q in prims:
-        (label,) = find(fig, f"trellis-row:{q}")
-        assert label.get_text() == f"dataset = {q}"  # type: ignore[attr-defined]
+        assert texts(fig, f"trellis-row:{q}") == [f"dataset = {q}"]
     assert fig.get_supylabel() == "mean normalized metric"
-    # all panels share the mean axis
-    assert len({a.get_ylim() for a in fig.axes}) == 1
+    # all panels share the mean axis, labelled left of every row
+    assert len({ylim(a) for a in grid.values()}) == 1
+    ticks = texts(fig, "trellis-value-tick")
+    assert len(ticks) % len(prims) == 0 and len(ticks) >= 2 * len(prims)
     # without a secondary: one marker set per panel and no colour legend
     assert len(find(fig, "trellis-points:optimizer|mnist|")) == 1
     assert all(
         "fewer than" in t.get_text() for lg in fig.legends for t in lg.get_texts()
     )
+    # every label inside the figure, titles and option labels apart
+    fig.canvas.draw()
+    titles = [t for p in params for t in find(fig, f"trellis-title:{p}")]
+    options = [t for p in params for t in find(fig, f"trellis-option:{p}")]
+    assert no_overlap(fig, titles) and no_overlap(fig, options)
+    assert inside_figure(fig, titles + options)
 
 
 def test_trellis_leaves_empty_cells_out() -> None:
     table = pd.DataFrame(
         {
-            "parameter": ["opt"] * 4,
-            "option": ["adam", "adam", "sgd", "sgd"],
+            "parameter": ["batch"] * 4,
+            "option": ["32", "32", "64", "64"],
             "primary": ["a", "b", "a", "b"],
             "secondary": [None] * 4,
             "mean": [0.5, np.nan, 0.25, 0.75],
@@ -644,17 +753,62 @@ def test_trellis_leaves_empty_cells_out() -> None:
         }
     )
     fig = render.draw_trellis(table, value_label="mean normalized acc")
-    (pa,) = find(fig, "trellis-points:opt|a|")
-    (pb,) = find(fig, "trellis-points:opt|b|")
-    np.testing.assert_allclose(pa.get_offsets(), [[0, 0.5], [1, 0.25]])
-    np.testing.assert_allclose(pb.get_offsets(), [[1, 0.75]])
-    (line,) = find(fig, "trellis-line:opt|b|")
+    (pa,) = find(fig, "trellis-points:batch|a|")
+    (pb,) = find(fig, "trellis-points:batch|b|")
+    np.testing.assert_allclose(pa.get_offsets(), [[0, 0.5], [1, 0.25]])  # type: ignore[attr-defined]
+    np.testing.assert_allclose(pb.get_offsets(), [[1, 0.75]])  # type: ignore[attr-defined]
+    (line,) = find(fig, "trellis-line:batch|b|")
     assert np.isnan(line.get_ydata()[0])  # type: ignore[attr-defined]
     assert fig.get_supylabel() == "mean normalized acc"
     assert not find(fig, "empty-note")
 
 
-def test_trellis_draws_confidence_bars_when_given() -> None:
+def trellis_frame(options: list[str], means: list[float]) -> pd.DataFrame:
+    n = len(options)
+    return pd.DataFrame(
+        {
+            "parameter": ["p"] * n,
+            "option": options,
+            "primary": ["a"] * n,
+            "secondary": [None] * n,
+            "mean": means,
+            "count": [20] * n,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "ordered"),
+    [
+        (["32", "64", "128"], True),
+        (["0.001", "2.6e-05", "-3"], True),
+        (["[0.000201, 0.00116)", "[0.00116, 0.005]"], True),
+        (["2–4", "5–8", "22.3k–240k"], True),
+        (["False", "True"], True),
+        (["32", "64", "missing"], True),
+        (["ReLU", "ELU", "Sigmoid", "TanH"], False),
+        (["ADAM", "RMSProp", "Momentum SGD"], False),
+        (["3", "five"], False),
+    ],
+)
+def test_lines_join_only_ordered_options(options: list[str], ordered: bool) -> None:
+    """Issue 10 #20: a line between nominal options draws a shape only their
+    order makes; numbers, bins and booleans are joined."""
+    assert render_trellis.is_ordered(options) is ordered
+    fig = render.draw_trellis(
+        trellis_frame(options, list(np.linspace(0.2, 0.8, len(options))))
+    )
+    assert bool(find(fig, "trellis-line:p|a|")) is ordered
+    # the caller can say which parameters are ordered, or switch lines off
+    forced = render.draw_trellis(
+        trellis_frame(options, [0.5] * len(options)), ordered=[] if ordered else ["p"]
+    )
+    assert bool(find(forced, "trellis-line:p|a|")) is not ordered
+    off = render.draw_trellis(trellis_frame(options, [0.5] * len(options)), lines=False)
+    assert not find(off, "trellis-line:p|a|")
+
+
+def test_trellis_draws_confidence_bars_above_the_markers() -> None:
     table = pd.DataFrame(
         {
             "parameter": ["opt", "opt"],
@@ -663,19 +817,72 @@ def test_trellis_draws_confidence_bars_when_given() -> None:
             "secondary": [None, None],
             "mean": [0.5, 0.6],
             "count": [10, 10],
-            "ci_low": [0.4, 0.55],
-            "ci_high": [0.6, 0.65],
+            "ci_low": [0.47, 0.59],
+            "ci_high": [0.53, 0.61],
         }
     )
     fig = render.draw_trellis(table)
     (bars,) = find(fig, "trellis-ci:opt|a|")
+    (points,) = find(fig, "trellis-points:opt|a|")
     assert isinstance(bars, LineCollection)
     segs = bars.get_segments()
-    np.testing.assert_allclose([s[:, 1] for s in segs], [[0.4, 0.6], [0.55, 0.65]])
+    # the intervals first (one vertical bar per cell), then a cap per end
+    np.testing.assert_allclose(
+        [s[:, 1] for s in segs[:2]], [[0.47, 0.53], [0.59, 0.61]]
+    )
+    np.testing.assert_allclose([s[:, 0] for s in segs[:2]], [[0, 0], [1, 1]])
+    caps = segs[2:]
+    assert sorted(float(c[0, 1]) for c in caps) == [0.47, 0.53, 0.59, 0.61]
+    # dots never hide their intervals: the bars are drawn over the markers and
+    # every cap is wider than a marker
+    assert bars.get_zorder() > points.get_zorder()
+    panel = panel_of(fig, "opt", "a")
+    to_px = panel.get_data_transform()
+    marker_px = np.sqrt(points.get_sizes()[0]) * fig.dpi / 72
+    for cap in caps:
+        (x0, _), (x1, _) = to_px.transform(cap)
+        assert abs(x1 - x0) > marker_px
     (legend,) = fig.legends
     assert tick_texts(legend.get_texts()) == ["confidence interval of the mean"]
+    # issue 10 #20: the legend shows a marker with its interval, not a lone "|"
+    (handle,) = legend.legend_handles
+    assert not (isinstance(handle, Line2D) and handle.get_marker() == "|")
     labelled = render.draw_trellis(table, ci_label="95% t-interval")
     assert tick_texts(labelled.legends[0].get_texts()) == ["95% t-interval"]
+
+
+def test_trellis_axis_stays_on_the_means_and_marks_cut_intervals() -> None:
+    """Issue 10 #20: cells with few networks (wide intervals) must not squash
+    the means into a sliver of the axis; the cut intervals are marked."""
+    table = pd.DataFrame(
+        {
+            "parameter": ["opt"] * 4,
+            "option": ["adam", "sgd", "rms", "ada"],
+            "primary": ["a"] * 4,
+            "secondary": [None] * 4,
+            "mean": [0.62, 0.58, 0.60, 0.61],
+            "count": [2, 3, 400, 500],
+            # two networks: no interval; three: a huge one; many: narrow ones
+            "ci_low": [np.nan, -0.5, 0.595, 0.605],
+            "ci_high": [np.nan, 1.6, 0.605, 0.615],
+        }
+    )
+    fig = render.draw_trellis(table)
+    low, high = ylim(panel_of(fig, "opt", "a"))
+    assert 0.5 < low < 0.58 and 0.62 < high < 0.7  # the means, not [0, 1]
+    (bars,) = find(fig, "trellis-ci:opt|a|")
+    segs = bars.get_segments()  # type: ignore[attr-defined]
+    np.testing.assert_allclose(
+        [s[:, 1] for s in segs[:3]], [[-0.5, 1.6], [0.595, 0.605], [0.605, 0.615]]
+    )
+    # the interval cut at both ends: one mark at each end, at the panel's edges
+    (cut,) = find(fig, "trellis-ci-clipped:opt|a|")
+    ends = np.asarray(cut.get_offsets())  # type: ignore[attr-defined]
+    assert ends[:, 0].tolist() == [1.0, 1.0]
+    assert ends[0, 1] == pytest.approx(low, abs=0.05 * (high - low))
+    assert ends[1, 1] == pytest.approx(high, abs=0.05 * (high - low))
+    (legend,) = fig.legends
+    assert "interval beyond the axis" in tick_texts(legend.get_texts())
 
 
 def test_trellis_confidence_bars_skip_missing_and_stay_in_unit_range() -> None:
@@ -685,20 +892,19 @@ def test_trellis_confidence_bars_skip_missing_and_stay_in_unit_range() -> None:
             "option": ["adam", "sgd", "rms"],
             "primary": ["a"] * 3,
             "secondary": [None] * 3,
-            "mean": [0.9, 0.5, 0.7],
-            "count": [1, 3, 40],
-            # one network: no interval; three: a wide one beyond [0, 1]
-            "ci_low": [np.nan, -0.4, 0.65],
-            "ci_high": [np.nan, 1.4, 0.75],
+            "mean": [0.9, 0.5, 0.99],
+            "count": [1, 30, 40],
+            # one network: no interval; the others reach beyond [0, 1]
+            "ci_low": [np.nan, -0.4, 0.97],
+            "ci_high": [np.nan, 1.4, 1.01],
         }
     )
     fig = render.draw_trellis(table)
     (bars,) = find(fig, "trellis-ci:opt|a|")
     segs = bars.get_segments()  # type: ignore[attr-defined]
-    np.testing.assert_allclose([s[:, 1] for s in segs], [[-0.4, 1.4], [0.65, 0.75]])
-    np.testing.assert_allclose([s[0, 0] for s in segs], [1.0, 2.0])
-    (panel,) = [a for a in fig.axes if a.get_gid() == "trellis:opt|a"]
-    low, high = panel.get_ylim()
+    np.testing.assert_allclose([s[:, 1] for s in segs[:2]], [[-0.4, 1.4], [0.97, 1.01]])
+    np.testing.assert_allclose([s[0, 0] for s in segs[:2]], [1.0, 2.0])
+    low, high = ylim(panel_of(fig, "opt", "a"))
     assert low >= 0.0 and high <= 1.0  # a normalized metric keeps its [0, 1] axis
     # no interval anywhere: no legend entry for it
     bare = render.draw_trellis(table.assign(ci_low=np.nan, ci_high=np.nan))
@@ -713,7 +919,9 @@ def test_trellis_empty_selection(ens: hpcore.Ensemble) -> None:
     table = table.assign(mean=np.nan, count=0)
     fig = render.draw_trellis(table)
     assert find(fig, "empty-note")
-    assert all(len(c.get_offsets()) == 0 for c in fig.findobj(PathCollection))
+    assert not [c for c in fig.findobj(PathCollection) if c.get_gid()]
+    # a figure with nothing in it still saves with a "tight" bounding box
+    fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
 
 
 def test_trellis_13_parameters_labels_do_not_overlap() -> None:
@@ -722,15 +930,20 @@ def test_trellis_13_parameters_labels_do_not_overlap() -> None:
     table = hpcore.trellis(ens13, sel13, primary="dataset", secondary="optimizer")
     fig = render.draw_trellis(table, primary_name="dataset", secondary_name="optimizer")
     fig.canvas.draw()
-    panels = [a for a in fig.axes if str(a.get_gid()).startswith("trellis:")]
-    assert len(panels) == 5 * 11
-    titles = [a.title for a in panels if a.get_title()]
-    assert len(titles) == 11 and no_overlap(fig, titles)
-    bottom = [
-        a for a in panels if a.get_gid().endswith(f"|{ens13.options('dataset')[-1]}")
+    params = [p for p in ens13.parameters if p not in ("dataset", "optimizer")]
+    panels = [
+        a for a in fig.findobj(Rectangle) if str(a.get_gid()).startswith("trellis:")
     ]
-    assert len(bottom) == 11
-    assert no_overlap(fig, [t for a in bottom for t in a.get_xticklabels()])
+    assert len(panels) == 5 * 11
+    titles = [t for p in params for t in find(fig, f"trellis-title:{p}")]
+    assert len(titles) == 11 and no_overlap(fig, titles)
+    options = [t for p in params for t in find(fig, f"trellis-option:{p}")]
+    assert no_overlap(fig, options)
+    # issue 10 #20: one rotation for every panel's option labels
+    assert len({t.get_rotation() for t in options}) == 1  # type: ignore[attr-defined]
+    assert inside_figure(fig, titles + options)
+    w, h = fig.get_size_inches()
+    assert w < 16 and h < 12
 
 
 def test_figure_size_grows_with_options(ens: hpcore.Ensemble) -> None:

@@ -8,7 +8,13 @@ A report folder holds eight files (ten with a comparison):
 - ``histogram.csv``, ``pairs.csv``, ``trellis.csv``, ``importance.csv``: the
   exact tables drawn;
 - with ``--compare LO HI``: ``compare.<fmt>`` and ``compare.csv``;
-- ``summary.json``: what was analysed and selected.
+- ``summary.json``: what was analysed and selected, and what each figure
+  draws (``drawn``: the parameters of the matrix and of the trellis, and why
+  any others are left out; see :func:`drawn_parameters`).
+
+By default the selection is the top tenth of the normalized metric
+(:data:`DEFAULT_RANGE`) and the matrix is coloured by enrichment over chance
+(:data:`DEFAULT_COLOR`): the best networks against all, as the paper asks.
 
 The tables (columns in order):
 
@@ -81,6 +87,13 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from ..analysis.settings import CI_LEVEL, HISTOGRAM_BINS, SORTS, Sort
 from ..data.errors import HpcoreError, OutputError
 from ..data.validation import check_interval, check_one_of
+from ..views.limits import (
+    MAX_OPTIONS,
+    MAX_PANELS,
+    MAX_SLOTS,
+    Drawn,
+    choose_parameters,
+)
 from .common import (
     PROGRESS_SECONDS,
     Command,
@@ -112,6 +125,32 @@ Color = Literal["count", "enrichment"]
 
 
 COLORS: tuple[str, ...] = get_args(Color)
+
+
+#: The default selection: the top tenth of the normalized metric, i.e. the
+#: networks within 10 % of their group's best (on the group's min..max span).
+#: The paper's question is what the best networks have in common; [0, 1]
+#: would select every network and show only the design of the experiment.
+DEFAULT_RANGE = (0.9, 1.0)
+
+
+#: The default colouring: enrichment over chance, which shows what the
+#: selection prefers; counts mostly show how many options each parameter has.
+DEFAULT_COLOR: Color = "enrichment"
+
+
+#: The enrichment colour scale ends at this quantile of |log2 enrichment| over
+#: the cells expected to hold at least :data:`ENRICHMENT_MIN_EXPECTED`
+#: networks, outside the group column's blocks (further cells take the end
+#: colours), within :data:`ENRICHMENT_LIMITS` (as ratios: a scale never ends
+#: below x1.5, so chance variation stays pale).
+ENRICHMENT_QUANTILE = 0.95
+
+
+ENRICHMENT_MIN_EXPECTED = 5.0
+
+
+ENRICHMENT_LIMITS = (1.5, 8.0)
 
 
 #: The three figures of every report, by file stem.
@@ -164,7 +203,7 @@ class Report:
     summary : Mapping[str, Any]
         The content of ``summary.json`` (JSON-ready values).
     color : {"count", "enrichment"}
-        What colours the matrix cells.
+        What colours the matrix cells (default :data:`DEFAULT_COLOR`).
     compare : Selection or None
         The second selection (``--compare``), same ``where``.
     alpha : float
@@ -177,7 +216,7 @@ class Report:
     primary: str
     secondary: str | None
     summary: Mapping[str, Any]
-    color: Color = "count"
+    color: Color = DEFAULT_COLOR
     compare: Selection | None = None
     alpha: float = ALPHA
 
@@ -227,13 +266,13 @@ def _statistics_notes(alpha: float, cells: int) -> dict[str, str]:
 def build_report(
     ens: Ensemble,
     *,
-    range: tuple[float, float] = (0.0, 1.0),
+    range: tuple[float, float] = DEFAULT_RANGE,
     where: Where | None = None,
     primary: str | None = None,
     secondary: str | None = None,
     bins: int = HISTOGRAM_BINS,
     source: str | None = None,
-    color: Color = "count",
+    color: Color = DEFAULT_COLOR,
     sort: Sort = "data",
     compare: tuple[float, float] | None = None,
     alpha: float = ALPHA,
@@ -244,8 +283,9 @@ def build_report(
     ----------
     ens : Ensemble
         A normalized ensemble (:func:`hpcore.normalize`); not modified.
-    range : (float, float), default=(0.0, 1.0)
-        Closed range on the normalized metric.
+    range : (float, float), default=(0.9, 1.0)
+        Closed range on the normalized metric (:data:`DEFAULT_RANGE`: the
+        top tenth, the best networks of each group).
     where : mapping of str to options, optional
         Parameter -> allowed options; restricts the selection and the
         histograms' population (and the null model of the statistics).
@@ -258,8 +298,9 @@ def build_report(
         Bins of the histograms.
     source : str, optional
         Where the data came from, for ``summary.json`` (default ``ens.source``).
-    color : {"count", "enrichment"}, default="count"
-        Colour the matrix by the count (the paper) or by log2 enrichment.
+    color : {"count", "enrichment"}, default="enrichment"
+        Colour the matrix by log2 enrichment over chance (what the selection
+        prefers) or by the count (the paper's literal view).
     sort : {"data", "importance"}, default="data"
         Order of the matrix' parameters and the trellis panels.
     compare : (float, float), optional
@@ -344,6 +385,7 @@ def build_report(
         "compare": None,
         "statistics": _statistics_notes(float(alpha), len(tables.pairs)),
     }
+    summary["drawn"] = _drawn_summary(drawn_parameters(ens, tables, primary, secondary))
     if second is not None and tables.compare is not None:
         summary["compare"] = {
             "range": list(second.range),
@@ -370,22 +412,161 @@ def _range_text(sel: Selection) -> str:
     return f"[{lo:.2f}, {hi:.2f}]"
 
 
+def drawn_parameters(
+    ens: Ensemble, tables: ReportTables, primary: str, secondary: str | None
+) -> dict[str, Drawn]:
+    """What the pair matrix and the trellis draw (:mod:`hpcore.views.limits`).
+
+    Parameters with more options than a figure can show are left out of the
+    figures; of the others the most important (``tables.importance``; the
+    group column first in the matrix) while the figure has room. The CSV
+    tables keep every parameter.
+    """
+    n_options = {p: len(ens.options(p)) for p in ens.parameters}
+    ranking = [str(p) for p in tables.importance["parameter"]]
+    keep = [ens.group] if ens.group is not None and ens.group in n_options else []
+    panels = [p for p in tables.order if p not in (primary, secondary)]
+    shown = tables.trellis.groupby("parameter", sort=False, observed=True)["option"]
+    panel_options = {str(k): int(v) for k, v in shown.nunique().items()}
+    return {
+        "pairs": choose_parameters(tables.order, n_options, ranking, keep=keep),
+        "trellis": choose_parameters(
+            panels,
+            {p: panel_options.get(p, n_options[p]) for p in panels},
+            ranking,
+            max_parameters=MAX_PANELS,
+            max_cells=MAX_SLOTS,
+        ),
+    }
+
+
+def _drawn_summary(drawn: Mapping[str, Drawn]) -> dict[str, Any]:
+    """summary.json's account of what the figures show."""
+    return {
+        "pairs": list(drawn["pairs"].parameters),
+        "trellis": list(drawn["trellis"].parameters),
+        "left_out": {k: dict(v.left_out) for k, v in drawn.items()},
+    }
+
+
+def drawing_notes(report: Report, fmt: str = "png") -> list[str]:
+    """What the figures leave out, and characters no installed font has.
+
+    One line each, for the command line; the figures and ``summary.json``
+    ("drawn") say the same.
+    """
+    from ..views.text import missing_glyphs
+
+    lines = []
+    drawn = report.summary["drawn"]
+    left_out = drawn["left_out"]
+    crowded = sorted(
+        {p for found in left_out.values() for p, r in found.items() if "options" in r}
+    )
+    if crowded:
+        counts = ", ".join(
+            f"{p} ({len(report.ensemble.options(p)):,})" for p in crowded[:5]
+        )
+        more = f" and {len(crowded) - 5} more" if len(crowded) > 5 else ""
+        lines.append(
+            f"left out of the figures for having more than {MAX_OPTIONS} options: "
+            f"{counts}{more}; the CSV files have every option"
+        )
+    for stem, what in (("pairs", "matrix"), ("trellis", "panels")):
+        room = [p for p, r in left_out[stem].items() if "options" not in r]
+        if room:
+            lines.append(
+                f"{stem}.{fmt} draws the {what} of the {len(drawn[stem])} most "
+                f"important parameters ({len(room):,} more are in {stem}.csv)"
+            )
+    ens = report.ensemble
+    texts = [ens.metric, *ens.parameters]
+    texts += [o for p in ens.parameters for o in ens.options(p)[:MAX_OPTIONS]]
+    missing = missing_glyphs(texts)
+    if missing:
+        shown = " ".join(missing[:12]) + (" ..." if len(missing) > 12 else "")
+        lines.append(
+            f"no installed font has the characters {shown}; the figures show "
+            "boxes for them (a font such as Noto Sans CJK or Noto Emoji would "
+            "draw them)"
+        )
+    return lines
+
+
+def _only(table: pd.DataFrame, keep: Sequence[str]) -> pd.DataFrame:
+    """The rows of a pair table whose two parameters are both in ``keep``."""
+    import pandas as pd
+
+    present = {str(p) for c in ("param_a", "param_b") for p in pd.unique(table[c])}
+    if present <= set(keep):
+        return table
+    inside = table["param_a"].isin(keep) & table["param_b"].isin(keep)
+    return table[inside.to_numpy()]
+
+
+def enrichment_limit(pairs: pd.DataFrame, group: str | None = None) -> float:
+    """Half-width of the enrichment colour scale, in log2 units.
+
+    The :data:`ENRICHMENT_QUANTILE` of ``|log2 enrichment|`` over the cells
+    expected to hold at least :data:`ENRICHMENT_MIN_EXPECTED` networks (their
+    enrichment is not mere noise) outside the blocks of the ``group`` column,
+    within :data:`ENRICHMENT_LIMITS`. The group's own enrichment mostly
+    measures how the per-group normalization maps each group's distribution
+    (a range of the normalized metric holds most networks of an easy data
+    set and few of a hard one); on its scale every parameter's cells would
+    look white. Cells beyond the scale take its end colours.
+    """
+    import numpy as np
+
+    lo, hi = (float(np.log2(v)) for v in ENRICHMENT_LIMITS)
+    enrichment = pairs["enrichment"].to_numpy(dtype=np.float64)
+    solid = pairs["expected"].to_numpy(dtype=np.float64) >= ENRICHMENT_MIN_EXPECTED
+    if group is not None:
+        own = (pairs["param_a"] == group) | (pairs["param_b"] == group)
+        if not bool(own.all()):
+            solid &= ~own.to_numpy()
+    with np.errstate(divide="ignore"):
+        values = np.abs(np.log2(enrichment[solid & (enrichment > 0)]))
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return hi
+    return float(np.clip(np.quantile(values, ENRICHMENT_QUANTILE), lo, hi))
+
+
 def draw_report(report: Report) -> dict[str, Any]:
-    """The figures of a report, by file stem (matplotlib Figures)."""
+    """The figures of a report, by file stem (matplotlib Figures).
+
+    The pair matrix and the trellis draw the parameters of
+    :func:`drawn_parameters` (each figure says what it leaves out); groups
+    keep one colour in every figure (:func:`hpcore.views.group_colours`).
+    """
+    import pandas as pd
+
     from .. import views as render
+    from ..views.trellis import is_ordered
 
     ens, sel, t = report.ensemble, report.selection, report.tables
     alpha = report.alpha
+    drawn = drawn_parameters(ens, t, report.primary, report.secondary)
+    matrix = list(drawn["pairs"].parameters)
+    pairs = _only(t.pairs, matrix)
     if report.color == "enrichment":
         color: dict[str, Any] = {
             "value": "enrichment",
             "scale": "log2",
-            "colorbar_label": "enrichment = selected / expected by chance\n"
-            "(log scale; 1 = as many as expected)",
+            "colorbar_label": "enrichment = selected networks / the number "
+            "expected by chance (log scale; 1 = as many as chance)",
             "number_format": "{:.2g}",
+            "limit": enrichment_limit(pairs, ens.group),
         }
     else:
         color = {"value": "count", "colorbar_label": render.COUNT_LABEL}
+    colours = render.group_colours(ens.options(ens.group)) if ens.group else None
+    ranking = [str(p) for p in t.importance["parameter"]]
+    panels = list(drawn["trellis"].parameters)
+    trellis = t.trellis
+    if not {str(p) for p in pd.unique(trellis["parameter"])} <= set(panels):
+        trellis = trellis[trellis["parameter"].isin(panels).to_numpy()]
     figures: dict[str, Any] = {
         "histogram": render.draw_histogram(
             t.histogram_raw,
@@ -396,11 +577,12 @@ def draw_report(report: Report) -> dict[str, Any]:
             normalization=ens.normalization,
             selected_count=sel.count,
             title=_population_title(report),
+            colors=colours,
         ),
         "pairs": render.draw_pair_matrix(
-            t.pairs,
+            pairs,
             title=_selection_title(report),
-            marks=t.pairs["q_value"].to_numpy() < alpha,
+            marks=pairs["q_value"].to_numpy() < alpha,
             mark_label=(
                 f"q < {alpha:g}: more or fewer networks than chance\n"
                 "(exact hypergeometric test,\n"
@@ -408,20 +590,31 @@ def draw_report(report: Report) -> dict[str, Any]:
             ),
             importance=t.importance,
             alpha=alpha,
+            ranking=ranking,
+            note=drawn["pairs"].note("matrix", "pairs.csv") or None,
             **color,
         ),
         "trellis": render.draw_trellis(
-            t.trellis,
+            trellis,
             value_label=f"mean normalized {ens.metric}",
             primary_name=report.primary,
             secondary_name=report.secondary,
             ci_label=f"{CI_LEVEL:.0%} confidence interval (Student t)",
+            ordered={
+                p
+                for p in ens.parameters
+                if p in ens.binned or is_ordered(ens.options(p))
+            },
+            colors=colours if report.secondary == ens.group else None,
+            ranking=ranking,
+            note=drawn["trellis"].note("panels", "trellis.csv") or None,
         ),
     }
     if report.compare is not None and t.compare is not None:
         other = report.compare
+        compare = _only(t.compare, matrix)
         figures[COMPARE] = render.draw_pair_matrix(
-            t.compare,
+            compare,
             title=(
                 f"Where two selections differ: b = {sel.count:,} networks with "
                 f"normalized {ens.metric} in {_range_text(sel)}, "
@@ -435,12 +628,14 @@ def draw_report(report: Report) -> dict[str, Any]:
                 f"{_range_text(other)} (percentage points)"
             ),
             number_format="{:+.0%}",
-            marks=t.compare["q_value"].to_numpy() < alpha,
+            marks=compare["q_value"].to_numpy() < alpha,
             mark_label=(
                 f"q < {alpha:g}: the shares differ\n(Fisher's exact test,\n"
                 f"Benjamini-Hochberg over {len(t.compare):,} cells)"
             ),
             empty=sel.count == 0 or other.count == 0,
+            ranking=ranking,
+            note=drawn["pairs"].note("matrix", "compare.csv") or None,
         )
     return figures
 
@@ -471,22 +666,14 @@ def _selection_title(report: Report) -> str:
 
 def _save_figure(fig: Any, path: Path, fmt: str) -> None:
     """Save without dates and with fixed SVG ids, so equal reports are equal files."""
-    from matplotlib import rc_context
+    from ..views.style import save_figure
 
     metadata = {
         "png": {"Software": None},
         "svg": {"Date": None},
         "pdf": {"CreationDate": None},
     }[fmt]
-    with rc_context({"svg.hashsalt": "hpexplorer"}):
-        fig.savefig(
-            path,
-            format=fmt,
-            dpi=PNG_DPI,
-            metadata=metadata,
-            bbox_inches="tight",
-            pad_inches=0.15,
-        )
+    save_figure(fig, path, fmt, dpi=PNG_DPI, metadata=metadata)
 
 
 def _write_files(report: Report, folder: Path, fmt: str) -> None:
@@ -568,12 +755,12 @@ def write_report(
 def parse_range(
     values: Sequence[str] | None, option: str = "--range"
 ) -> tuple[float, float]:
-    """``["0.9", "1"]`` -> ``(0.9, 1.0)``; None -> ``(0.0, 1.0)``.
+    """``["0.9", "1"]`` -> ``(0.9, 1.0)``; None -> :data:`DEFAULT_RANGE`.
 
     ``option`` names the command-line option in error messages.
     """
     if values is None:
-        return (0.0, 1.0)
+        return DEFAULT_RANGE
     try:
         lo, hi = (float(v) for v in values)
     except ValueError:
@@ -590,7 +777,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--range",
         nargs=2,
         metavar=("LO", "HI"),
-        help="selected range of the normalized metric, within 0..1 (default: 0 1)",
+        help="selected range of the normalized metric, within 0..1 (default: 0.9 1, "
+        "the top tenth: the best networks of each group, compared with all; "
+        "0 1 selects every network)",
     )
     parser.add_argument(
         "--where",
@@ -612,12 +801,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--color",
         choices=COLORS,
-        default="count",
-        help="colour of the matrix cells: the count of selected networks (the "
-        "paper's) or the enrichment over chance (selected / expected) on a "
-        "diverging log scale centred at 1, where a cell holds as many networks "
-        "as chance predicts (default: count). Either way cells with q < 0.05 "
-        "get a dot",
+        default=DEFAULT_COLOR,
+        help="colour of the matrix cells: enrichment = selected networks / the "
+        "number expected by chance, on a log scale where 1 (as many as chance) "
+        "is white (default: shows what the selection prefers), or count = "
+        "selected networks with both options (the paper's literal view). "
+        "Either way cells with q < 0.05 get a dot",
     )
     parser.add_argument(
         "--sort",
@@ -692,6 +881,8 @@ def run(args: argparse.Namespace) -> int:
             f"[{lo:g}, {hi:g}]{' with --where' if where else ''}); "
             "the report shows zero counts"
         )
+    for line in drawing_notes(report, args.format):
+        note(line)
     note(f"drawing the figures into {str(out)!r} ...")
     started = time.perf_counter()
     write_report(report, out, args.format, inputs=inputs)

@@ -43,7 +43,7 @@ def draw_effect(effect: Effect, *, value_label: str = "metric") -> Figure:
     cells = effect.cells
     if effect.kind == "main":
         p = effect.parameters[0]
-        fig = _prepare(None, (4.5, 3.0))
+        fig = _prepare(None, (4.5, 3.0), constrained=True)
         ax = fig.add_subplot()
         rank = {o: i for i, o in enumerate(effect.options[p])}
         order = cells.sort_values(p, key=lambda s: s.map(rank))
@@ -64,7 +64,7 @@ def draw_effect(effect: Effect, *, value_label: str = "metric") -> Figure:
     else:
         g, (a, b) = "", effect.parameters
         panels = [None]
-    fig = _prepare(None, (3.2 * len(panels) + 1.2, 3.0))
+    fig = _prepare(None, (3.2 * len(panels) + 1.2, 3.0), constrained=True)
     axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     x_opts = [o for o in effect.options[a] if o in set(cells[a])]
     line_opts = [o for o in effect.options[b] if o in set(cells[b])]

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from ..data.errors import ColumnError
-from .layout import figure_size_for
 from .style import (
     HISTOGRAM_COLUMNS,
+    Sheet,
     _check_frame,
     _empty_note,
-    _font_size,
     _ordered,
-    _prepare,
-    palette,
+    figure_fonts,
+    fit_font,
+    group_colours,
+    labels_of,
+    literal,
+    strings,
 )
+from .text import LINE_HEIGHT, block_height, shorten, text_width, widest
+
+#: Opacity of the bars outside the selected range.
+FADED = 0.4
 
 
 def _draw_stacked(
@@ -29,9 +41,10 @@ def _draw_stacked(
 ) -> None:
     """Stacked bars of a histogram frame; bars outside ``selected_range`` faded."""
     groups = _ordered(table["group"])
+    labels = strings(table["group"])
     bottom: np.ndarray | None = None
     for group in groups:
-        rows = table[table["group"].astype(str) == group]
+        rows = table[labels == group]
         left = rows["bin_left"].to_numpy(dtype=np.float64)
         right = rows["bin_right"].to_numpy(dtype=np.float64)
         count = rows["count"].to_numpy(dtype=np.float64)
@@ -42,23 +55,26 @@ def _draw_stacked(
                 f"histogram: group {group!r} has {len(count)} bins; "
                 f"the first group has {len(bottom)}"
             )
-        bars = ax.bar(
-            left,
-            count,
-            width=right - left,
-            bottom=bottom,
-            align="edge",
-            color=colors[group],
-            edgecolor="white",
-            linewidth=0.3,
-            label=group,
-        )
-        for i, patch in enumerate(bars.patches):
-            patch.set_gid(f"bar:{panel}:{group}:{i}")
+        # Rectangles added directly (ax.bar updates the data limits per bar);
+        # the limits are set below, the container keeps ax.containers usable.
+        patches = []
+        for i in range(len(count)):
+            patch = Rectangle(
+                (left[i], bottom[i]),
+                right[i] - left[i],
+                count[i],
+                facecolor=colors[group],
+                edgecolor="white",
+                linewidth=0.3,
+                gid=f"bar:{panel}:{group}:{i}",
+            )
             if selected_range is not None and (
                 right[i] <= selected_range[0] or left[i] >= selected_range[1]
             ):
-                patch.set_alpha(0.35)
+                patch.set_alpha(FADED)
+            ax.add_artist(patch)
+            patches.append(patch)
+        ax.add_container(BarContainer(patches, label=group))
         bottom = bottom + count
     if len(table):
         ax.set_xlim(float(table["bin_left"].min()), float(table["bin_right"].max()))
@@ -76,6 +92,7 @@ def draw_histogram(
     normalization: str | None = None,
     selected_count: int | None = None,
     title: str | None = None,
+    colors: Mapping[str, str] | None = None,
 ) -> Figure:
     """Paper Fig. 2: the metric and the per-group normalized metric, stacked by group.
 
@@ -100,6 +117,9 @@ def draw_histogram(
         0 the figure carries :data:`EMPTY_NOTE`.
     title : str, optional
         Figure title (e.g. which networks the histograms count).
+    colors : mapping of str to str, optional
+        Colour of each group; default :func:`group_colours` of the frames'
+        groups (stable: by name, not by row order).
 
     Returns
     -------
@@ -108,29 +128,117 @@ def draw_histogram(
     """
     _check_frame(raw, HISTOGRAM_COLUMNS, "raw histogram")
     _check_frame(normalized, HISTOGRAM_COLUMNS, "normalized histogram")
-    wanted = figure_size_for("histogram", raw)
-    fig = _prepare(fig, wanted)
-    fs = _font_size(fig, wanted)
+    labels = [metric, group or "", title or "", *labels_of(raw, ["group"])]
+    with figure_fonts(labels):
+        return _draw_histogram(
+            raw,
+            normalized,
+            selected_range=selected_range,
+            metric=metric,
+            fig=fig,
+            group=group,
+            normalization=normalization,
+            selected_count=selected_count,
+            title=title,
+            colors=colors,
+        )
+
+
+def _draw_histogram(
+    raw: pd.DataFrame,
+    normalized: pd.DataFrame,
+    *,
+    selected_range: tuple[float, float] | None,
+    metric: str,
+    fig: Figure | None,
+    group: str | None,
+    normalization: str | None,
+    selected_count: int | None,
+    title: str | None,
+    colors: Mapping[str, str] | None,
+) -> Figure:
     groups = list(
         dict.fromkeys([*_ordered(raw["group"]), *_ordered(normalized["group"])])
     )
-    colors = dict(zip(groups, palette(len(groups)), strict=True))
-    ax_raw, ax_norm = fig.subplots(1, 2)
-    ax_raw.set_gid("histogram-raw")
-    ax_norm.set_gid("histogram-normalized")
-    by = f" by {group}" if group else ""
-    per = f" per {group}" if group else ""
+    stable = group_colours(groups)
+    colours = {g: (colors or {}).get(g, stable[g]) for g in groups}
+    by = f" by {shorten([group])[0]}" if group else ""
+    per = f" per {shorten([group])[0]}" if group else ""
     method = {"minmax": "min-max", None: ""}.get(normalization, normalization or "")
-
-    _draw_stacked(ax_raw, raw, "raw", colors, None)
-    ax_raw.set_title(f"(a) {metric}, stacked{by}", fontsize=fs * 1.1, loc="left")
-    ax_raw.set_xlabel(metric, fontsize=fs)
-    ax_raw.set_ylabel("networks", fontsize=fs)
-
-    _draw_stacked(ax_norm, normalized, "normalized", colors, selected_range)
-    norm_title = f"(b) {metric} normalized{per}"
+    metric_label = shorten([metric])[0]
+    raw_title = f"(a) {metric_label}, stacked{by}"
+    norm_title = f"(b) {metric_label} normalized{per}"
     if method:
         norm_title += f" ({method})"
+    if selected_range is not None:
+        lo, hi = selected_range
+        norm_title += f"\nselected range [{lo:.2f}, {hi:.2f}]"
+        if selected_count is not None:
+            norm_title += f": {selected_count:,} networks"
+    # Legend: top of the stack first; groups without any bar are left out.
+    totals = raw.groupby(strings(raw["group"]), sort=False)["count"].sum()
+    shown = [g for g in groups if float(totals.get(g, 0)) > 0][::-1]
+    legend = bool(shown) and (len(groups) > 1 or bool(group))
+    names = dict(zip(groups, shorten(groups), strict=True))
+    top_count = max(_stack_top(raw), _stack_top(normalized), 1.0)
+
+    def layout(font: float) -> tuple[float, float, float, float, float, float]:
+        small = 0.9 * font
+        tick_w = text_width(f"{top_count:,.0f}".replace(",", ""), small)
+        left = 0.6 * font + font * LINE_HEIGHT + 0.5 * font + tick_w + 0.5 * font
+        title_h = max(
+            block_height(raw_title, 1.1 * font), block_height(norm_title, 1.1 * font)
+        )
+        top = 0.6 * font + (
+            block_height(title, 1.15 * font) + 0.5 * font if title else 0
+        )
+        top += title_h + 0.5 * font
+        bottom = (
+            0.5 * font
+            + small * LINE_HEIGHT
+            + 0.4 * font
+            + font * LINE_HEIGHT
+            + 0.6 * font
+        )
+        legend_w = (
+            max(
+                widest([names[g] for g in shown], font) + 5.0 * font,
+                text_width(names_title, font) + font,
+            )
+            if legend
+            else 0.6 * font
+        )
+        panel_w, panel_h = 36.0 * font, 22.0 * font
+        width = 2 * (left + panel_w) + 1.5 * font + legend_w
+        height = top + panel_h + bottom
+        return (width, height, left, top, bottom, legend_w)
+
+    names_title = shorten([group])[0] if group else ""
+    fig, font, _ = fit_font(fig, lambda f: (layout(f)[0], layout(f)[1]))
+    _, _, left, top, bottom, legend_w = layout(font)
+    sheet = Sheet(fig)
+    panel_w = (sheet.width - 2 * left - 1.5 * font - legend_w) / 2
+    panel_h = sheet.height - top - bottom
+    ax_raw = fig.add_axes(
+        sheet.rect(left, bottom, max(panel_w, 1.0), max(panel_h, 1.0))
+    )
+    ax_norm = fig.add_axes(
+        sheet.rect(
+            2 * left + panel_w + 1.5 * font,
+            bottom,
+            max(panel_w, 1.0),
+            max(panel_h, 1.0),
+        )
+    )
+    ax_raw.set_gid("histogram-raw")
+    ax_norm.set_gid("histogram-normalized")
+
+    _draw_stacked(ax_raw, raw, "raw", colours, None)
+    ax_raw.set_title(raw_title, fontsize=font * 1.1, loc="left", parse_math=False)
+    ax_raw.set_xlabel(metric_label, fontsize=font, parse_math=False)
+    ax_raw.set_ylabel("networks", fontsize=font)
+
+    _draw_stacked(ax_norm, normalized, "normalized", colours, selected_range)
     if selected_range is not None:
         lo, hi = selected_range
         ax_norm.axvspan(
@@ -138,33 +246,46 @@ def draw_histogram(
         )
         for x in (lo, hi):
             ax_norm.axvline(x, color="0.2", linestyle="--", linewidth=1.0, zorder=3)
-        norm_title += f"\nselected range [{lo:.2f}, {hi:.2f}]"
-        if selected_count is not None:
-            norm_title += f": {selected_count:,} networks"
-    ax_norm.set_title(norm_title, fontsize=fs * 1.1, loc="left")
-    ax_norm.set_xlabel(f"normalized {metric}", fontsize=fs)
-    ax_norm.set_ylabel("networks", fontsize=fs)
+    ax_norm.set_title(norm_title, fontsize=font * 1.1, loc="left", parse_math=False)
+    ax_norm.set_xlabel(f"normalized {metric_label}", fontsize=font, parse_math=False)
+    ax_norm.set_ylabel("networks", fontsize=font)
     for ax in (ax_raw, ax_norm):
-        ax.tick_params(labelsize=fs * 0.9)
+        ax.tick_params(labelsize=font * 0.9)
         ax.spines[["top", "right"]].set_visible(False)
-    # Legend: top of the stack first; groups without any bar are left out.
-    shown = [
-        (h, lab)
-        for h, lab in zip(*ax_raw.get_legend_handles_labels(), strict=True)
-        if any(p.get_height() > 0 for p in getattr(h, "patches", ()))
-    ][::-1]
-    if shown and (len(groups) > 1 or group):
-        fig.legend(
-            [h for h, _ in shown],
-            [lab for _, lab in shown],
-            title=group,
-            loc="outside right upper",
-            fontsize=fs,
-            title_fontsize=fs,
+    if legend:
+        handles: dict[str, Any] = {str(c.get_label()): c for c in ax_raw.containers}
+        lg = fig.legend(
+            [handles[g] for g in shown],
+            [names[g] for g in shown],
+            title=names_title or None,
+            loc="upper left",
+            bbox_to_anchor=(
+                (sheet.width - legend_w + 0.8 * font) / sheet.width,
+                1.0 - top / sheet.height + 0.02,
+            ),
+            fontsize=font,
+            title_fontsize=font,
             frameon=False,
+            borderaxespad=0.0,
         )
+        literal([*lg.get_texts(), lg.get_title()])
     if title:
-        fig.suptitle(title, fontsize=fs * 1.15)
+        sheet.text(
+            sheet.width / 2,
+            sheet.height - 0.6 * font,
+            title,
+            ha="center",
+            va="top",
+            fontsize=font * 1.15,
+            gid="histogram-title",
+        )
     if selected_count == 0 or float(raw["count"].sum()) == 0:
-        _empty_note(fig, fs, ax_norm)
+        _empty_note(fig, font, ax_norm)
     return fig
+
+
+def _stack_top(table: pd.DataFrame) -> float:
+    """Height of the tallest stacked bar."""
+    if not len(table):
+        return 0.0
+    return float(table.groupby(["bin_left", "bin_right"])["count"].sum().max())

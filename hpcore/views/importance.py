@@ -1,43 +1,31 @@
-"""The parameter-importance panel drawn beside the pair matrix."""
+"""The parameter-importance panel drawn beside the pair matrix (or on its own)."""
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import offset_copy
 
+from .limits import MAX_PARAMETERS
 from .style import (
-    _IMPORTANCE_ROW,
+    BASE_FONT,
     IMPORTANCE_COLOURS,
     IMPORTANCE_COLUMNS,
+    Sheet,
     _check_frame,
-    _font_size,
-    _label_chars,
-    _prepare,
+    figure_fonts,
+    fit_font,
+    labels_of,
 )
+from .text import LINE_HEIGHT, block_height, shorten, text_width, widest
 
-
-def _side_width(importance: pd.DataFrame | None, mark_label: str) -> float:
-    """Width of the pair matrix' side column, in inches."""
-    lines = mark_label.splitlines() or [""]
-    key = 0.068 * max(len(s) for s in lines) + 0.5
-    panel = sum(_importance_widths(importance)) if importance is not None else 0.0
-    return round(max(key, panel, 2.6), 2)
-
-
-def _side_height(importance: pd.DataFrame | None) -> float:
-    """Height the side column needs, in inches."""
-    panel = _IMPORTANCE_ROW * len(importance) + 1.2 if importance is not None else 0
-    return 0.16 + 0.9 + 1.05 + panel
-
-
-def _importance_widths(importance: pd.DataFrame) -> tuple[float, float, float]:
-    """Widths of the importance panel's names, bars and notes, in inches."""
-    names = [str(p) for p in importance["parameter"]]
-    notes = _importance_notes(importance)
-    return 0.075 * _label_chars(names) + 0.15, 1.6, 0.072 * _label_chars(notes) + 0.2
+#: Height of one bar row, in units of the base font size.
+ROW = 1.4
 
 
 def _ratio_text(ratio: float) -> str:
@@ -57,81 +45,154 @@ def _q_text(q: float) -> str:
 
 
 def _importance_notes(importance: pd.DataFrame) -> list[str]:
-    """Per parameter: its most over-represented option (x ratio) and q-value."""
+    """Per parameter: its q-value and most over-represented option (x ratio)."""
     notes = []
     has_top = {"top_option", "top_enrichment"} <= set(importance.columns)
+    q = importance["q_value"].to_numpy(dtype=np.float64)
+    tops = shorten([str(v) for v in importance["top_option"]]) if has_top else []
     for i in range(len(importance)):
-        row = importance.iloc[i]
-        text = _q_text(float(row["q_value"]))
-        if has_top and str(row["top_option"]) and np.isfinite(row["top_enrichment"]):
-            ratio = float(row["top_enrichment"])
-            text = f"{text}   {row['top_option']} \u00d7{ratio:.2f}"
+        text = _q_text(float(q[i]))
+        if has_top:
+            ratio = float(importance["top_enrichment"].iloc[i])
+            if tops[i] and np.isfinite(ratio):
+                text = f"{text}   {tops[i]} \u00d7{ratio:.2f}"
         notes.append(text)
     return notes
 
 
-def _draw_importance(
-    ax: Axes, notes_ax: Axes, importance: pd.DataFrame, alpha: float, fs: float
-) -> None:
-    """Horizontal score bars, strongest on top, dark where ``q < alpha``; the
-    q-value and most over-represented option of each in ``notes_ax``."""
-    names = [str(p) for p in importance["parameter"]]
-    scores = importance["score"].to_numpy(dtype=np.float64)
-    q = importance["q_value"].to_numpy(dtype=np.float64)
-    significant = q < alpha
-    y = np.arange(len(names))
-    bars = ax.barh(
-        y,
-        scores,
-        height=0.7,
-        color=[
-            IMPORTANCE_COLOURS[0] if s else IMPORTANCE_COLOURS[1] for s in significant
-        ],
-        edgecolor="none",
+def _explanation(alpha: float, width: float, font: float) -> str:
+    """What the bars and notes mean, wrapped to ``width`` points."""
+    text = (
+        "bar: how far the option shares of the selected networks are from "
+        "those of all networks (total variation distance). "
+        f"Dark: q < {alpha:g} (chi-square test, Benjamini-Hochberg). "
+        "Right: q, and the option most over-represented in the selection "
+        "(\u00d7 its share in the selection / its share in all)."
     )
-    for name, patch in zip(names, bars.patches, strict=True):
-        patch.set_gid(f"importance-bar:{name}")
-    ax.set_yticks(y, names)
-    ax.set_ylim(len(names) - 0.5, -0.5)
-    top = float(np.nanmax(scores)) if len(scores) and np.nanmax(scores) > 0 else 0.1
-    ax.set_xlim(0.0, top * 1.05)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-    ax.tick_params(labelsize=fs * 0.85, length=2)
-    ax.tick_params(axis="y", length=0, labelsize=fs * 0.9)
-    ax.spines[["top", "right", "left"]].set_visible(False)
-    ax.grid(axis="x", color="0.9", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.set_title(
-        "parameter importance: selection vs all networks",
-        fontsize=fs,
-        loc="left",
-        fontweight="bold",
-    )
-    ax.set_xlabel(
-        "score: share of selected networks that would need\n"
-        "another option to look like all networks (TV distance)\n"
-        f"dark: q < {alpha:g} (chi-square test, Benjamini-Hochberg)\n"
-        "right: q and the most over-represented option\n"
-        "(\u00d7 its share in the selection / share in all)",
-        fontsize=fs * 0.85,
-        loc="left",
-    )
-    notes_ax.set_axis_off()
-    notes_ax.set_ylim(ax.get_ylim())
-    notes_ax.set_xlim(0.0, 1.0)
-    for yi, note, sig in zip(
-        y, _importance_notes(importance), significant, strict=True
-    ):
-        notes_ax.text(
-            0.0,
-            float(yi),
-            note,
-            ha="left",
-            va="center",
-            fontsize=fs * 0.85,
-            color="0.1" if sig else "0.45",
-            gid=f"importance-note:{names[int(yi)]}",
+    chars = max(int(width / (0.55 * font)), 24)
+    return textwrap.fill(text, chars)
+
+
+class ImportancePanel:
+    """Sizes (in points) and drawing of the importance panel at one font size."""
+
+    def __init__(
+        self, importance: pd.DataFrame, alpha: float, font: float, min_width: float = 0
+    ) -> None:
+        extra = len(importance) - MAX_PARAMETERS
+        self.more = max(extra, 0)
+        self.table = importance.iloc[:MAX_PARAMETERS] if extra > 0 else importance
+        self.alpha = alpha
+        self.font = font
+        small = 0.85 * font
+        self.names = shorten([str(p) for p in self.table["parameter"]])
+        self.notes = _importance_notes(self.table)
+        self.names_w = widest(self.names, 0.9 * font) + 0.6 * font
+        self.bars_w = 10.0 * font
+        self.notes_w = widest(self.notes, small) + 0.8 * font
+        self.width = max(self.names_w + self.bars_w + self.notes_w, min_width)
+        self.title = "parameter importance: selection vs all networks"
+        self.explain = _explanation(alpha, self.width, small)
+        self.rows_h = ROW * font * max(len(self.table), 1)
+        self.head_h = font * LINE_HEIGHT + 0.5 * font
+        self.foot_h = (
+            small * LINE_HEIGHT * 1.6  # x tick labels
+            + block_height(self.explain, small)
+            + (small * LINE_HEIGHT if self.more else 0.0)
         )
+        self.height = self.head_h + self.rows_h + self.foot_h
+
+    def draw(self, sheet: Sheet, x: float, top: float) -> Axes:
+        """Draw with the top-left corner at ``(x, top)`` points; the bar axes."""
+        font, small = self.font, 0.85 * self.font
+        table = self.table
+        names = self.names
+        scores = table["score"].to_numpy(dtype=np.float64)
+        q = table["q_value"].to_numpy(dtype=np.float64)
+        significant = q < self.alpha
+        y_top = top - self.head_h
+        ax = sheet.fig.add_axes(
+            sheet.rect(x + self.names_w, y_top - self.rows_h, self.bars_w, self.rows_h)
+        )
+        ax.set_gid("pairs-importance")
+        y = np.arange(len(names))
+        bars = ax.barh(
+            y,
+            scores,
+            height=0.7,
+            color=[
+                IMPORTANCE_COLOURS[0] if s else IMPORTANCE_COLOURS[1]
+                for s in significant
+            ],
+            edgecolor="none",
+        )
+        full = [str(p) for p in table["parameter"]]
+        for name, patch in zip(full, bars.patches, strict=True):
+            patch.set_gid(f"importance-bar:{name}")
+        ax.set_yticks(y, names, parse_math=False)
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        finite = scores[np.isfinite(scores)]
+        top_score = float(finite.max()) if len(finite) and finite.max() > 0 else 0.1
+        ax.set_xlim(0.0, top_score * 1.05)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.tick_params(labelsize=small, length=2, pad=1.5)
+        ax.tick_params(axis="y", length=0, labelsize=0.9 * font, pad=0.4 * font)
+        ax.spines[["top", "right", "left"]].set_visible(False)
+        ax.grid(axis="x", color="0.9", linewidth=0.6)
+        ax.set_axisbelow(True)
+        sheet.text(
+            x,
+            top,
+            self.title,
+            ha="left",
+            va="top",
+            fontsize=font,
+            fontweight="bold",
+        )
+        label_y = y_top - self.rows_h - small * LINE_HEIGHT * 1.6
+        sheet.text(
+            x,
+            label_y,
+            self.explain,
+            ha="left",
+            va="top",
+            fontsize=small,
+            linespacing=1.1,
+            gid="importance-explanation",
+        )
+        if self.more:
+            sheet.text(
+                x,
+                label_y - block_height(self.explain, small),
+                f"\u2026 and {self.more:,} more parameters in importance.csv",
+                ha="left",
+                va="top",
+                fontsize=small,
+                color="0.3",
+            )
+        transform = offset_copy(
+            ax.get_yaxis_transform(), sheet.fig, x=0.6 * font, units="points"
+        )
+        for yi, note, sig, name in zip(y, self.notes, significant, full, strict=True):
+            ax.text(
+                1.0,
+                float(yi),
+                note,
+                transform=transform,
+                ha="left",
+                va="center",
+                fontsize=small,
+                color="0.1" if sig else "0.45",
+                gid=f"importance-note:{name}",
+                clip_on=False,
+                parse_math=False,
+            )
+        return ax
+
+
+def _importance_widths(importance: pd.DataFrame, font: float = BASE_FONT) -> float:
+    """Width of the importance panel, in points."""
+    return ImportancePanel(importance, 0.05, font).width
 
 
 def draw_importance(
@@ -147,7 +208,9 @@ def draw_importance(
     importance : pandas.DataFrame
         :func:`hpcore.analysis.stats.parameter_importance` frame (at least
         ``parameter, score, q_value``; ``top_option, top_enrichment`` are
-        quoted when present). Bars in the frame's row order, top to bottom.
+        quoted when present). Bars in the frame's row order, top to bottom
+        (the first :data:`~hpcore.views.limits.MAX_PARAMETERS`; a line says
+        how many more there are).
     fig : matplotlib.figure.Figure, optional
         Draw into this figure (cleared first) instead of a new one.
     alpha : float, default=0.05
@@ -160,11 +223,17 @@ def draw_importance(
         ``"importance-bar:<p>"``; the notes ``"importance-note:<p>"``.
     """
     _check_frame(importance, IMPORTANCE_COLUMNS, "parameter importance")
-    names, bars, notes = _importance_widths(importance)
-    wanted = (names + bars + notes + 0.3, _IMPORTANCE_ROW * len(importance) + 1.6)
-    fig = _prepare(fig, wanted)
-    fs = _font_size(fig, wanted)
-    ax, notes_ax = fig.subplots(1, 2, width_ratios=[names + bars, notes])
-    ax.set_gid("pairs-importance")
-    _draw_importance(ax, notes_ax, importance, alpha, fs)
+    with figure_fonts(labels_of(importance, ["parameter", "top_option"])):
+
+        def natural(font: float) -> tuple[float, float]:
+            panel = ImportancePanel(importance, alpha, font)
+            return panel.width + 2 * font, panel.height + 2 * font
+
+        fig, font, _ = fit_font(fig, natural)
+        panel = ImportancePanel(importance, alpha, font)
+        sheet = Sheet(fig)
+        panel.draw(sheet, font, sheet.height - font)
     return fig
+
+
+__all__ = ["ImportancePanel", "_ratio_text", "draw_importance", "text_width"]

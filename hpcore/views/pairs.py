@@ -1,48 +1,35 @@
 """Paper Fig. 3: the heat-map matrix of option pairs, or of a difference.
 
-The block positions come from :mod:`hpcore.views.layout`; this module colours
-the cells, writes numbers and marks, and labels the blocks.
+The figure is laid out here, in points, from the table and the widths of its
+labels: the matrix (cells sized to its option labels), its labels, and a side
+block (colour bar, the key of the marks, the importance panel) placed where
+it costs the least room: in the empty upper-right triangle of the matrix
+when it fits there, else beside it. The block positions inside the matrix
+come from :mod:`hpcore.views.layout`.
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import Affine2D, Transform
 
 from ..data.errors import ColumnError
 from ..data.validation import check_one_of
-
-if TYPE_CHECKING:
-    from matplotlib.axes._secondary_axes import SecondaryAxis
-
-from .importance import (
-    _draw_importance,
-    _importance_widths,
-    _ratio_text,
-    _side_height,
-    _side_width,
-)
-from .layout import (
-    _pair_extent,
-    _pair_grid,
-    figure_size_for,
-    pair_layout,
-)
+from .importance import ImportancePanel, _ratio_text
+from .layout import PairLayout, _pair_grid, pair_layout
+from .limits import choose_parameters
 from .style import (
-    _BASE_FONT,
-    _IMPORTANCE_ROW,
-    _PAIR_COLORBAR,
     _PAIR_GAP,
     COUNT_LABEL,
     DIVERGING_CMAP,
@@ -52,52 +39,28 @@ from .style import (
     PAIR_KEYS,
     PAIR_SCALES,
     PairScale,
+    Sheet,
     _check_frame,
     _empty_note,
-    _font_size,
-    _prepare,
-    _text_extent_pt,
+    figure_fonts,
+    fit_font,
+    labels_of,
+    literal,
+    strings,
 )
+from .text import LINE_HEIGHT, block_height, block_width, shorten, text_width, widest
+from .trellis import _marker_path
+
+#: Largest cell side, in units of the base font size.
+_MAX_CELL = 3.2
 
 
-def _fit_column_names(
-    fig: Figure,
-    ax: Axes,
-    sec_x: SecondaryAxis,
-    cols: list[str],
-    options: dict[str, list[str]],
-    nx: float,
-    ny: float,
-    name_fs: float,
-) -> None:
-    """Keep the column parameter names horizontal when they fit under their
-    blocks (wrapped at ``_``, or up to 20 % smaller); else turn them upright."""
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)  # lay out once to know the cell size
-    box = ax.get_position(original=True)
-    width, height = fig.get_size_inches() * 72.0
-    cell = min(box.width * width / nx, box.height * height / ny)
-    rooms = [(len(options[p]) + 0.9 * _PAIR_GAP) * cell for p in cols]
+#: Gap between the parts of the side block, in units of the base font size.
+_SIDE_GAP = 1.1
 
-    def widths() -> list[float]:
-        return [_text_extent_pt(fig, [t], "x") for t in sec_x.get_xticklabels()]
 
-    if all(w <= r for w, r in zip(widths(), rooms, strict=True)):
-        return
-    wrapped = [
-        p.replace("_", "_\n") if w > r else p
-        for p, w, r in zip(cols, widths(), rooms, strict=True)
-    ]
-    sec_x.set_xticks(sec_x.get_xticks(), wrapped)
-    scale = min(r / w for w, r in zip(widths(), rooms, strict=True))
-    if scale >= 1.0:
-        return
-    if scale >= 0.8:
-        sec_x.tick_params(labelsize=name_fs * scale)
-        return
-    sec_x.set_xticks(sec_x.get_xticks(), cols)
-    sec_x.tick_params(labelrotation=90)
+#: Width of the side block's colour bar, in units of the base font size.
+_BAR_LENGTH = 20.0
 
 
 def _color_values(
@@ -111,8 +74,9 @@ def _color_values(
     - ``"log2"``: ``log2(value)`` on ``[-L, L]``, centred at value 1; a value
       of 0 (log2 = -inf) is drawn at ``-L``.
 
-    ``L`` is ``limit`` or the largest finite ``|value|`` (1 when there is none).
-    NaN stays NaN (a blank cell).
+    ``L`` is ``limit`` or the largest finite ``|value|`` (1 when there is none);
+    values beyond it take the colour at the end of the scale. NaN stays NaN
+    (a blank cell).
     """
     if scale == "log2":
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -128,25 +92,276 @@ def _color_values(
         limit = float(np.abs(finite).max()) if len(finite) else 0.0
     limit = float(limit) if limit and np.isfinite(limit) and limit > 0 else 1.0
     shown = np.where(np.isinf(shown), np.sign(shown) * limit, shown)
+    shown = np.where(np.isfinite(shown), np.clip(shown, -limit, limit), shown)
     return shown, Normalize(vmin=-limit, vmax=limit)
 
 
 def _log2_ticks(bar: Colorbar, limit: float) -> None:
-    """Colour-bar ticks of a log2 scale, labelled by the value (1/4, 1, 4)."""
+    """Colour-bar ticks of a log2 scale, labelled by the value (1/4, 1, 4).
+
+    Whole powers of two from a limit of 2 on; below, the two largest of the
+    ratios 1.1, 1.25, 1.5 within the limit (and their inverses).
+    """
     if limit >= 1.0:
         step = float(max(1, int(np.ceil(2 * limit / 8))))
         ticks = np.arange(-np.floor(limit / step) * step, limit + 1e-9, step)
+        labels = [_ratio_text(2.0**t) for t in ticks]
     else:
-        found = MaxNLocator(nbins=6, symmetric=True).tick_values(-limit, limit)
-        ticks = np.asarray(found, dtype=np.float64)
-        ticks = ticks[np.abs(ticks) <= limit + 1e-12]
-    bar.set_ticks(list(ticks), labels=[_ratio_text(2.0**t) for t in ticks])
+        ratios = [r for r in (1.1, 1.25, 1.5) if np.log2(r) <= limit + 1e-9][-2:]
+        ticks = np.array(
+            [-np.log2(r) for r in ratios[::-1]] + [0.0] + [np.log2(r) for r in ratios]
+        )
+        labels = [f"1/{r:g}" for r in ratios[::-1]] + ["1"] + [f"{r:g}" for r in ratios]
+    bar.set_ticks(list(ticks), labels=labels)
 
 
 def _text_colour(rgba: Sequence[float]) -> str:
     """Dark or light text, whichever reads on a cell of colour ``rgba``."""
     r, g, b = rgba[:3]
     return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "0.15"
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """The matrix' labels as drawn (shortened) and their sizes, in points."""
+
+    names: dict[str, str]
+    options: dict[str, list[str]]
+    option_font: float
+    name_font: float
+    option_w: float  # widest option label (row labels; rotated column labels)
+    row_name_w: float  # widest row parameter name
+    col_names: dict[str, str]  # column names as drawn (maybe wrapped)
+    col_name_h: float  # room under the column option labels for their names
+    col_rotated: bool
+    col_name_font: float
+
+
+def _wrap_once(name: str, room: float, size: float) -> str:
+    """``name``, or split in two lines at the "_" that best balances them when
+    it is wider than ``room`` points."""
+    if text_width(name, size, True) <= room or "_" not in name.strip("_"):
+        return name
+    cuts = [i + 1 for i, c in enumerate(name[:-1]) if c == "_" and i > 0]
+    best = min(
+        cuts,
+        key=lambda i: max(
+            text_width(name[:i], size, True), text_width(name[i:], size, True)
+        ),
+    )
+    return f"{name[:best]}\n{name[best:]}"
+
+
+def _labels(
+    lay: PairLayout, names: dict[str, str], options: dict[str, list[str]], font: float
+) -> tuple[float, _Labels]:
+    """The cell side and the labels' sizes at base font ``font``."""
+    opt_font = 0.88 * font
+    name_font = font
+    nx, ny = lay.width, lay.height
+    cell = float(np.clip(62.0 * font / max(nx, ny), 1.4 * opt_font, _MAX_CELL * font))
+    cols, rows = lay.cols, lay.rows
+    all_opts = [o for p in lay.params for o in options[p]]
+    option_w = widest(all_opts, opt_font)
+    row_name_w = widest([names[p] for p in rows], name_font, True)
+    # Column names horizontal under their blocks when they all fit there
+    # (wrapped once at "_", or up to 20 % smaller); else none: the names on
+    # the diagonal label the columns too.
+    rooms = {p: (len(options[p]) + 0.9 * _PAIR_GAP) * cell for p in cols}
+    size = name_font
+    col_names = {p: _wrap_once(names[p], rooms[p], size) for p in cols}
+    scale = min(
+        (rooms[p] / max(block_width(col_names[p], size, True), 1.0) for p in cols),
+        default=1.0,
+    )
+    rotated = scale < 0.8
+    if rotated:
+        col_names = {}
+        col_name_h = 0.0
+    else:
+        size *= min(scale, 1.0)
+        col_name_h = max(
+            (block_height(t, size) for t in col_names.values()), default=0.0
+        )
+    return cell, _Labels(
+        names=names,
+        options=options,
+        option_font=opt_font,
+        name_font=name_font,
+        option_w=option_w,
+        row_name_w=row_name_w,
+        col_names=col_names,
+        col_name_h=col_name_h,
+        col_rotated=rotated,
+        col_name_font=size,
+    )
+
+
+@dataclass(frozen=True)
+class _Side:
+    """The side block: colour bar, key of the marks, importance panel."""
+
+    font: float
+    bar_label: str
+    key: str | None
+    panel: ImportancePanel | None
+    width: float
+    bar_h: float
+    key_h: float
+    height: float
+
+
+def _balanced(text: str, width: float, font: float) -> str:
+    """``text`` wrapped into the fewest lines of at most ``width`` points, of
+    about equal length (a line break in ``text`` starts a new paragraph)."""
+    out = []
+    space = text_width(" ", font)
+    for paragraph in text.split("\n"):
+        words = paragraph.split(" ")
+        sizes = [text_width(w, font) for w in words]
+        total = sum(sizes) + space * (len(words) - 1)
+        lines = max(1, int(np.ceil(total / max(width, 1.0))))
+        target = max(total / lines, max(sizes))
+        while True:
+            wrapped: list[list[str]] = [[]]
+            used = 0.0
+            for word, size in zip(words, sizes, strict=True):
+                if wrapped[-1] and used + space + size > min(target, width):
+                    wrapped.append([])
+                    used = 0.0
+                used += size + (space if wrapped[-1] else 0.0)
+                wrapped[-1].append(word)
+            if len(wrapped) <= lines or target >= width:
+                break
+            target *= 1.05  # a little longer lines, as few of them
+        out.append("\n".join(" ".join(line) for line in wrapped))
+    return "\n".join(out)
+
+
+def _side(
+    font: float,
+    colorbar_label: str,
+    mark_label: str | None,
+    importance: pd.DataFrame | None,
+    alpha: float,
+) -> _Side:
+    small = 0.9 * font
+    panel = ImportancePanel(importance, alpha, font) if importance is not None else None
+    key_w = block_width(mark_label, small) + 2.2 * font if mark_label else 0.0
+    width = max(_BAR_LENGTH * font, key_w, panel.width if panel else 0.0)
+    label = _balanced(colorbar_label, width, font)
+    bar_h = block_height(label, font) + 1.0 * font + small * LINE_HEIGHT + 0.4 * font
+    key_h = block_height(mark_label, small) + 0.6 * font if mark_label else 0.0
+    gap = _SIDE_GAP * font
+    height = (
+        bar_h
+        + (gap + key_h if mark_label else 0)
+        + (gap + panel.height if panel else 0)
+    )
+    return _Side(font, label, mark_label, panel, width, bar_h, key_h, height)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where everything goes, in points (y up from the bottom of the figure)."""
+
+    font: float
+    cell: float
+    labels: _Labels
+    side: _Side
+    width: float
+    height: float
+    matrix_x: float  # left edge of the cells
+    matrix_top: float  # top edge of the cells
+    side_x: float
+    side_top: float
+    title_h: float
+    note_h: float
+
+
+def _plan(
+    font: float,
+    lay: PairLayout,
+    names: dict[str, str],
+    options: dict[str, list[str]],
+    title: str | None,
+    notes: Sequence[str],
+    colorbar_label: str,
+    mark_label: str | None,
+    importance: pd.DataFrame | None,
+    alpha: float,
+) -> _Plan:
+    """The figure at base font ``font``: the matrix and the best place for the
+    side block (least figure area)."""
+    cell, lab = _labels(lay, names, options, font)
+    side = _side(font, colorbar_label, mark_label, importance, alpha)
+    pad = 0.4 * font
+    margin = 0.8 * font
+    left = margin + lab.row_name_w + 2 * pad + lab.option_w + pad
+    first = lay.params[0]
+    first_w = text_width(names[first], lab.name_font, True)
+    top_name_h = lab.name_font * LINE_HEIGHT + pad
+    title_h = block_height(title, 1.15 * font) + pad if title else 0.0
+    small = 0.85 * font
+    note_h = len(notes) * small * LINE_HEIGHT + (pad if notes else 0.0)
+    bottom = (
+        pad + lab.option_w + 2 * pad + lab.col_name_h + margin + note_h
+        if lay.cols
+        else margin
+    )
+    cells_w, cells_h = lay.width * cell, lay.height * cell
+    last = lay.params[-1]
+    last_right = (
+        left + cells_w + 0.3 * cell + text_width(names[last], lab.name_font, True)
+    )
+    base_w = max(last_right, left + cells_w) + margin
+    top_gap = margin + title_h + top_name_h
+    base_h = top_gap + cells_h + bottom
+    matrix_top_from_top = top_gap  # distance of the cells' top from the figure top
+
+    # Right ends (points from the figure's left) of the diagonal names.
+    def name_right(i: int) -> float:
+        p = lay.params[i]
+        return (
+            left + (lay.x0[p] + 0.1) * cell + text_width(names[p], lab.name_font, True)
+        )
+
+    gap = 1.2 * font
+    candidates: list[tuple[float, float, float, float, float]] = []
+    # (area, width, height, side_x, extra height on top)
+    right_x = base_w - margin + gap
+    w = right_x + side.width + margin
+    h = max(base_h, top_gap + side.height + margin)
+    candidates.append((w * h, w, h, right_x, 0.0))
+    for k in range(1, len(lay.params) - 1):
+        p = lay.params[k]
+        xa = max(
+            left + lay.x0[p] * cell,
+            left + first_w + gap,
+            *(name_right(j) + gap for j in range(1, k)),
+        )
+        room_h = lay.y0[p] * cell - 0.6 * cell  # from the cells' top down to row k
+        extra = max(0.0, side.height - room_h)
+        w = max(base_w, xa + side.width + margin)
+        h = base_h + extra
+        candidates.append((w * h * 0.999, w, h, xa, extra))  # ties: the triangle
+    _, width, height, side_x, extra = min(candidates, key=lambda c: c[0])
+    matrix_top = height - matrix_top_from_top - extra
+    side_top = matrix_top + extra if side_x != right_x else matrix_top
+    return _Plan(
+        font=font,
+        cell=cell,
+        labels=lab,
+        side=side,
+        width=width,
+        height=height,
+        matrix_x=left,
+        matrix_top=matrix_top,
+        side_x=side_x,
+        side_top=side_top,
+        title_h=title_h,
+        note_h=note_h,
+    )
 
 
 def draw_pair_matrix(
@@ -166,6 +381,8 @@ def draw_pair_matrix(
     alpha: float = 0.05,
     empty: bool | None = None,
     annotate: bool | None = None,
+    ranking: Sequence[str] | None = None,
+    note: str | None = None,
 ) -> Figure:
     """Paper Fig. 3: the heat-map matrix of option pairs.
 
@@ -173,14 +390,23 @@ def draw_pair_matrix(
     of parameter b and the column of parameter a (a before b) has one cell per
     option of b (sub-rows) and of a (sub-columns), coloured by its ``value``.
     Option labels run along the left and bottom edges, parameter names outside
-    them and, bold, on the diagonal.
+    them and, bold, on the diagonal. A side block holds the colour bar, the
+    key of the marks and the importance panel; it sits in the empty upper
+    triangle when it fits there. The figure is sized to its content (cells
+    sized to their labels), so its text stays readable on a page or a slide.
 
     By default (the paper's view) the value is the count of selected
     networks on a perceptually ordered sequential ColorBrewer map starting at
     0. Any other column can be shown, on a diverging map centred at 0
     (``scale="diverging"``, e.g. a difference of shares) or at 1 on a log2
     axis (``scale="log2"``, e.g. an enrichment ratio; a ratio of 0 is drawn at
-    the lower end). Diverging limits are symmetric.
+    the lower end). Diverging limits are symmetric; values beyond ``limit``
+    take the end colour (the colour bar shows an arrow).
+
+    A matrix is bounded (:mod:`hpcore.views.limits`): parameters with more
+    than ``MAX_OPTIONS`` options are left out, and so are the least important
+    (``ranking``, default the importance frame's order) when the matrix has
+    no room for all; a note under the figure says so.
 
     Parameters
     ----------
@@ -188,11 +414,12 @@ def draw_pair_matrix(
         A frame with ``param_a, option_a, param_b, option_b`` and the
         ``value`` column (e.g. :func:`hpcore.pair_counts`,
         :func:`hpcore.analysis.stats.pair_statistics` or
-        :func:`hpcore.analysis.stats.compare_selections`). Parameter and option order
-        follow its rows. A missing option combination or a NaN value is left
-        blank.
+        :func:`hpcore.analysis.stats.compare_selections`). Parameter and option
+        order follow its rows. A missing option combination or a NaN value is
+        left blank.
     fig : matplotlib.figure.Figure, optional
-        Draw into this figure (cleared first) instead of a new one.
+        Draw into this figure (cleared first, keeps its size; fonts follow
+        it) instead of a new one sized for the table.
     title : str, optional
         Figure title.
     value : str, default="count"
@@ -213,11 +440,11 @@ def draw_pair_matrix(
         sequential scale, ``"{:.2g}"`` otherwise.
     marks : sequence of bool, optional
         One entry per row of ``pairs``: cells to mark with a dot (e.g.
-        ``q_value < 0.05``). The legend explains them with ``mark_label``.
+        ``q_value < 0.05``). The key explains them with ``mark_label``.
     mark_label : str, default="marked cell"
     importance : pandas.DataFrame, optional
-        :func:`hpcore.analysis.stats.parameter_importance` frame, drawn as a panel of
-        score bars to the right of the matrix (see :func:`draw_importance`).
+        :func:`hpcore.analysis.stats.parameter_importance` frame, drawn as a
+        panel of score bars (see :func:`draw_importance`).
     alpha : float, default=0.05
         Importance bars with ``q_value < alpha`` are dark.
     empty : bool, optional
@@ -226,13 +453,16 @@ def draw_pair_matrix(
     annotate : bool, optional
         Write each value in its cell. Default: only when cells are large
         enough to hold the numbers.
+    ranking : sequence of str, optional
+        Parameters by importance, strongest first, for choosing what to draw
+        when not all fit; default the rows of ``importance``.
+    note : str, optional
+        A line under the figure (e.g. what the caller left out).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The matrix axes has gid ``"pairs-matrix"``, the colour bar
-        ``"pairs-colorbar"``, the marks (one ``PathCollection`` per block)
-        ``"pair-marks:<a>|<b>"``, the importance panel ``"pairs-importance"``.
+        Gids: see :mod:`hpcore.views`.
 
     Raises
     ------
@@ -258,175 +488,242 @@ def draw_pair_matrix(
                 f"pair matrix: `marks` needs one entry per row ({len(pairs)}); "
                 f"got {len(mark)}"
             )
-    wanted = figure_size_for("pairs", pairs)
-    side = 0.0
-    if importance is not None or mark is not None:
-        # a side column: colour bar, mark key and the importance panel
-        side = _side_width(importance, mark_label if mark is not None else "")
-        wanted = (
-            wanted[0] - _PAIR_COLORBAR + side + 0.9,  # + the gap between them
-            max(wanted[1], _side_height(importance) + 0.6),
+    labels = [
+        title or "",
+        colorbar_label or "",
+        mark_label,
+        *labels_of(pairs, PAIR_KEYS),
+        *labels_of(importance, ["parameter", "top_option"]),
+    ]
+    with figure_fonts(labels):
+        return _draw(
+            pairs,
+            fig=fig,
+            title=title,
+            value=value,
+            scale=scale,
+            cmap=cmap,
+            colorbar_label=colorbar_label,
+            limit=limit,
+            number_format=number_format,
+            mark=mark,
+            mark_label=mark_label,
+            importance=importance,
+            alpha=alpha,
+            empty=empty,
+            annotate=annotate,
+            ranking=ranking,
+            note=note,
         )
-    fig = _prepare(fig, wanted)
-    fs = _font_size(fig, wanted)
+
+
+def _draw(
+    pairs: pd.DataFrame,
+    *,
+    fig: Figure | None,
+    title: str | None,
+    value: str,
+    scale: str,
+    cmap: str | Colormap | None,
+    colorbar_label: str | None,
+    limit: float | None,
+    number_format: str | None,
+    mark: np.ndarray | None,
+    mark_label: str,
+    importance: pd.DataFrame | None,
+    alpha: float,
+    empty: bool | None,
+    annotate: bool | None,
+    ranking: Sequence[str] | None,
+    note: str | None,
+) -> Figure:
     params, options = _pair_grid(pairs)
-    cax: Axes | None = None
-    key: Axes | None = None
-    if side:
-        # ratios of the axes' inner widths: cells vs the side column less the
-        # importance panel's parameter names (its left margin)
-        cells_w = max(_pair_extent(pairs)[0], 1.0)
-        names_w = _importance_widths(importance)[0] if importance is not None else 0
-        grid = fig.add_gridspec(1, 2, width_ratios=[cells_w, side - names_w])
-        ax = fig.add_subplot(grid[0, 0])
-        ax.set_anchor("NE")
-        heights = [0.16, 0.95 if mark is not None else 0.5]
-        if importance is not None:
-            heights.append(_IMPORTANCE_ROW * len(importance) + 1.2)
-        heights.append(max(wanted[1] - sum(heights), 0.1))
-        widths = [2.0, 1.0]
-        if importance is not None:
-            _, bars_w, notes_w = _importance_widths(importance)
-            widths = [bars_w, max(notes_w, side - names_w - bars_w)]
-        column = grid[0, 1].subgridspec(
-            len(heights), 2, height_ratios=heights, width_ratios=widths, wspace=0
+    notes = [note] if note else []
+    if ranking is None and importance is not None:
+        ranking = [str(p) for p in importance["parameter"]]
+    drawn = choose_parameters(params, {p: len(options[p]) for p in params}, ranking)
+    if not drawn.complete:
+        if not note:
+            notes.append(drawn.note("matrix", "the pair table"))
+        keep = set(drawn.parameters)
+        inside = np.isin(strings(pairs["param_a"]), list(keep)) & np.isin(
+            strings(pairs["param_b"]), list(keep)
         )
-        cax = fig.add_subplot(column[0, :])
-        key = fig.add_subplot(column[1, :])
-        key.set_axis_off()
-        if importance is not None:
-            ax_imp = fig.add_subplot(column[2, 0])
-            ax_imp.set_gid("pairs-importance")
-            _draw_importance(
-                ax_imp, fig.add_subplot(column[2, 1]), importance, alpha, fs
-            )
-    else:
-        ax = fig.add_subplot()
-    ax.set_gid("pairs-matrix")
-    if title:
-        fig.suptitle(title, fontsize=fs * 1.2)
-    if len(params) < 2:
-        ax.set_axis_off()
-        ax.text(
-            0.5,
-            0.5,
+        pairs = pairs[inside]
+        mark = mark[inside] if mark is not None else None
+    raw = pairs[value].to_numpy(dtype=np.float64)
+    if number_format is None:
+        number_format = "{:.0f}" if scale == "sequential" else "{:.2g}"
+    if colorbar_label is None:
+        colorbar_label = COUNT_LABEL if value == "count" else value
+    if empty is None:
+        if "count" in pairs.columns:
+            empty = float(np.nansum(pairs["count"].to_numpy(dtype=np.float64))) == 0
+        else:
+            empty = not np.isfinite(raw).any()
+
+    if len(drawn.parameters) < 2:
+        fig, font, _ = fit_font(fig, lambda f: (30 * f, 20 * f))
+        sheet = Sheet(fig)
+        sheet.text(
+            sheet.width / 2,
+            sheet.height / 2,
             "the pair matrix needs two parameters",
             ha="center",
-            transform=ax.transAxes,
-            fontsize=fs,
+            fontsize=font,
         )
+        if title:
+            fig.suptitle(title, fontsize=font * 1.15)
         return fig
 
-    lay = pair_layout(pairs)
-    cols, rows = list(lay.cols), list(lay.rows)
-    x0, y0, nx, ny = lay.x0, lay.y0, lay.width, lay.height
+    lay = pair_layout(pairs, (params, options) if drawn.complete else None)
+    short = dict(zip(lay.params, shorten(list(lay.params)), strict=True))
+    short_opts = {p: shorten(lay.options[p]) for p in lay.params}
+    title_text = title or None
 
-    raw = pairs[value].to_numpy(dtype=np.float64)
+    def plan(font: float) -> _Plan:
+        return _plan(
+            font,
+            lay,
+            short,
+            short_opts,
+            title_text,
+            notes,
+            colorbar_label,
+            mark_label if mark is not None else None,
+            importance,
+            alpha,
+        )
+
+    fig, font, _ = fit_font(fig, lambda f: (plan(f).width, plan(f).height))
+    p = plan(font)
+    sheet = Sheet(fig)
+    # Stretch onto a larger canvas: same layout, centred.
+    dx = max((sheet.width - p.width) / 2, 0.0)
+    dy = max((sheet.height - p.height) / 2, 0.0)
+    cell, lab = p.cell, p.labels
+    nx, ny = lay.width, lay.height
+    x_cells = p.matrix_x + dx
+    top_cells = p.matrix_top + dy
+    # Cell units (x right, y down from the matrix' top-left corner) to the figure.
+    cells_t: Transform = (
+        Affine2D().scale(cell, -cell).translate(x_cells, top_cells) + sheet.transform
+    )
+
     shown, norm = _color_values(raw, scale, limit)
     if cmap is None:
         cmap = PAIR_CMAP if scale == "sequential" else DIVERGING_CMAP
     colormap = colormaps[cmap] if isinstance(cmap, str) else cmap
     colormap = colormap.with_extremes(bad="white")
-    if number_format is None:
-        number_format = "{:.0f}" if scale == "sequential" else "{:.2g}"
-    if colorbar_label is None:
-        colorbar_label = COUNT_LABEL if value == "count" else value
-
-    width, height = fig.get_size_inches()
-    width *= 1.0 - side / wanted[0]
-    cell_pt = 72.0 * min(width * 0.7 / nx, height * 0.75 / ny)
-    tick_fs = float(np.clip(min(fs, cell_pt * 0.62), 4.0, 10.0))
     finite_raw = raw[np.isfinite(raw)]
+    cell_font = 0.72 * font
     if annotate is None:
         chars = max((len(number_format.format(v)) for v in finite_raw), default=1)
-        annotate = cell_pt >= max(14.0, chars * tick_fs * 0.62 + 4) and nx * ny < 900
+        annotate = (
+            cell >= max(2.0 * font, chars * cell_font * 0.62 + 4) and nx * ny < 900
+        )
 
-    index = {p: {o: i for i, o in enumerate(options[p])} for p in params}
-    keys_frame = pairs[keys].astype(str).reset_index(drop=True)
-    mark_size = float(np.clip(cell_pt * 0.3, 2.5, 6.0))
-    for (a, b), block in keys_frame.groupby(["param_a", "param_b"], sort=False):
-        a, b = str(a), str(b)
-        if params.index(a) > params.index(b):
+    options = lay.options
+    index = {q: {o: i for i, o in enumerate(options[q])} for q in lay.params}
+    a_col, b_col = strings(pairs["param_a"]), strings(pairs["param_b"])
+    oa_col, ob_col = strings(pairs["option_a"]), strings(pairs["option_b"])
+    blocks: dict[tuple[str, str], list[int]] = {}
+    for r, key in enumerate(zip(a_col, b_col, strict=True)):
+        blocks.setdefault(key, []).append(r)
+    mark_size = float(np.clip(cell * 0.32, 2.5, 6.0))
+    dot = _marker_path("o")
+    edge = 0.4 if cell > 8 else 0.15
+    order = {q: i for i, q in enumerate(lay.params)}
+    for (a, b), at in blocks.items():
+        if order[a] > order[b]:
             raise ColumnError(
                 f"pair matrix: pair ({a!r}, {b!r}) is out of parameter order"
             )
-        pos_rows = block.index.to_numpy()
+        rows = np.asarray(at)
         grid_shown = np.full((len(options[b]), len(options[a])), np.nan)
         grid_raw = np.full_like(grid_shown, np.nan)
-        grid_mark = np.zeros(grid_shown.shape, dtype=bool)
-        ia = [index[a][o] for o in block["option_a"]]
-        ib = [index[b][o] for o in block["option_b"]]
-        grid_shown[ib, ia] = shown[pos_rows]
-        grid_raw[ib, ia] = raw[pos_rows]
-        if mark is not None:
-            grid_mark[ib, ia] = mark[pos_rows]
-        xs = x0[a] + np.arange(len(options[a]) + 1)
-        ys = y0[b] + np.arange(len(options[b]) + 1)
-        ax.pcolormesh(
-            xs,
-            ys,
-            np.ma.masked_invalid(grid_shown),
+        ia = [index[a][o] for o in oa_col[rows]]
+        ib = [index[b][o] for o in ob_col[rows]]
+        grid_shown[ib, ia] = shown[rows]
+        grid_raw[ib, ia] = raw[rows]
+        xs = lay.x0[a] + np.arange(len(options[a]) + 1)
+        ys = lay.y0[b] + np.arange(len(options[b]) + 1)
+        mesh = QuadMesh(
+            np.stack(np.meshgrid(xs, ys), axis=-1),
             cmap=colormap,
             norm=norm,
             edgecolors="white",
-            linewidth=0.4 if cell_pt > 8 else 0.15,
+            linewidth=edge,
+            transform=cells_t,
             gid=f"pairs:{a}|{b}",
         )
+        mesh.set_array(np.ma.masked_invalid(grid_shown))
+        sheet.add(mesh)
         if annotate:
             for (r, c), v in np.ndenumerate(grid_raw):
                 if np.isnan(v):
                     continue
-                ax.text(
+                sheet.text(
                     float(xs[c]) + 0.5,
                     float(ys[r]) + 0.5,
                     number_format.format(v),
                     ha="center",
                     va="center",
-                    fontsize=tick_fs * 0.85,
+                    fontsize=cell_font,
                     color=_text_colour(colormap(norm(grid_shown[r, c]))),
                     gid=f"pair-count:{a}|{b}",
+                    transform=cells_t,
                 )
         if mark is not None:
-            r, c = np.nonzero(grid_mark)
+            grid_mark = np.zeros(grid_shown.shape, dtype=bool)
+            grid_mark[ib, ia] = mark[rows]
+            mr, mc = np.nonzero(grid_mark)
+            if not len(mr):
+                continue
             # with numbers in the cells the dot moves to the top-right corner
-            dx, dy = (0.8, 0.2) if annotate else (0.5, 0.5)
-            ax.scatter(
-                xs[c] + dx,
-                ys[r] + dy,
-                s=mark_size**2,
-                marker="o",
+            ddx, ddy = (0.8, 0.2) if annotate else (0.5, 0.5)
+            dots = PathCollection(
+                [dot],
+                sizes=[mark_size**2],
+                offsets=np.column_stack([xs[mc] + ddx, ys[mr] + ddy]),
+                offset_transform=cells_t,
                 facecolors=MARK_COLOUR,
                 edgecolors="white",
-                linewidths=0.6,
+                linewidths=0.5,
                 zorder=4,
                 gid=f"pair-marks:{a}|{b}",
             )
+            dots.set_transform(Affine2D())
+            sheet.add(dots)
 
-    ax.set_xlim(0, nx)
-    ax.set_ylim(ny, 0)
-    ax.set_aspect("equal")
-    ax.spines[:].set_visible(False)
-    xt = [x0[p] + i + 0.5 for p in cols for i in range(len(options[p]))]
-    yt = [y0[p] + i + 0.5 for p in rows for i in range(len(options[p]))]
-    ax.set_xticks(xt, [o for p in cols for o in options[p]], rotation=90)
-    ax.set_yticks(yt, [o for p in rows for o in options[p]])
-    ax.tick_params(length=0, labelsize=tick_fs, pad=2)
+    _labels_draw(sheet, cells_t, lay, lab, cell, short_opts)
 
+    # Side block: colour bar, key, importance panel.
+    side = p.side
+    sx = p.side_x + dx
+    stop = p.side_top + dy
     mappable = ScalarMappable(norm=norm, cmap=colormap)
-    if cax is None:
-        bar = fig.colorbar(mappable, ax=ax, shrink=0.6, aspect=25, pad=0.02)
-        bar.set_label(colorbar_label, fontsize=fs)
-    else:
-        bar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
-        room = side - (
-            _importance_widths(importance)[0] if importance is not None else 0
-        )
-        # a label wider than the bar would squeeze the bar in the layout
-        chars = max(int(0.85 * room / (0.075 * fs / _BASE_FONT)), 20)
-        wrapped = [textwrap.fill(line, chars) for line in colorbar_label.splitlines()]
-        bar.set_label("\n".join(wrapped), fontsize=fs)
-    bar.ax.set_gid("pairs-colorbar")
-    bar.ax.tick_params(labelsize=fs * 0.9)
+    bar_len = min(side.width, _BAR_LENGTH * font)
+    label_h = block_height(side.bar_label, font)
+    cax = fig.add_axes(
+        sheet.rect(sx, stop - label_h - 0.3 * font - 0.9 * font, bar_len, 0.9 * font)
+    )
+    finite_shown = shown[np.isfinite(shown)]
+    extend = "neither"
+    if scale != "sequential" and len(finite_shown):
+        low_out = bool((finite_shown <= norm.vmin).any()) and limit is not None
+        high_out = bool((finite_shown >= norm.vmax).any()) and limit is not None
+        extend = {
+            (True, True): "both",
+            (True, False): "min",
+            (False, True): "max",
+        }.get((low_out, high_out), "neither")
+    bar = fig.colorbar(mappable, cax=cax, orientation="horizontal", extend=extend)
+    cax.set_gid("pairs-colorbar")
+    cax.xaxis.set_label_position("top")
+    bar.set_label(side.bar_label, fontsize=font, labelpad=0.3 * font)
+    literal([cax.xaxis.label])
+    cax.tick_params(labelsize=0.9 * font, length=2, pad=1.5)
     if scale == "log2":
         _log2_ticks(bar, float(norm.vmax or 1.0))
     elif scale == "diverging":
@@ -434,82 +731,152 @@ def draw_pair_matrix(
         bar.formatter = FuncFormatter(
             lambda t, _: fmt.format(t) if t != 0 else fmt.format(0.0).lstrip("+")
         )
-
-    if mark is not None and key is not None:
-        # The key: a dot like the marks and its text. Kept out of the layout
-        # (the side column is sized for it) so it cannot squeeze the colour bar.
-        key.scatter(
-            [0.04],
-            [0.93],
-            s=max(mark_size, 5.0) ** 2,
-            marker="o",
+    else:
+        bar.locator = MaxNLocator(nbins=5, integer=True)
+    y = stop - side.bar_h - _SIDE_GAP * font
+    if mark is not None and side.key is not None:
+        key_dot = PathCollection(
+            [dot],
+            sizes=[max(mark_size, 5.0) ** 2],
+            offsets=[(sx + 0.6 * font, y - 0.55 * font)],
+            offset_transform=sheet.transform,
             facecolors=MARK_COLOUR,
             edgecolors="white",
             linewidths=0.6,
-            transform=key.transAxes,
-            clip_on=False,
-            in_layout=False,
             gid="pair-mark-key",
         )
-        key.text(
-            0.1,
-            0.93,
-            mark_label,
-            transform=key.transAxes,
+        key_dot.set_transform(Affine2D())
+        sheet.add(key_dot)
+        sheet.text(
+            sx + 1.6 * font,
+            y,
+            side.key,
             ha="left",
             va="top",
-            fontsize=fs * 0.9,
-            in_layout=False,
+            fontsize=0.9 * font,
+            linespacing=1.1,
             gid="pair-mark-label",
         )
+        y -= side.key_h + _SIDE_GAP * font
+    if side.panel is not None:
+        side.panel.draw(sheet, sx, y)
 
-    # Parameter names outside the option labels (measured, so they never overlap).
-    pad_x = _text_extent_pt(fig, ax.get_xticklabels(), "y") + 4
-    pad_y = _text_extent_pt(fig, ax.get_yticklabels(), "x") + 5
-    name_fs = tick_fs * 1.12
-    sec_x = ax.secondary_xaxis("bottom")
-    sec_x.set_xticks([x0[p] + len(options[p]) / 2 for p in cols], cols)
-    sec_x.tick_params(length=0, pad=pad_x, labelsize=name_fs)
-    sec_y = ax.secondary_yaxis("left")
-    sec_y.set_yticks([y0[p] + len(options[p]) / 2 for p in rows], rows)
-    sec_y.tick_params(length=0, pad=pad_y, labelsize=name_fs)
-    for sec in (sec_x, sec_y):
-        sec.spines[:].set_visible(False)
-        for label in sec.get_xticklabels() + sec.get_yticklabels():
-            label.set_fontweight("bold")
-    _fit_column_names(fig, ax, sec_x, cols, options, nx, ny, name_fs)
+    if title:
+        sheet.text(
+            sheet.width / 2,
+            sheet.height - 0.6 * font,
+            title,
+            ha="center",
+            va="top",
+            fontsize=1.15 * font,
+            gid="pairs-title",
+        )
+    small = 0.85 * font
+    for k, line in enumerate(notes):
+        sheet.text(
+            0.8 * font,
+            0.6 * font + (len(notes) - 1 - k) * small * LINE_HEIGHT,
+            line,
+            ha="left",
+            va="bottom",
+            fontsize=small,
+            color="0.3",
+            gid="figure-note",
+        )
+    if empty:
+        _empty_note(fig, font)
+    return fig
 
+
+def _labels_draw(
+    sheet: Sheet,
+    cells_t: Transform,
+    lay: PairLayout,
+    lab: _Labels,
+    cell: float,
+    short_opts: dict[str, list[str]],
+) -> None:
+    """Option labels along the left and bottom edges, parameter names outside
+    them and on the diagonal (in the matrix axes' cell units)."""
+    pad = 0.4 * lab.name_font / cell  # in cells
+    ny = lay.height
+    opt_font, name_font = lab.option_font, lab.name_font
+    for p in lay.cols:
+        for i, label in enumerate(short_opts[p]):
+            sheet.text(
+                lay.x0[p] + i + 0.5,
+                ny + pad,
+                label,
+                rotation=90,
+                ha="center",
+                va="top",
+                fontsize=opt_font,
+                gid=f"pair-option-x:{p}",
+                transform=cells_t,
+            )
+    for p in lay.rows:
+        for i, label in enumerate(short_opts[p]):
+            sheet.text(
+                -pad,
+                lay.y0[p] + i + 0.5,
+                label,
+                ha="right",
+                va="center",
+                fontsize=opt_font,
+                gid=f"pair-option-y:{p}",
+                transform=cells_t,
+            )
+        sheet.text(
+            -(3 * pad + lab.option_w / cell),
+            lay.y0[p] + len(lay.options[p]) / 2,
+            lab.names[p],
+            ha="right",
+            va="center",
+            fontsize=name_font,
+            fontweight="bold",
+            gid=f"pair-param-y:{p}",
+            transform=cells_t,
+        )
+    below = ny + 3 * pad + lab.option_w / cell
+    for p in lay.cols:
+        if p not in lab.col_names:
+            continue
+        sheet.text(
+            lay.x0[p] + len(lay.options[p]) / 2,
+            below,
+            lab.col_names[p],
+            ha="center",
+            va="top",
+            fontsize=lab.col_name_font,
+            fontweight="bold",
+            linespacing=1.0,
+            gid=f"pair-param-x:{p}",
+            transform=cells_t,
+        )
     # Parameter names on the diagonal: a staircase in the empty upper triangle.
+    params = lay.params
     for i, p in enumerate(params):
         if i == 0:
-            x, y, ha, va = x0[p], -0.25, "left", "bottom"
+            x, y, ha, va = lay.x0[p], -pad, "left", "bottom"
         elif i == len(params) - 1:
+            last = lay.cols[-1]
             x, y = (
-                x0[cols[-1]] + len(options[cols[-1]]) + 0.3,
-                y0[p] + len(options[p]) / 2,
+                lay.x0[last] + len(lay.options[last]) + 0.3,
+                lay.y0[p] + len(lay.options[p]) / 2,
             )
             ha, va = "left", "center"
         else:
-            x, y = x0[p] + 0.1, y0[p] + len(options[p]) / 2
+            x, y = lay.x0[p] + 0.1, lay.y0[p] + len(lay.options[p]) / 2
             ha, va = "left", "center"
-        ax.text(
+        sheet.text(
             x,
             y,
-            p,
+            lab.names[p],
             ha=ha,
             va=va,
-            fontsize=name_fs,
+            fontsize=name_font,
             fontweight="bold",
             color="0.25",
             gid=f"pair-name:{p}",
-            clip_on=False,
+            transform=cells_t,
         )
-
-    if empty is None:
-        if "count" in pairs.columns:
-            empty = float(np.nansum(pairs["count"].to_numpy(dtype=np.float64))) == 0
-        else:
-            empty = not np.isfinite(raw).any()
-    if empty:
-        _empty_note(fig, fs)
-    return fig
