@@ -34,6 +34,7 @@ from scipy import stats as sps
 
 from ..data.errors import HpcoreError, SelectionError
 from ..data.model import Ensemble
+from . import hypergeom
 from .aggregates import labels, selection_mask
 from .pairs import pair_counts
 from .selection import Selection, where_mask
@@ -90,13 +91,6 @@ COMPARE_COLUMNS = (
 # --------------------------------------------------------------------------
 
 
-def _hypergeom(
-    method: str, x: np.ndarray, big_n: np.ndarray, big_k: np.ndarray, n: np.ndarray
-) -> np.ndarray:
-    out: np.ndarray = getattr(sps.hypergeom, method)(x, big_n, big_k, n)
-    return np.asarray(out, dtype=np.float64)
-
-
 def hypergeom_two_sided(
     k: Any, population: Any, successes: Any, draws: Any
 ) -> np.ndarray:
@@ -114,7 +108,8 @@ def hypergeom_two_sided(
     The hypergeometric law is unimodal, so the counts at most as likely as
     ``k`` form two tails; their ends are found by a vectorized binary search on
     the log-probabilities (about ``log2(draws)`` passes over all entries), and
-    the p-value is ``cdf(left end) + sf(right end - 1)``.
+    the p-value is ``cdf(left end) + sf(right end - 1)``
+    (:mod:`hpcore.analysis.hypergeom`).
 
     Parameters
     ----------
@@ -174,10 +169,10 @@ def _two_sided_unique(
     lo = np.maximum(0, d + ks - nn)
     hi = np.minimum(d, ks)
     mode = np.clip((d + 1) * (ks + 1) // (nn + 2), lo, hi)
-    threshold = _hypergeom("logpmf", k, nn, ks, d) + np.log1p(RELATIVE_TOLERANCE)
+    threshold = hypergeom.logpmf(k, nn, ks, d) + np.log1p(RELATIVE_TOLERANCE)
 
     def within(x: np.ndarray, sel: np.ndarray) -> np.ndarray:
-        logp = _hypergeom("logpmf", x, nn[sel], ks[sel], d[sel])
+        logp = hypergeom.logpmf(x, nn[sel], ks[sel], d[sel])
         return np.asarray(logp <= threshold[sel], dtype=bool)
 
     # left tail [lo, left]: the largest x <= mode with logpmf(x) <= threshold
@@ -204,9 +199,7 @@ def _two_sided_unique(
         b[active] = np.where(ok, mid, b[active])
         a[active] = np.where(ok, a[active], mid)
     right = b
-    p_left = np.where(left >= lo, _hypergeom("cdf", left, nn, ks, d), 0.0)
-    p_right = np.where(right <= hi, _hypergeom("sf", right - 1, nn, ks, d), 0.0)
-    p = np.minimum(p_left + p_right, 1.0)
+    p = hypergeom.tails(left, right, lo, hi, nn, ks, d)
     return np.where(left >= right, 1.0, p)
 
 

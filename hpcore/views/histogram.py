@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from ..data.errors import ColumnError
 from .style import (
@@ -167,14 +170,10 @@ def _draw_histogram(
     method = {"minmax": "min-max", None: ""}.get(normalization, normalization or "")
     metric_label = shorten([metric])[0]
     raw_title = f"(a) {metric_label}, stacked{by}"
-    norm_title = f"(b) {metric_label} normalized{per}"
-    if method:
-        norm_title += f" ({method})"
-    if selected_range is not None:
-        lo, hi = selected_range
-        norm_title += f"\nselected range [{lo:.2f}, {hi:.2f}]"
-        if selected_count is not None:
-            norm_title += f": {selected_count:,} networks"
+    norm_head = f"(b) {metric_label} normalized{per}" + (
+        f" ({method})" if method else ""
+    )
+    norm_title = _normalized_title(norm_head, selected_range, selected_count)
     # Legend: top of the stack first; groups without any bar are left out.
     totals = raw.groupby(strings(raw["group"]), sort=False)["count"].sum()
     shown = [g for g in groups if float(totals.get(g, 0)) > 0][::-1]
@@ -239,14 +238,31 @@ def _draw_histogram(
     ax_raw.set_ylabel("networks", fontsize=font)
 
     _draw_stacked(ax_norm, normalized, "normalized", colours, selected_range)
+    shading: _Shading | None = None
     if selected_range is not None:
         lo, hi = selected_range
-        ax_norm.axvspan(
+        span = ax_norm.axvspan(
             lo, hi, facecolor="#BBBBBB", alpha=0.45, zorder=0, gid="selected-range"
         )
-        for x in (lo, hi):
-            ax_norm.axvline(x, color="0.2", linestyle="--", linewidth=1.0, zorder=3)
-    ax_norm.set_title(norm_title, fontsize=font * 1.1, loc="left", parse_math=False)
+        edges = [
+            ax_norm.axvline(
+                x,
+                color="0.2",
+                linestyle="--",
+                linewidth=1.0,
+                zorder=3,
+                gid="selected-range-edge",
+            )
+            for x in (lo, hi)
+        ]
+        shading = fig._hpx_histogram = _Shading(  # type: ignore[attr-defined]
+            ax_norm, norm_head, span, edges, _bars(ax_norm, "normalized")
+        )
+    norm_text = ax_norm.set_title(
+        norm_title, fontsize=font * 1.1, loc="left", parse_math=False
+    )
+    if shading is not None:
+        shading.title = norm_text
     ax_norm.set_xlabel(f"normalized {metric_label}", fontsize=font, parse_math=False)
     ax_norm.set_ylabel("networks", fontsize=font)
     for ax in (ax_raw, ax_norm):
@@ -282,6 +298,70 @@ def _draw_histogram(
     if selected_count == 0 or float(raw["count"].sum()) == 0:
         _empty_note(fig, font, ax_norm)
     return fig
+
+
+def _normalized_title(
+    head: str, selected_range: tuple[float, float] | None, count: int | None
+) -> str:
+    """The normalized panel's title: its head, then the range and its size."""
+    if selected_range is None:
+        return head
+    lo, hi = selected_range
+    text = f"{head}\nselected range [{lo:.2f}, {hi:.2f}]"
+    return text + (f": {count:,} networks" if count is not None else "")
+
+
+def _bars(ax: Axes, panel: str) -> list[tuple[Rectangle, float, float]]:
+    """The bars of a panel with their bin edges."""
+    return [
+        (patch, float(patch.get_x()), float(patch.get_x() + patch.get_width()))
+        for container in ax.containers
+        for patch in container
+        if isinstance(patch, Rectangle)
+        and str(patch.get_gid() or "").startswith(f"bar:{panel}:")
+    ]
+
+
+@dataclass(eq=False)
+class _Shading:
+    """What a new range changes on the normalized panel."""
+
+    ax: Axes
+    head: str
+    span: Any
+    edges: list[Any]
+    bars: list[tuple[Rectangle, float, float]]
+    title: Text | None = None
+
+
+def update_histogram(
+    fig: Figure, selected_range: tuple[float, float], selected_count: int | None
+) -> list[Artist]:
+    """Shade another range on a histogram :func:`draw_histogram` drew with a
+    range: the shading, its edges, the faded bars and the panel's title change.
+
+    Returns the artists that changed (the ones a live view redraws).
+    """
+    shading: _Shading | None = getattr(fig, "_hpx_histogram", None)
+    if shading is None:
+        raise ColumnError(
+            "update_histogram: the figure was not drawn by draw_histogram "
+            "with a selected range"
+        )
+    lo, hi = selected_range
+    shading.span.set_x(lo)
+    shading.span.set_width(hi - lo)
+    for edge, x in zip(shading.edges, (lo, hi), strict=True):
+        edge.set_xdata([x, x])
+    for patch, left, right in shading.bars:
+        patch.set_alpha(FADED if right <= lo or left >= hi else None)
+    changed: list[Artist] = [shading.span, *(p for p, _, _ in shading.bars)]
+    changed += shading.edges
+    if shading.title is not None:
+        text = _normalized_title(shading.head, selected_range, selected_count)
+        shading.title.set_text(text)
+        changed.append(shading.title)
+    return changed
 
 
 def _stack_top(table: pd.DataFrame) -> float:

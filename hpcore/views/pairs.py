@@ -16,11 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.path import Path
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import Affine2D, Transform
 
@@ -517,6 +520,181 @@ def draw_pair_matrix(
         )
 
 
+@dataclass(eq=False)
+class _Cells:
+    """What new counts change on a drawn matrix: the cells' colours, the marks,
+    the colour scale and the title; enough to colour them again."""
+
+    sheet: Sheet
+    transform: Transform
+    value: str
+    scale: str
+    limit: float | None
+    norm: Normalize
+    layout: PairLayout
+    index: dict[str, dict[str, int]]
+    meshes: dict[tuple[str, str], QuadMesh]
+    dots: dict[tuple[str, str], PathCollection]
+    dot: Path
+    mark_size: float
+    offset: tuple[float, float]
+    bar: Colorbar
+    title: Text | None
+    merged: QuadMesh | None = None
+    marks: PathCollection | None = None
+    columns: dict[str, list[int]] | None = None
+    rows: dict[str, list[int]] | None = None
+    centres: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
+    inside: np.ndarray | None = None
+
+    def merge(self) -> None:
+        """Replace the per-block meshes and marks by one mesh over the whole
+        matrix (gaps and the upper triangle masked) and one set of marks."""
+        lay = self.layout
+        xs = sorted(
+            {lay.x0[a] + i for a in lay.cols for i in range(len(lay.options[a]) + 1)}
+        )
+        ys = sorted(
+            {lay.y0[b] + j for b in lay.rows for j in range(len(lay.options[b]) + 1)}
+        )
+        x_at = {x: k for k, x in enumerate(xs)}
+        y_at = {y: k for k, y in enumerate(ys)}
+        self.columns = {
+            a: [x_at[lay.x0[a] + i] for i in range(len(lay.options[a]))]
+            for a in lay.cols
+        }
+        self.rows = {
+            b: [y_at[lay.y0[b] + j] for j in range(len(lay.options[b]))]
+            for b in lay.rows
+        }
+        self.centres = (np.asarray(xs[:-1]) + 0.5, np.asarray(ys[:-1]) + 0.5)
+        first = next(iter(self.meshes.values()))
+        # cells of the matrix get white edges; gaps and the upper triangle
+        # (labels and the side block live there) nothing at all
+        inside = np.zeros((len(ys) - 1, len(xs) - 1), dtype=bool)
+        for a, b in self.meshes:
+            inside[np.ix_(self.rows[b], self.columns[a])] = True
+        edges = np.zeros((*inside.shape, 4))
+        edges[inside] = (1.0, 1.0, 1.0, 1.0)
+        mesh = QuadMesh(
+            np.stack(np.meshgrid(np.asarray(xs), np.asarray(ys)), axis=-1),
+            cmap=first.get_cmap().with_extremes(bad=(0.0, 0.0, 0.0, 0.0)),
+            norm=self.norm,
+            edgecolors=edges.reshape(-1, 4),
+            linewidth=float(np.atleast_1d(first.get_linewidth())[0]),
+            transform=self.transform,
+            gid="pairs:*",
+        )
+        self.inside = inside
+        for block in self.meshes.values():
+            block.set_visible(False)
+        for dots in self.dots.values():
+            dots.remove()
+        self.dots = {}
+        self.merged = self.sheet.add(mesh)
+
+
+def update_pair_matrix(
+    fig: Figure,
+    pairs: pd.DataFrame,
+    *,
+    marks: Sequence[bool] | np.ndarray | pd.Series | None = None,
+    title: str | None = None,
+) -> list[Artist]:
+    """Colour a matrix :func:`draw_pair_matrix` drew with new values.
+
+    ``pairs`` has the drawn option pairs (others are ignored) and the drawn
+    value column; ``marks`` as in :func:`draw_pair_matrix`. Cells, marks, the
+    colour bar (when the scale's ends move) and the title change; labels and
+    layout stay. Cell numbers are not redrawn: draw the matrix with
+    ``annotate=False`` for a live view.
+
+    Returns the artists that changed (the ones a live view redraws).
+    """
+    cells: _Cells | None = getattr(fig, "_hpx_pairs", None)
+    if cells is None:
+        raise ColumnError(
+            "update_pair_matrix: the figure was not drawn by draw_pair_matrix"
+        )
+    _check_frame(pairs, (*PAIR_KEYS, cells.value), "pair matrix")
+    raw = pairs[cells.value].to_numpy(dtype=np.float64)
+    shown, norm = _color_values(raw, cells.scale, cells.limit)
+    changed: list[Artist] = []
+    if (norm.vmin, norm.vmax) != (cells.norm.vmin, cells.norm.vmax):
+        cells.norm.vmin, cells.norm.vmax = norm.vmin, norm.vmax
+        cells.bar.update_normal(cells.bar.mappable)
+        changed.append(cells.bar.ax)
+    index = cells.index
+    mark = None if marks is None else np.asarray(marks, dtype=bool).reshape(-1)
+    if cells.merged is None:  # one mesh and one set of marks for the whole matrix
+        cells.merge()
+    merged = cells.merged
+    assert merged is not None and cells.columns is not None and cells.rows is not None
+    xs, ys = cells.centres
+    grid = np.full((len(ys), len(xs)), np.nan)
+    a_col, b_col = strings(pairs["param_a"]), strings(pairs["param_b"])
+    oa_col, ob_col = strings(pairs["option_a"]), strings(pairs["option_b"])
+    known = np.array(
+        [
+            a in index and b in index and o in index[a] and q in index[b]
+            for a, b, o, q in zip(a_col, b_col, oa_col, ob_col, strict=True)
+        ],
+        dtype=bool,
+    )
+    known &= np.array(
+        [(a, b) in cells.meshes for a, b in zip(a_col, b_col, strict=True)]
+    )
+    rows = np.flatnonzero(known)
+    cols = np.array(
+        [
+            cells.columns[a][index[a][o]]
+            for a, o in zip(a_col[rows], oa_col[rows], strict=True)
+        ],
+        dtype=np.intp,
+    )
+    lines = np.array(
+        [
+            cells.rows[b][index[b][o]]
+            for b, o in zip(b_col[rows], ob_col[rows], strict=True)
+        ],
+        dtype=np.intp,
+    )
+    grid[lines, cols] = shown[rows]
+    merged.set_array(np.ma.masked_invalid(grid))
+    if cells.inside is not None:  # blank cells of the matrix stay white
+        colours = merged.to_rgba(np.ma.masked_invalid(grid))
+        colours[cells.inside & ~np.isfinite(grid)] = (1.0, 1.0, 1.0, 1.0)
+        merged.set_array(None)
+        merged.set_facecolor(colours.reshape(-1, 4))  # type: ignore[arg-type]
+    changed.append(merged)
+    if cells.marks is not None:
+        cells.marks.remove()
+        cells.marks = None
+    if mark is not None and mark[rows].any():
+        flagged = mark[rows]
+        ddx, ddy = cells.offset
+        dots = PathCollection(
+            [cells.dot],
+            sizes=[cells.mark_size**2],
+            offsets=np.column_stack(
+                [xs[cols[flagged]] - 0.5 + ddx, ys[lines[flagged]] - 0.5 + ddy]
+            ),
+            offset_transform=cells.transform,
+            facecolors=MARK_COLOUR,
+            edgecolors="white",
+            linewidths=0.5,
+            zorder=4,
+            gid="pair-marks:*",
+        )
+        dots.set_transform(Affine2D())
+        cells.marks = cells.sheet.add(dots)
+        changed.append(dots)
+    if title is not None and cells.title is not None:
+        cells.title.set_text(title)
+        changed.append(cells.title)
+    return changed
+
+
 def _draw(
     pairs: pd.DataFrame,
     *,
@@ -634,6 +812,8 @@ def _draw(
     dot = _marker_path("o")
     edge = 0.4 if cell > 8 else 0.15
     order = {q: i for i, q in enumerate(lay.params)}
+    meshes: dict[tuple[str, str], QuadMesh] = {}
+    dots_of: dict[tuple[str, str], PathCollection] = {}
     for (a, b), at in blocks.items():
         if order[a] > order[b]:
             raise ColumnError(
@@ -659,6 +839,7 @@ def _draw(
         )
         mesh.set_array(np.ma.masked_invalid(grid_shown))
         sheet.add(mesh)
+        meshes[(a, b)] = mesh
         if annotate:
             for (r, c), v in np.ndenumerate(grid_raw):
                 if np.isnan(v):
@@ -695,6 +876,7 @@ def _draw(
             )
             dots.set_transform(Affine2D())
             sheet.add(dots)
+            dots_of[(a, b)] = dots
 
     _labels_draw(sheet, cells_t, lay, lab, cell, short_opts)
 
@@ -761,8 +943,9 @@ def _draw(
     if side.panel is not None:
         side.panel.draw(sheet, sx, y)
 
+    title_artist = None
     if title:
-        sheet.text(
+        title_artist = sheet.text(
             sheet.width / 2,
             sheet.height - 0.6 * font,
             title,
@@ -771,6 +954,23 @@ def _draw(
             fontsize=1.15 * font,
             gid="pairs-title",
         )
+    fig._hpx_pairs = _Cells(  # type: ignore[attr-defined]
+        sheet=sheet,
+        transform=cells_t,
+        value=value,
+        scale=scale,
+        limit=limit,
+        norm=norm,
+        layout=lay,
+        index=index,
+        meshes=meshes,
+        dots=dots_of,
+        dot=dot,
+        mark_size=mark_size,
+        offset=(0.8, 0.2) if annotate else (0.5, 0.5),
+        bar=bar,
+        title=title_artist,
+    )
     small = 0.85 * font
     for k, line in enumerate(notes):
         sheet.text(

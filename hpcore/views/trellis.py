@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
@@ -25,8 +26,15 @@ from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import MaxNLocator
-from matplotlib.transforms import Affine2D, Bbox, Transform, TransformedBbox
+from matplotlib.transforms import (
+    Affine2D,
+    Bbox,
+    IdentityTransform,
+    Transform,
+    TransformedBbox,
+)
 
+from ..data.errors import ColumnError
 from .layout import _trellis_grid
 from .limits import MAX_OPTIONS, MAX_PANELS, MAX_ROWS, MAX_SLOTS, choose_parameters
 from .style import (
@@ -263,6 +271,352 @@ def _points(
     return points
 
 
+@dataclass(eq=False)
+class _Marks:
+    """What a trellis draws per cell (markers, joining lines, intervals), and
+    where: enough to draw them again for new means on the same panels."""
+
+    sheet: Sheet
+    params: tuple[str, ...]
+    options: dict[str, tuple[str, ...]]
+    primary: tuple[str, ...]
+    secondary: tuple[str | None, ...]
+    with_sec: bool
+    x_left: tuple[float, ...]
+    y_bottom: tuple[float, ...]
+    widths: tuple[float, ...]
+    panel_h: float
+    limits: tuple[float, float]
+    offsets: tuple[float, ...]
+    colors: tuple[str, ...]
+    joined: frozenset[str]
+    marker: float
+    cap: float
+    font: float
+    low_count: int
+    has_ci: bool
+    artists: list[Artist] = field(default_factory=list)
+
+    def panel_transform(self, j: int, i: int) -> Transform:
+        """Panel (column j, row i) data coordinates (option slot, value) to pixels."""
+        lo, hi = self.limits
+        n = len(self.options[self.params[j]])
+        to_sheet = (
+            Affine2D()
+            .translate(0.5, -lo)
+            .scale(self.widths[j] / n, self.panel_h / (hi - lo))
+        )
+        return (
+            to_sheet.translate(self.x_left[j], self.y_bottom[i]) + self.sheet.transform
+        )
+
+    def clip(self, j: int, i: int) -> TransformedBbox:
+        return TransformedBbox(
+            Bbox.from_bounds(
+                self.x_left[j], self.y_bottom[i], self.widths[j], self.panel_h
+            ),
+            self.sheet.transform,
+        )
+
+    def remove(self) -> None:
+        """Take the marks drawn last off the figure."""
+        for artist in self.artists:
+            artist.remove()
+        self.artists = []
+
+    def draw(self, trellis: pd.DataFrame) -> tuple[bool, bool]:
+        """Draw the marks of ``trellis`` (cells of other panels are ignored);
+        return whether any interval was drawn and any was cut at the axis."""
+        sheet, font, lo, hi = self.sheet, self.font, *self.limits
+        added: list[Artist] = []
+        with_sec = self.with_sec
+        # Row numbers of each (parameter, primary option, secondary option) cell.
+        col = {c: strings(trellis[c]) for c in ("parameter", "primary")}
+        sec_col = (
+            strings(trellis["secondary"]) if with_sec else np.full(len(trellis), "")
+        )
+        cells: dict[tuple[str, str, str], list[int]] = {}
+        for r, (a, b, c) in enumerate(
+            zip(col["parameter"], col["primary"], sec_col, strict=True)
+        ):
+            cells.setdefault((str(a), str(b), str(c)), []).append(r)
+        opt_col = strings(trellis["option"])
+        mean_col = trellis["mean"].to_numpy(dtype=np.float64)
+        count_col = trellis["count"].to_numpy()
+        low_col = trellis["ci_low"].to_numpy(dtype=np.float64) if self.has_ci else None
+        high_col = (
+            trellis["ci_high"].to_numpy(dtype=np.float64) if self.has_ci else None
+        )
+        marker, cap, low_count = self.marker, self.cap, self.low_count
+        any_ci = any_clipped = False
+        for j, param in enumerate(self.params):
+            opts = self.options[param]
+            slot_of = {o: k for k, o in enumerate(opts)}
+            n = len(opts)
+            pw = self.widths[j]
+            for i, prim in enumerate(self.primary):
+                panel_t = self.panel_transform(j, i)
+                clip = self.clip(j, i)
+                for m, sec in enumerate(self.secondary):
+                    at = [
+                        r
+                        for r in cells.get(
+                            (param, prim, "" if sec is None else sec), []
+                        )
+                        if opt_col[r] in slot_of
+                    ]
+                    if not at:
+                        continue
+                    x = (
+                        np.array([slot_of[opt_col[r]] for r in at], float)
+                        + self.offsets[m]
+                    )
+                    y = mean_col[at]
+                    count = count_col[at]
+                    ok = (count > 0) & np.isfinite(y)
+                    tag = f"{param}|{prim}|{'' if sec is None else sec}"
+                    color = self.colors[m]
+                    if param in self.joined:
+                        order = np.argsort(x)
+                        line = Line2D(
+                            x[order],
+                            np.where(ok, y, np.nan)[order],
+                            color=color,
+                            linewidth=0.9,
+                            alpha=0.6,
+                            zorder=2,
+                            transform=panel_t,
+                            gid=f"trellis-line:{tag}",
+                        )
+                        sheet.add(line).set_clip_box(clip)
+                        added.append(line)
+                    open_ = count[ok] < low_count
+                    points = _points(
+                        sheet,
+                        np.column_stack([x[ok], y[ok]]),
+                        panel_t,
+                        MARKERS[m % len(MARKERS)],
+                        marker,
+                        face=[("white" if o else color) for o in open_],
+                        edge=color,
+                        width=max(0.8, 0.11 * font),
+                        zorder=3,
+                        gid=f"trellis-points:{tag}",
+                        label="" if sec is None else sec,
+                    )
+                    if points is not None:
+                        added.append(points)
+                    if low_col is None or high_col is None:
+                        continue
+                    low, high = low_col[at], high_col[at]
+                    bar = ok & np.isfinite(low) & np.isfinite(high)
+                    if not bar.any():
+                        continue
+                    any_ci = True
+                    xb, lb, hb = x[bar], low[bar], high[bar]
+                    # the bars first (segment k is the interval of cell k), then
+                    # a cap (wider than the marker) at every end inside the axis
+                    ends = np.concatenate(
+                        [np.column_stack([xb, lb]), np.column_stack([xb, hb])]
+                    )
+                    inside = (ends[:, 1] >= lo) & (ends[:, 1] <= hi)
+                    half = 0.5 * cap / (pw / n)  # in option slots
+                    segments = [
+                        np.array([[a, b], [a, c]])
+                        for a, b, c in zip(xb, lb, hb, strict=True)
+                    ] + [
+                        np.array([[a - half, b], [a + half, b]])
+                        for a, b in ends[inside]
+                    ]
+                    bars = LineCollection(
+                        segments,
+                        colors=color,
+                        linewidths=max(0.8, 0.1 * font),
+                        transform=panel_t,
+                        zorder=4,
+                        gid=f"trellis-ci:{tag}",
+                    )
+                    sheet.add(bars).set_clip_box(clip)
+                    added.append(bars)
+                    below, above = ends[:, 1] < lo, ends[:, 1] > hi
+                    if below.any() or above.any():
+                        any_clipped = True
+                        span = hi - lo
+                        where = np.concatenate(
+                            [
+                                np.column_stack(
+                                    [
+                                        ends[below, 0],
+                                        np.full(below.sum(), lo + 0.02 * span),
+                                    ]
+                                ),
+                                np.column_stack(
+                                    [
+                                        ends[above, 0],
+                                        np.full(above.sum(), hi - 0.02 * span),
+                                    ]
+                                ),
+                            ]
+                        )
+                        shapes = ["v"] * int(below.sum()) + ["^"] * int(above.sum())
+                        clipped = PathCollection(
+                            [_marker_path(s) for s in shapes],
+                            sizes=[(0.75 * marker) ** 2],
+                            offsets=where,
+                            offset_transform=panel_t,
+                            facecolors=color,
+                            edgecolors="white",
+                            linewidths=0.4,
+                            zorder=5,
+                            gid=f"trellis-ci-clipped:{tag}",
+                        )
+                        clipped.set_transform(Affine2D())
+                        sheet.add(clipped)
+                        added.append(clipped)
+        self.artists = added
+        return any_ci, any_clipped
+
+    def draw_merged(self, trellis: pd.DataFrame) -> None:
+        """The same marks as :meth:`draw`, as a handful of artists for a live
+        view: per secondary option one collection of markers, one of joining
+        lines and one of intervals, all panels together in pixels (drawing
+        hundreds of small artists per brush would cost more than the brush).
+        Intervals are cut at the panel's edges."""
+        sheet, font, lo, hi = self.sheet, self.font, *self.limits
+        n_sec = len(self.secondary)
+        pts: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
+        faces: list[list[bool]] = [[] for _ in range(n_sec)]
+        polys: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
+        bars: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
+        sec_col = (
+            strings(trellis["secondary"])
+            if self.with_sec
+            else np.full(len(trellis), "")
+        )
+        key_col = zip(
+            strings(trellis["parameter"]),
+            strings(trellis["primary"]),
+            sec_col,
+            strings(trellis["option"]),
+            strict=True,
+        )
+        row_of = {key: r for r, key in enumerate(key_col)}
+        mean_col = trellis["mean"].to_numpy(dtype=np.float64)
+        count_col = trellis["count"].to_numpy()
+        has_ci = self.has_ci
+        low_col = trellis["ci_low"].to_numpy(dtype=np.float64) if has_ci else None
+        high_col = trellis["ci_high"].to_numpy(dtype=np.float64) if has_ci else None
+        for j, param in enumerate(self.params):
+            opts = self.options[param]
+            n = len(opts)
+            half = 0.5 * self.cap / (self.widths[j] / n)
+            for i, prim in enumerate(self.primary):
+                panel_t = self.panel_transform(j, i)
+                for m, sec in enumerate(self.secondary):
+                    s_key = "" if sec is None else sec
+                    at = [row_of.get((param, prim, s_key, o), -1) for o in opts]
+                    have = np.asarray(at) >= 0
+                    if not have.any():
+                        continue
+                    rows = np.asarray(at)[have]
+                    x = np.arange(n, dtype=np.float64)[have] + self.offsets[m]
+                    y = mean_col[rows]
+                    ok = (count_col[rows] > 0) & np.isfinite(y)
+                    if param in self.joined:
+                        polys[m].append(
+                            panel_t.transform(
+                                np.column_stack([x, np.where(ok, y, np.nan)])
+                            )
+                        )
+                    if ok.any():
+                        pts[m].append(
+                            panel_t.transform(np.column_stack([x[ok], y[ok]]))
+                        )
+                        faces[m] += list(count_col[rows][ok] < self.low_count)
+                    if low_col is None or high_col is None:
+                        continue
+                    low, high = low_col[rows], high_col[rows]
+                    bar = ok & np.isfinite(low) & np.isfinite(high)
+                    xb = x[bar]
+                    lb = np.clip(low[bar], lo, hi)
+                    hb = np.clip(high[bar], lo, hi)
+                    for a, b, c, b0, c0 in zip(
+                        xb, lb, hb, low[bar], high[bar], strict=True
+                    ):
+                        seg = [np.array([[a, b], [a, c]])]
+                        seg += [
+                            np.array([[a - half, e], [a + half, e]])
+                            for e, e0 in ((b, b0), (c, c0))
+                            if e == e0  # a cap only where the interval ends
+                        ]
+                        bars[m] += [panel_t.transform(s) for s in seg]
+        identity = IdentityTransform()
+        added: list[Artist] = []
+        for m in range(n_sec):
+            color = self.colors[m]
+            tag = "" if self.secondary[m] is None else str(self.secondary[m])
+            if polys[m]:
+                lines = LineCollection(
+                    polys[m],
+                    colors=color,
+                    linewidths=0.9,
+                    alpha=0.6,
+                    zorder=2,
+                    transform=identity,
+                    gid=f"trellis-live-lines:{tag}",
+                )
+                added.append(sheet.add(lines))
+            if pts[m]:
+                xy = np.concatenate(pts[m])
+                points = PathCollection(
+                    [_marker_path(MARKERS[m % len(MARKERS)])],
+                    sizes=[self.marker**2],
+                    offsets=xy,
+                    offset_transform=identity,
+                    facecolors=[("white" if o else color) for o in faces[m]],
+                    edgecolors=color,
+                    linewidths=max(0.8, 0.11 * font),
+                    zorder=3,
+                    gid=f"trellis-live-points:{tag}",
+                )
+                points.set_transform(Affine2D())  # sizes in points, as scatter's
+                added.append(sheet.add(points))
+            if bars[m]:
+                added.append(
+                    sheet.add(
+                        LineCollection(
+                            bars[m],
+                            colors=color,
+                            linewidths=max(0.8, 0.1 * font),
+                            zorder=4,
+                            transform=identity,
+                            gid=f"trellis-live-ci:{tag}",
+                        )
+                    )
+                )
+        self.artists = added
+
+
+def update_trellis(fig: Figure, trellis: pd.DataFrame) -> list[Artist]:
+    """Draw new means on a trellis :func:`draw_trellis` drew: the marks move,
+    the panels, labels and value axis stay.
+
+    The new marks are merged into a few artists per secondary option (gids
+    ``"trellis-live-points:<secondary>"``, ``"trellis-live-lines:..."``,
+    ``"trellis-live-ci:..."``) so that a live view redraws them quickly;
+    intervals beyond the axis are cut at the panel's edge without a cap.
+    Returns them; the old marks are taken off the figure. ``trellis`` must
+    have the drawn columns.
+    """
+    marks: _Marks | None = getattr(fig, "_hpx_trellis", None)
+    if marks is None:
+        raise ColumnError("update_trellis: the figure was not drawn by draw_trellis")
+    _check_frame(trellis, TRELLIS_COLUMNS, "trellis")
+    marks.remove()
+    marks.draw_merged(trellis)
+    return list(marks.artists)
+
+
 def draw_trellis(
     trellis: pd.DataFrame,
     *,
@@ -277,6 +631,7 @@ def draw_trellis(
     colors: Mapping[str, str] | None = None,
     ranking: Sequence[str] | None = None,
     note: str | None = None,
+    value_limits: tuple[float, float] | None = None,
 ) -> Figure:
     """Paper Fig. 4: Becker's barley trellis of the mean metric per option.
 
@@ -337,6 +692,9 @@ def draw_trellis(
         not all fit.
     note : str, optional
         A line under the figure (e.g. what was left out and why).
+    value_limits : (float, float), optional
+        The value axis, instead of one set by the means: a live view keeps it
+        while the means move (:func:`update_trellis`).
 
     Returns
     -------
@@ -360,6 +718,7 @@ def draw_trellis(
             colors=colors,
             ranking=ranking,
             note=note,
+            value_limits=value_limits,
         )
 
 
@@ -377,6 +736,7 @@ def _draw_trellis(
     colors: Mapping[str, str] | None,
     ranking: Sequence[str] | None,
     note: str | None,
+    value_limits: tuple[float, float] | None = None,
 ) -> Figure:
     all_params, options, primary, secondary = _trellis_grid(trellis)
     notes = [note] if note else []
@@ -427,7 +787,7 @@ def _draw_trellis(
     row_labels = [
         f"{shorten([primary_name])[0]} = {p}" if primary_name else p for p in short_prim
     ]
-    ylim = _y_limits(trellis, has_ci, low_count)
+    ylim = value_limits or _y_limits(trellis, has_ci, low_count)
     ticks, tick_labels = _ticks(*ylim)
 
     rows = trellis[trellis["count"].to_numpy() > 0]
@@ -483,39 +843,39 @@ def _draw_trellis(
         sheet.height - g.top - (i + 1) * panel_h - i * g.gap for i in range(nrows)
     ]
 
-    # Row numbers of each (parameter, primary option, secondary option) cell.
-    col = {c: strings(trellis[c]) for c in ("parameter", "primary")}
-    sec_col = strings(trellis["secondary"]) if with_sec else np.full(len(trellis), "")
-    cells: dict[tuple[str, str, str], list[int]] = {}
-    for r, (a, b, c) in enumerate(
-        zip(col["parameter"], col["primary"], sec_col, strict=True)
-    ):
-        cells.setdefault((str(a), str(b), str(c)), []).append(r)
-    opt_col = strings(trellis["option"])
-    mean_col = trellis["mean"].to_numpy(dtype=np.float64)
-    count_col = trellis["count"].to_numpy()
-    low_col = trellis["ci_low"].to_numpy(dtype=np.float64) if has_ci else None
-    high_col = trellis["ci_high"].to_numpy(dtype=np.float64) if has_ci else None
-    any_ci = any_clipped = False
+    marks = _Marks(
+        sheet=sheet,
+        params=tuple(params),
+        options={p: tuple(options[p]) for p in params},
+        primary=tuple(primary),
+        secondary=tuple(secondary),
+        with_sec=with_sec,
+        x_left=tuple(x_left),
+        y_bottom=tuple(y_bottom),
+        widths=tuple(g.slots[j] * slot for j in range(len(params))),
+        panel_h=panel_h,
+        limits=(lo, hi),
+        offsets=tuple(float(o) for o in offsets),
+        colors=tuple(sec_colors),
+        joined=frozenset(joined),
+        marker=marker,
+        cap=cap,
+        font=font,
+        low_count=low_count,
+        has_ci=has_ci,
+    )
     grid: list[list[tuple[float, float]]] = []
     guides: list[list[tuple[float, float]]] = []
     for j, param in enumerate(params):
-        opts = options[param]
-        slot_of = {o: k for k, o in enumerate(opts)}
-        n = len(opts)
-        pw = g.slots[j] * slot
+        n = len(options[param])
+        pw = marks.widths[j]
         for i, prim in enumerate(primary):
             x0, y0 = x_left[j], y_bottom[i]
-            to_sheet = Affine2D().translate(0.5, -lo).scale(pw / n, panel_h / (hi - lo))
-            panel_t = to_sheet.translate(x0, y0) + sheet.transform
-            clip = TransformedBbox(
-                Bbox.from_bounds(x0, y0, pw, panel_h), sheet.transform
-            )
             frame = Rectangle(
                 (-0.5, lo),
                 n,
                 hi - lo,
-                transform=panel_t,
+                transform=marks.panel_transform(j, i),
                 facecolor="white",
                 edgecolor="0.72",
                 linewidth=0.6,
@@ -529,103 +889,8 @@ def _draw_trellis(
             for k in range(n):
                 x = x0 + (k + 0.5) * pw / n
                 guides.append([(x, y0), (x, y0 + panel_h)])
-            for m, sec in enumerate(secondary):
-                at = [
-                    r
-                    for r in cells.get((param, prim, "" if sec is None else sec), [])
-                    if opt_col[r] in slot_of
-                ]
-                if not at:
-                    continue
-                x = np.array([slot_of[opt_col[r]] for r in at], float) + offsets[m]
-                y = mean_col[at]
-                count = count_col[at]
-                ok = (count > 0) & np.isfinite(y)
-                tag = f"{param}|{prim}|{'' if sec is None else sec}"
-                color = sec_colors[m]
-                if param in joined:
-                    order = np.argsort(x)
-                    line = Line2D(
-                        x[order],
-                        np.where(ok, y, np.nan)[order],
-                        color=color,
-                        linewidth=0.9,
-                        alpha=0.6,
-                        zorder=2,
-                        transform=panel_t,
-                        gid=f"trellis-line:{tag}",
-                    )
-                    sheet.add(line).set_clip_box(clip)
-                open_ = count[ok] < low_count
-                _points(
-                    sheet,
-                    np.column_stack([x[ok], y[ok]]),
-                    panel_t,
-                    MARKERS[m % len(MARKERS)],
-                    marker,
-                    face=[("white" if o else color) for o in open_],
-                    edge=color,
-                    width=max(0.8, 0.11 * font),
-                    zorder=3,
-                    gid=f"trellis-points:{tag}",
-                    label="" if sec is None else sec,
-                )
-                if low_col is None or high_col is None:
-                    continue
-                low, high = low_col[at], high_col[at]
-                bar = ok & np.isfinite(low) & np.isfinite(high)
-                if not bar.any():
-                    continue
-                any_ci = True
-                xb, lb, hb = x[bar], low[bar], high[bar]
-                # the bars first (segment k is the interval of cell k), then a
-                # cap (wider than the marker) at every end inside the axis
-                ends = np.concatenate(
-                    [np.column_stack([xb, lb]), np.column_stack([xb, hb])]
-                )
-                inside = (ends[:, 1] >= lo) & (ends[:, 1] <= hi)
-                half = 0.5 * cap / (pw / n)  # in option slots
-                segments = [
-                    np.array([[a, b], [a, c]])
-                    for a, b, c in zip(xb, lb, hb, strict=True)
-                ] + [np.array([[a - half, b], [a + half, b]]) for a, b in ends[inside]]
-                bars = LineCollection(
-                    segments,
-                    colors=color,
-                    linewidths=max(0.8, 0.1 * font),
-                    transform=panel_t,
-                    zorder=4,
-                    gid=f"trellis-ci:{tag}",
-                )
-                sheet.add(bars).set_clip_box(clip)
-                below, above = ends[:, 1] < lo, ends[:, 1] > hi
-                if below.any() or above.any():
-                    any_clipped = True
-                    span = hi - lo
-                    where = np.concatenate(
-                        [
-                            np.column_stack(
-                                [ends[below, 0], np.full(below.sum(), lo + 0.02 * span)]
-                            ),
-                            np.column_stack(
-                                [ends[above, 0], np.full(above.sum(), hi - 0.02 * span)]
-                            ),
-                        ]
-                    )
-                    shapes = ["v"] * int(below.sum()) + ["^"] * int(above.sum())
-                    clipped = PathCollection(
-                        [_marker_path(s) for s in shapes],
-                        sizes=[(0.75 * marker) ** 2],
-                        offsets=where,
-                        offset_transform=panel_t,
-                        facecolors=color,
-                        edgecolors="white",
-                        linewidths=0.4,
-                        zorder=5,
-                        gid=f"trellis-ci-clipped:{tag}",
-                    )
-                    clipped.set_transform(Affine2D())
-                    sheet.add(clipped)
+    any_ci, any_clipped = marks.draw(trellis)
+    fig._hpx_trellis = marks  # type: ignore[attr-defined]
     for lines_, shade, gid in (
         (grid, "0.9", "trellis-grid"),
         (guides, "0.94", "trellis-guides"),

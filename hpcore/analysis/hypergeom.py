@@ -1,0 +1,153 @@
+"""Hypergeometric log-probabilities and tails, vectorized, mostly without scipy.stats.
+
+The pair matrix tests every cell on every brush (804 cells of the NWS table).
+``scipy.stats.hypergeom`` costs about a second to import and a millisecond of
+argument checking per call, which the p-values' binary searches call a few
+dozen times: on small tables that overhead is most of a brush. Here:
+
+- :func:`logpmf` is ``scipy.stats.hypergeom.logpmf``'s own formula (sums of
+  :func:`scipy.special.betaln`), without the distribution machinery, so the
+  binary searches decide exactly as before;
+- :func:`log_tail` sums a tail outwards from its inner end, for all entries at
+  once, with the exact ratio of consecutive probabilities
+  ``P(X = j - 1) / P(X = j) = j (N - K - n + j) / ((K - j + 1)(n - j + 1))``
+  (and its mirror on the right). Beyond the mode every ratio is below one, so
+  the terms fall at least geometrically and the sum stops once a term is below
+  ``2**-60`` of it: a handful of standard deviations of terms. The sums are
+  kept relative to the end's probability and combined in logs.
+
+The summed tails are as exact as the log-probability of their end, which
+``betaln`` gives to about ``1e-16 * log(population)`` absolutely: relative
+errors of ~1e-11 at a hundred thousand rows (checked against
+``scipy.stats.fisher_exact`` on every table with population <= 12 and against
+the scipy tails on large ones). Above :data:`OWN_TAILS_UP_TO` networks, or when
+the tails would take many terms, :func:`tails` hands them to scipy's
+compiled (and at that size more precise) ``cdf``/``sf``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import betaln
+
+#: Terms summed per entry and step of a tail sum.
+BLOCK = 64
+#: A tail's sum stops once its next term is below this share of the sum.
+STOP = 2.0**-60
+#: Populations up to this size have their tails summed here; larger ones by scipy.
+OWN_TAILS_UP_TO = 1 << 17
+#: ... and only while the sums stay short (terms over all entries).
+OWN_TERMS_UP_TO = 2_000_000
+
+
+def logpmf(
+    x: np.ndarray, population: np.ndarray, successes: np.ndarray, draws: np.ndarray
+) -> np.ndarray:
+    """``log P(X = x)``, as ``scipy.stats.hypergeom.logpmf`` computes it."""
+    xx, nn, kk, dd = (
+        np.asarray(a, dtype=np.float64) for a in (x, population, successes, draws)
+    )
+    bad = nn - kk
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: np.ndarray = (
+            betaln(bad + 1.0, 1.0)
+            + betaln(kk + 1.0, 1.0)
+            + betaln(nn - dd + 1.0, dd + 1.0)
+            - betaln(xx + 1.0, kk - xx + 1.0)
+            - betaln(dd - xx + 1.0, bad - dd + xx + 1.0)
+            - betaln(nn + 1.0, 1.0)
+        )
+    return out
+
+
+def log_tail(
+    end: np.ndarray,
+    stop: np.ndarray,
+    step: int,
+    population: np.ndarray,
+    successes: np.ndarray,
+    draws: np.ndarray,
+) -> np.ndarray:
+    """``log sum_j P(X = j) / P(X = end)`` over ``j`` from ``end`` to ``stop``.
+
+    ``step`` is -1 (the left tail: ``stop <= end``, ``end`` at or below the
+    mode) or +1 (the right tail). Arrays of equal shape.
+    """
+    nn, kk, dd = (
+        np.asarray(a, dtype=np.float64) for a in (population, successes, draws)
+    )
+    bad = nn - kk
+    total = np.ones(np.shape(end), dtype=np.float64)
+    last = np.ones(np.shape(end), dtype=np.float64)  # the last term summed
+    here = np.asarray(end, dtype=np.float64).copy()
+    goal = np.asarray(stop, dtype=np.float64)
+    active = np.flatnonzero(here != goal)
+    offsets = np.arange(BLOCK, dtype=np.float64)
+    while active.size:
+        j = here[active, None] + step * offsets  # the index each ratio starts at
+        a_k, a_d, a_b = kk[active, None], dd[active, None], bad[active, None]
+        if step < 0:  # P(j - 1) / P(j)
+            num = j * (a_b - a_d + j)
+            den = (a_k - j + 1.0) * (a_d - j + 1.0)
+        else:  # P(j + 1) / P(j)
+            num = (a_k - j) * (a_d - j)
+            den = (j + 1.0) * (a_b - a_d + j + 1.0)
+        left = np.abs(goal[active] - here[active])  # terms before the support ends
+        valid = offsets[None, :] < left[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(valid, num / den, 0.0)
+        terms = last[active, None] * np.cumprod(ratio, axis=1)
+        total[active] += terms.sum(axis=1)
+        taken = np.minimum(left, BLOCK)
+        last[active] = terms[np.arange(active.size), (taken - 1).astype(np.intp)]
+        here[active] += step * taken
+        done = (here[active] == goal[active]) | (last[active] <= STOP * total[active])
+        active = active[~done]
+    return np.log(total)
+
+
+def _terms(population: np.ndarray, successes: np.ndarray, draws: np.ndarray) -> float:
+    """About how many terms the tails of these entries take (ten deviations)."""
+    nn, kk, dd = (
+        np.asarray(a, dtype=np.float64) for a in (population, successes, draws)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = dd * (kk / nn) * (1.0 - kk / nn) * (nn - dd) / np.maximum(nn - 1.0, 1.0)
+    return float(np.sum(20.0 * np.sqrt(np.nan_to_num(var)) + 20.0))
+
+
+def tails(
+    left: np.ndarray,
+    right: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    population: np.ndarray,
+    successes: np.ndarray,
+    draws: np.ndarray,
+) -> np.ndarray:
+    """``P(X <= left) + P(X >= right)`` (a side whose end lies outside the
+    support ``[lo, hi]`` counts 0), capped at 1."""
+    nn, kk, dd = population, successes, draws
+    own = bool(np.max(nn, initial=0) <= OWN_TAILS_UP_TO) and (
+        _terms(nn, kk, dd) <= OWN_TERMS_UP_TO
+    )
+    if not own:
+        from scipy import stats  # about a second to import: only for large tables
+
+        hyper = stats.hypergeom
+        p_left = np.where(left >= lo, hyper.cdf(left, nn, kk, dd), 0.0)
+        p_right = np.where(right <= hi, hyper.sf(right - 1, nn, kk, dd), 0.0)
+        return np.asarray(np.minimum(p_left + p_right, 1.0), dtype=np.float64)
+    log_p = np.full(np.shape(left), -np.inf)
+    for side, end, stop, step in (
+        (left >= lo, left, lo, -1),
+        (right <= hi, right, hi, 1),
+    ):
+        s = np.flatnonzero(side)
+        if not s.size:
+            continue
+        part = logpmf(end[s], nn[s], kk[s], dd[s]) + log_tail(
+            end[s], stop[s], step, nn[s], kk[s], dd[s]
+        )
+        log_p[s] = np.logaddexp(log_p[s], part)
+    return np.asarray(np.minimum(np.exp(log_p), 1.0), dtype=np.float64)

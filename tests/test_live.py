@@ -1,0 +1,179 @@
+"""hpcore.views.live: a brush redraws only what it changes, and shows what a
+full drawing of the same state shows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection, QuadMesh
+
+import hpcore
+from hpcore import views
+from hpcore.analysis import tables as T
+from hpcore.views.histogram import FADED, update_histogram
+from hpcore.views.live import (
+    LiveView,
+    matrix_cell_at,
+    trellis_point_at,
+    trellis_title_at,
+)
+from hpcore.views.pairs import update_pair_matrix
+from hpcore.views.trellis import update_trellis
+
+
+@pytest.fixture(scope="module")
+def state() -> tuple[hpcore.Ensemble, object]:
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(3000, seed=2)))
+    return ens, T.report_engine(ens)
+
+
+def tables(state: tuple[hpcore.Ensemble, object], lo: float) -> tuple[object, object]:
+    ens, engine = state
+    sel = engine.select(range=(lo, 1.0), where={})  # type: ignore[attr-defined]
+    return sel, T.compute_tables(
+        ens, sel, primary="dataset", secondary="optimizer", engine=engine
+    )
+
+
+def gid_artists(fig: object, prefix: str) -> list[object]:
+    found, stack = [], [fig]
+    while stack:
+        a = stack.pop()
+        found.append(a)
+        stack.extend(a.get_children())  # type: ignore[attr-defined]
+    return [
+        a
+        for a in found
+        if str(a.get_gid() or "").startswith(prefix)  # type: ignore[attr-defined]
+    ]
+
+
+def test_histogram_update_fades_the_bars_a_full_drawing_fades(state) -> None:
+    sel, t = tables(state, 0.6)
+    fig = views.draw_histogram(
+        t.histogram_raw, t.histogram_normalized, selected_range=(0.2, 0.3)
+    )
+    update_histogram(fig, (0.6, 1.0), sel.count)
+    fresh = views.draw_histogram(
+        t.histogram_raw,
+        t.histogram_normalized,
+        selected_range=(0.6, 1.0),
+        selected_count=sel.count,
+    )
+    alpha = {a.get_gid(): a.get_alpha() for a in gid_artists(fig, "bar:normalized")}
+    want = {a.get_gid(): a.get_alpha() for a in gid_artists(fresh, "bar:normalized")}
+    assert alpha == want and FADED in alpha.values() and None in alpha.values()
+
+    def norm_title(figure: object) -> str:
+        (ax,) = [a for a in figure.axes if a.get_gid() == "histogram-normalized"]  # type: ignore[attr-defined]
+        return str(ax.get_title(loc="left"))
+
+    title = norm_title(fig)
+    assert title == norm_title(fresh)
+    assert f"{sel.count:,} networks" in title
+
+
+def test_matrix_update_colours_cells_as_a_full_drawing(state) -> None:
+    _sel, t = tables(state, 0.7)
+    _, first = tables(state, 0.3)
+    kw = {"value": "enrichment", "scale": "log2", "limit": 2.0, "annotate": False}
+    fig = views.draw_pair_matrix(first.pairs, **kw)
+    marks = t.pairs["q_value"].to_numpy() < 0.05
+    update_pair_matrix(fig, t.pairs, marks=marks)
+    fresh = views.draw_pair_matrix(t.pairs, marks=marks, **kw)
+    merged = next(m for m in gid_artists(fig, "pairs:*") if isinstance(m, QuadMesh))
+    colours = merged.get_facecolor().reshape(-1, 4)
+    cells = fig._hpx_pairs  # type: ignore[attr-defined]
+    for mesh in gid_artists(fresh, "pairs:"):
+        if not isinstance(mesh, QuadMesh) or mesh.get_gid() == "pairs:*":
+            continue
+        a, b = str(mesh.get_gid()).removeprefix("pairs:").split("|")
+        block = mesh.to_rgba(mesh.get_array()).reshape(
+            len(cells.layout.options[b]), len(cells.layout.options[a]), 4
+        )
+        width = len(cells.centres[0])
+        for j, row in enumerate(cells.rows[b]):
+            for i, col in enumerate(cells.columns[a]):
+                np.testing.assert_allclose(colours[row * width + col], block[j, i])
+    dots = [d for d in gid_artists(fig, "pair-marks:") if isinstance(d, PathCollection)]
+    assert sum(len(d.get_offsets()) for d in dots) == int(marks.sum())
+
+
+def test_trellis_update_puts_markers_where_a_full_drawing_does(state) -> None:
+    _sel, t = tables(state, 0.5)
+    _, first = tables(state, 0.9)
+    fig = views.draw_trellis(first.trellis, value_limits=(0.0, 1.0))
+    update_trellis(fig, t.trellis)
+    fresh = views.draw_trellis(t.trellis, value_limits=(0.0, 1.0))
+
+    def pixels(figure: object, prefix: str) -> np.ndarray:
+        points = [p for p in gid_artists(figure, prefix) if len(p.get_offsets())]
+        xy = np.concatenate(
+            [p.get_offset_transform().transform(p.get_offsets()) for p in points]
+        )
+        return xy[np.lexsort((xy[:, 1], xy[:, 0]))]
+
+    np.testing.assert_allclose(
+        pixels(fig, "trellis-live-points:"), pixels(fresh, "trellis-points:"), atol=1e-6
+    )
+
+
+def test_a_brush_redraws_without_drawing_the_figure_again(state) -> None:
+    views_ = {k: LiveView(k) for k in ("histogram", "pairs", "trellis")}
+    frames = []
+    for lo in (0.3, 0.5, 0.7, 0.9):
+        sel, t = tables(state, lo)
+        frames.append(
+            views_["histogram"].render(
+                "same",
+                lambda t=t, sel=sel: views.draw_histogram(
+                    t.histogram_raw,
+                    t.histogram_normalized,
+                    selected_range=sel.range,
+                    fig=views.figure_for_pixels(700, 320),
+                ),
+                lambda f, sel=sel: update_histogram(f, sel.range, sel.count),
+            )
+        )
+        views_["pairs"].render(
+            "same",
+            lambda t=t: views.draw_pair_matrix(
+                t.pairs, fig=views.figure_for_pixels(900, 800), annotate=False
+            ),
+            lambda f, t=t: update_pair_matrix(f, t.pairs),
+        )
+        views_["trellis"].render(
+            "same",
+            lambda t=t: views.draw_trellis(
+                t.trellis, fig=views.figure_for_pixels(1200, 600), value_limits=(0, 1)
+            ),
+            lambda f, t=t: update_trellis(f, t.trellis),
+        )
+    assert all(v.full_draws == 1 for v in views_.values())
+    assert frames[0].shape == (320, 700, 4)
+    assert not np.array_equal(frames[0], frames[-1])  # the shading moved
+
+
+def test_picking_finds_cells_points_and_titles(state) -> None:
+    _sel, t = tables(state, 0.7)
+    fig = views.draw_pair_matrix(t.pairs, annotate=False)
+    fig.canvas.draw()
+    cells = fig._hpx_pairs  # type: ignore[attr-defined]
+    lay = cells.layout
+    a, b = lay.params[0], lay.params[1]
+    x, y = cells.transform.transform((lay.x0[a] + 1.5, lay.y0[b] + 0.5))
+    assert matrix_cell_at(fig, x, y) == (a, 1, b, 0)
+    assert matrix_cell_at(fig, 1.0, 1.0) is None
+    tfig = views.draw_trellis(t.trellis)
+    tfig.canvas.draw()
+    points = [p for p in gid_artists(tfig, "trellis-points:") if len(p.get_offsets())]
+    px, py = points[0].get_offset_transform().transform(points[0].get_offsets()[0])
+    found = trellis_point_at(tfig, px + 1, py - 1)
+    assert found is not None
+    assert f"trellis-points:{found[0]}|{found[1]}|{found[2]}" == points[0].get_gid()
+    title = gid_artists(tfig, "trellis-title:")[0]
+    box = title.get_window_extent(tfig.canvas.get_renderer())
+    name = str(title.get_gid()).removeprefix("trellis-title:")
+    assert trellis_title_at(tfig, box.x0 + 1, box.y0 + 1) == name
+    assert isinstance(pd.DataFrame, type)
