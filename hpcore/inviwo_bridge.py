@@ -40,6 +40,7 @@ import traceback
 import warnings
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
@@ -480,6 +481,15 @@ def set_choices(
         prop.replaceOptions(ids, shown, ids)
 
 
+def choose(prop: Any, identifier: str) -> bool:
+    """Select ``identifier`` in a string option property if it offers it."""
+    if identifier not in list(prop.identifiers):
+        return False
+    if prop.selectedIdentifier != identifier:
+        prop.selectedIdentifier = identifier
+    return True
+
+
 def source_frame(path: Any, rows: int, seed: int) -> tuple[pd.DataFrame, str]:
     """The table an ensemble source reads, and where it came from.
 
@@ -582,6 +592,11 @@ def expect(value: Any, kind: type[T], port: str) -> T:
             f"got {type(value).__module__}.{type(value).__qualname__}"
         )
     return value
+
+
+def expect_frame(value: Any, port: str) -> pd.DataFrame:
+    """Return ``value`` if it is a pandas DataFrame, else raise naming the inport."""
+    return expect(value, pd.DataFrame, port)
 
 
 def check_selection(selection: Selection) -> Selection:
@@ -797,3 +812,444 @@ def reporting(processor: Any, *outports: Any) -> Iterator[None]:
         for port in outports:
             port.clear()
         log_error(processor, err)
+
+
+# ------------------------------------------------- live plots and the mouse
+#
+# The plot processors draw through a LivePlot: the whole figure once, then on
+# every brush only what the brush changes (hpcore.views.live). Their
+# ``invokeEvent`` decodes the mouse here and maps it back through the figure:
+# a drag on the normalized histogram sets the range, a click on a matrix cell
+# toggles that option pair in the option filter, a click on a trellis column's
+# title makes its parameter the primary, and hovering shows a tooltip.
+
+
+@dataclass(frozen=True)
+class Mouse:
+    """A mouse event as the plots use it.
+
+    ``x``, ``y``: pixels from the canvas' lower-left corner (as matplotlib's
+    display coordinates); ``kind``: "press", "move", "release" or "double";
+    ``left``: the left button is the one pressed or released, or is held
+    during a move; ``held``: any button is held.
+    """
+
+    kind: str
+    x: float
+    y: float
+    left: bool
+    held: bool
+
+
+def mouse(event: Any) -> Mouse | None:
+    """Decode an Inviwo ``MouseEvent`` (None for any other event)."""
+    import inviwopy as ivw
+
+    if not isinstance(event, ivw.MouseEvent):
+        return None
+    size = event.canvasSize
+    pos = event.posNormalized
+    state = event.state
+    kinds = {
+        ivw.MouseState.Press: "press",
+        ivw.MouseState.Move: "move",
+        ivw.MouseState.Release: "release",
+        ivw.MouseState.DoubleClick: "double",
+    }
+    buttons = event.buttonState
+    held = not buttons.empty()
+    left = event.button == ivw.MouseButton.Left or buttons.contains(
+        ivw.MouseButton.Left
+    )
+    return Mouse(
+        kinds.get(state, "move"),
+        float(pos.x) * float(size.x),
+        float(pos.y) * float(size.y),
+        bool(left),
+        bool(held),
+    )
+
+
+def format_where(where: Mapping[str, Sequence[str]]) -> str:
+    """An option filter as :func:`parse_where` reads it (one parameter a line)."""
+    return "\n".join(f"{name} = {' | '.join(opts)}" for name, opts in where.items())
+
+
+def toggle_pair(text: str, a: str, option_a: str, b: str, option_b: str) -> str:
+    """The option filter after a click on the matrix cell (a = option_a, b = option_b).
+
+    When the filter already keeps exactly that pair for ``a`` and ``b`` the
+    click removes both lines (back to all options of ``a`` and ``b``);
+    otherwise it replaces whatever ``a`` and ``b`` kept by the pair. Other
+    parameters' lines stay.
+    """
+    where = parse_where(text)
+    if where.get(a) == [option_a] and where.get(b) == [option_b]:
+        where.pop(a)
+        where.pop(b)
+    else:
+        where[a] = [option_a]
+        where[b] = [option_b]
+    return format_where(where)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    x = float(value)
+    return "n/a" if not np.isfinite(x) else f"{x:.{digits}g}"
+
+
+def pair_tooltip(
+    pairs: pd.DataFrame, a: str, option_a: str, b: str, option_b: str
+) -> str:
+    """The hover card of a matrix cell: count, expected, enrichment, p and q."""
+    row = pairs[
+        (pairs["param_a"].astype(str) == a)
+        & (pairs["option_a"].astype(str) == option_a)
+        & (pairs["param_b"].astype(str) == b)
+        & (pairs["option_b"].astype(str) == option_b)
+    ]
+    head = f"{a} = {option_a}, {b} = {option_b}"
+    if not len(row):
+        return head
+    cell = row.iloc[0]
+    lines = [head, f"selected networks: {int(cell['count']):,}"]
+    if "expected" in cell:
+        lines.append(f"expected by chance: {_num(cell['expected'], 4)}")
+    if "enrichment" in cell:
+        lines.append(f"enrichment: x{_num(cell['enrichment'])}")
+    if "p_value" in cell and "q_value" in cell:
+        lines.append(f"p = {_num(cell['p_value'], 2)}, q = {_num(cell['q_value'], 2)}")
+    return "\n".join(lines)
+
+
+def trellis_tooltip(
+    table: pd.DataFrame, parameter: str, primary: str, secondary: str, option: str
+) -> str:
+    """The hover card of a trellis marker: the cell's mean, interval and size."""
+    rows = table[
+        (table["parameter"].astype(str) == parameter)
+        & (table["primary"].astype(str) == primary)
+        & (table["option"].astype(str) == option)
+    ]
+    if secondary and "secondary" in table:
+        rows = rows[rows["secondary"].astype(str) == secondary]
+    if not len(rows):
+        return ""
+    cell = rows.iloc[0]
+    meta = table.attrs
+    head = f"{parameter} = {option}"
+    if meta.get("primary"):
+        head += f", {meta['primary']} = {primary}"
+    if secondary and meta.get("secondary"):
+        head += f", {meta['secondary']} = {secondary}"
+    text = f"{head}\nmean {_num(cell['mean'])}"
+    if "ci_low" in cell and np.isfinite(float(cell["ci_low"])):
+        text += f" [{_num(cell['ci_low'])}, {_num(cell['ci_high'])}] (95%)"
+    return text + f", n = {int(cell['count']):,}"
+
+
+class LivePlot:
+    """A plot processor's live view (:class:`hpcore.views.live.LiveView`) as
+    Inviwo images, and what is under the mouse in it."""
+
+    def __init__(self, kind: str) -> None:
+        from .views.live import LiveView
+
+        self.view = LiveView(kind)
+        self.rgba: np.ndarray | None = None
+
+    def image(
+        self,
+        key: Hashable,
+        size: tuple[int, int],
+        draw: Any,
+        update: Any,
+    ) -> Any:
+        """The view for this state at ``size`` as an Inviwo Image: drawn whole
+        when ``key`` or ``size`` changed, else only what ``update`` changes."""
+        from .views import figure_for_pixels
+
+        def whole() -> Any:
+            return draw(figure_for_pixels(*size))
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rgba = self.view.render((key, size), whole, update)
+        for message in {str(w.message) for w in caught}:
+            if "too small" in message:
+                width_px, height_px = size
+                _log_warning(
+                    f"a {width_px}x{height_px} px canvas is too small to lay this "
+                    "figure out; enlarge the canvas"
+                )
+        width, height = size
+        if rgba.shape[:2] != (height, width):
+            out = np.full((height, width, 4), 255, dtype=np.uint8)
+            h, w = min(height, rgba.shape[0]), min(width, rgba.shape[1])
+            out[:h, :w] = rgba[:h, :w]
+            rgba = out
+        self.rgba = rgba
+        return rgba_to_image(rgba)
+
+    @property
+    def figure(self) -> Any:
+        return self.view.figure
+
+
+def histogram_value(plot: LivePlot, m: Mouse, *, inside: bool = True) -> float | None:
+    """The normalized metric under the mouse on the normalized histogram (in
+    0..1); None outside that panel, unless ``inside=False`` (a drag that left
+    the panel: the value straight above or below the mouse)."""
+    fig = plot.figure
+    if fig is None:
+        return None
+    for ax in fig.axes:
+        if ax.get_gid() == "histogram-normalized":
+            if inside and not ax.bbox.contains(m.x, m.y):
+                return None
+            u, _ = ax.transData.inverted().transform((m.x, m.y))
+            return float(np.clip(u, 0.0, 1.0))
+    return None
+
+
+def drag_range(
+    start: float, now: float, current: tuple[float, float], grab: str | None
+) -> tuple[float, float]:
+    """The range while dragging: a new one from ``start`` to ``now``, or with
+    ``grab`` ("lo"/"hi") one end of ``current`` moved to ``now``."""
+    lo, hi = current
+    if grab == "lo":
+        lo = now
+    elif grab == "hi":
+        hi = now
+    else:
+        lo, hi = start, now
+    lo, hi = sorted((float(np.clip(lo, 0.0, 1.0)), float(np.clip(hi, 0.0, 1.0))))
+    return round(lo, RANGE_DECIMALS), round(hi, RANGE_DECIMALS)
+
+
+def grab_edge(
+    plot: LivePlot, m: Mouse, current: tuple[float, float], pixels: float = 6.0
+) -> str | None:
+    """ "lo" or "hi" when the mouse is within ``pixels`` of that end of the
+    shaded range on the normalized histogram, else None."""
+    fig = plot.figure
+    if fig is None:
+        return None
+    for ax in fig.axes:
+        if ax.get_gid() == "histogram-normalized":
+            for name, value in zip(("lo", "hi"), current, strict=True):
+                x, _ = ax.transData.transform((value, 0.0))
+                if abs(x - m.x) <= pixels:
+                    return name
+    return None
+
+
+def histogram_tooltip(
+    normalized: pd.DataFrame, value: float, selected: tuple[float, float]
+) -> str:
+    """The hover card of a bin of the normalized histogram."""
+    left = normalized["bin_left"].to_numpy(dtype=np.float64)
+    right = normalized["bin_right"].to_numpy(dtype=np.float64)
+    at = (left <= value) & ((value < right) | (right >= 1.0) & (value <= right))
+    rows = normalized[at]
+    if not len(rows):
+        return ""
+    lo, hi = float(rows["bin_left"].iloc[0]), float(rows["bin_right"].iloc[0])
+    total = int(rows["count"].sum())
+    parts = [
+        f"{g}: {int(c):,}"
+        for g, c in zip(rows["group"], rows["count"], strict=True)
+        if int(c)
+    ]
+    text = f"normalized [{lo:.2f}, {hi:.2f}): {total:,} networks"
+    if len(parts) > 1:
+        text += "\n" + ", ".join(parts)
+    return (
+        text
+        + f"\nselected range [{selected[0]:.2f}, {selected[1]:.2f}]; drag to change"
+    )
+
+
+def nice_limits(table: pd.DataFrame, step: float = 0.05) -> tuple[float, float]:
+    """A value axis for a live trellis: the means (and well-filled intervals)
+    rounded out to ``step``, so small moves of the means keep the axis."""
+    means = table["mean"].to_numpy(dtype=np.float64)
+    ok = np.isfinite(means) & (table["count"].to_numpy() > 0)
+    if not ok.any():
+        return (0.0, 1.0)
+    lo, hi = float(means[ok].min()), float(means[ok].max())
+    if "ci_low" in table:
+        full = ok & (table["count"].to_numpy() >= 5)
+        low = table["ci_low"].to_numpy(dtype=np.float64)[full]
+        high = table["ci_high"].to_numpy(dtype=np.float64)[full]
+        if np.isfinite(low).any():
+            lo = min(lo, float(np.nanmin(low)))
+        if np.isfinite(high).any():
+            hi = max(hi, float(np.nanmax(high)))
+    unit = float(means[ok].min()) >= 0.0 and float(means[ok].max()) <= 1.0
+    lo, hi = np.floor(lo / step) * step, np.ceil(hi / step) * step
+    if hi - lo < step:
+        lo, hi = lo - step / 2, hi + step / 2
+    if unit:
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+    return (round(float(lo), 6), round(float(hi), 6))
+
+
+def selected_pair_statistics(
+    engines: EngineCache, ens: Ensemble, selection: Selection
+) -> pd.DataFrame:
+    """:func:`hpcore.pair_statistics` of ``selection`` (counts, expected,
+    enrichment, p and q), by the fast engine if it can."""
+    result = _engine_result(engines, ens, selection)
+    if result is not None:
+        engine = engines.find(ens)
+        assert engine is not None
+        population = engine.query(range=(0.0, 1.0), where=selection.where)
+        from .analysis.stats import enrich_pair_counts
+
+        return enrich_pair_counts(
+            result.pair_counts,
+            population.pair_counts,
+            selected=result.count,
+            population=population.count,
+        )
+    from .analysis.stats import pair_statistics
+
+    return pair_statistics(ens, selection)
+
+
+def selected_trellis_ci(
+    engines: EngineCache,
+    ens: Ensemble,
+    selection: Selection,
+    *,
+    primary: str,
+    secondary: str | None = None,
+    value: str = NORMALIZED,
+) -> pd.DataFrame:
+    """:func:`hpcore.trellis_with_ci` of ``selection`` (means with 95%
+    intervals), by the fast engine if it can."""
+    from .analysis.settings import CI_LEVEL
+    from .analysis.stats import trellis_ci_from_moments, trellis_with_ci
+
+    if value == NORMALIZED and len(selection.mask) == len(ens.table):
+        engine = engines.find(ens)
+        if engine is not None and engine.answers(selection):
+            moments = engine.trellis_moments(
+                range=selection.range,
+                where=selection.where,
+                primary=primary,
+                secondary=secondary,
+            )
+            return trellis_ci_from_moments(moments, level=CI_LEVEL)
+    return trellis_with_ci(
+        ens,
+        selection,
+        primary=primary,
+        secondary=secondary,
+        value=value,
+        level=CI_LEVEL,
+    )
+
+
+# ------------------------------------------------ what the processors call
+#
+# The processors import only this module (they are exec'd by Inviwo one file
+# at a time); these names give them the rest of hpcore.
+
+#: Trellis cells with fewer networks than this get open markers (the default).
+LOW_COUNT = 5
+
+
+def normalize(ens: Ensemble, method: str) -> Ensemble:
+    """:func:`hpcore.normalize`."""
+    from .analysis.normalization import normalize as _normalize
+
+    return _normalize(ens, method=method)  # type: ignore[arg-type]
+
+
+def ensemble_from_frame(frame: pd.DataFrame, **kwargs: Any) -> Ensemble:
+    """:func:`hpcore.data.loading.ensemble_from_frame` (the loader's inference)."""
+    from .data.loading import ensemble_from_frame as _from_frame
+
+    return _from_frame(frame, **kwargs)
+
+
+def histograms(ens: Ensemble, bins: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`hpcore.histogram` of the raw and of the normalized metric."""
+    from .analysis.histogram import histogram
+
+    return histogram(ens, bins=bins), histogram(ens, bins=bins, normalized=True)
+
+
+def draw_histogram(fig: Any, **kwargs: Any) -> Any:
+    """:func:`hpcore.views.draw_histogram` into ``fig``."""
+    from .views.histogram import draw_histogram as _draw
+
+    return _draw(fig=fig, **kwargs)
+
+
+def update_histogram(fig: Any, selected_range: tuple[float, float], count: Any) -> Any:
+    """:func:`hpcore.views.histogram.update_histogram`."""
+    from .views.histogram import update_histogram as _update
+
+    return _update(fig, selected_range, count)
+
+
+def draw_pair_matrix(fig: Any, pairs: pd.DataFrame, **kwargs: Any) -> Any:
+    """:func:`hpcore.views.draw_pair_matrix` into ``fig``."""
+    from .views.pairs import draw_pair_matrix as _draw
+
+    return _draw(pairs, fig=fig, **kwargs)
+
+
+def update_pair_matrix(fig: Any, pairs: pd.DataFrame, **kwargs: Any) -> Any:
+    """:func:`hpcore.views.pairs.update_pair_matrix`."""
+    from .views.pairs import update_pair_matrix as _update
+
+    return _update(fig, pairs, **kwargs)
+
+
+def draw_trellis(fig: Any, table: pd.DataFrame, **kwargs: Any) -> Any:
+    """:func:`hpcore.views.draw_trellis` into ``fig``."""
+    from .views.trellis import draw_trellis as _draw
+
+    return _draw(table, fig=fig, **kwargs)
+
+
+def update_trellis(fig: Any, table: pd.DataFrame) -> Any:
+    """:func:`hpcore.views.trellis.update_trellis`."""
+    from .views.trellis import update_trellis as _update
+
+    return _update(fig, table)
+
+
+def cell_under(plot: LivePlot, m: Mouse) -> tuple[str, str, str, str] | None:
+    """``(a, option_a, b, option_b)`` of the matrix cell under the mouse."""
+    from .views.live import matrix_cell_at
+
+    fig = plot.figure
+    found = None if fig is None else matrix_cell_at(fig, m.x, m.y)
+    if found is None:
+        return None
+    a, i, b, j = found
+    options = fig._hpx_pairs.layout.options
+    return a, options[a][i], b, options[b][j]
+
+
+def marker_under(plot: LivePlot, m: Mouse) -> tuple[str, str, str, str] | None:
+    """``(parameter, primary, secondary, option)`` of the trellis marker under
+    the mouse."""
+    from .views.live import trellis_point_at
+
+    fig = plot.figure
+    return None if fig is None else trellis_point_at(fig, m.x, m.y)
+
+
+def title_under(plot: LivePlot, m: Mouse) -> str | None:
+    """The parameter whose trellis column title is under the mouse."""
+    from .views.live import trellis_title_at
+
+    fig = plot.figure
+    return None if fig is None else trellis_title_at(fig, m.x, m.y)

@@ -5,7 +5,6 @@ import ivwdataframe as ivwdf
 from inviwopy.properties import ConstraintBehavior as cb
 
 from hpcore import inviwo_bridge as bridge
-from hpcore.data.loading import ensemble_from_frame
 
 AUTO = "auto"
 
@@ -132,7 +131,7 @@ class EnsembleSource(ivw.Processor):
             metrics, columns = bridge.column_choices(self._frame)
             bridge.set_choices(self.metric, [AUTO, *metrics], ["(automatic)", *metrics])
             bridge.set_choices(self.group, [AUTO, *columns], ["(automatic)", *columns])
-            ens = ensemble_from_frame(
+            ens = bridge.ensemble_from_frame(
                 self._frame,
                 metric=None if self.metric.value == AUTO else self.metric.value,
                 group=None if self.group.value == AUTO else self.group.value,

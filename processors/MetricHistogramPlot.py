@@ -3,9 +3,7 @@
 import inviwopy as ivw
 from inviwopy.properties import ConstraintBehavior as cb
 
-import hpcore
 from hpcore import inviwo_bridge as bridge
-from hpcore import views as render
 
 
 class MetricHistogramPlot(ivw.Processor):
@@ -13,8 +11,14 @@ class MetricHistogramPlot(ivw.Processor):
     The paper's overview (Fig. 2): a histogram of the metric stacked by
     group (data set), next to the histogram of the per-group normalized
     metric with the selected range shaded. Drawn with matplotlib into an
-    image the size of the canvas it is connected to (resize the canvas to
-    redraw).
+    image the size of the canvas it is connected to.
+
+    **Drag on the normalized histogram** to select a range; drag an edge of
+    the shaded range to move just that end. The range is this processor's
+    __Shaded Range__, linked both ways with Metric Range Filter's
+    __Normalized Range__, so the matrix and the trellis follow. Hover a bar
+    for its counts. A drag redraws only the shading (the bars and labels
+    stay), so it keeps up with the mouse.
 
     ### Inports
       * __ensemble__ a normalized `hpcore.Ensemble` (Metric Normalization).
@@ -64,17 +68,9 @@ class MetricHistogramPlot(ivw.Processor):
             "shadeRange", "Shade Range", help=ivw.md2doc("Shade the range."), value=True
         )
         self.addProperties([self.bins, self.range, self.shade])
-        self._cached = None
-
-    def _histograms(self, ens, bins):
-        """Both histograms of all rows, counted once per ensemble and bin count
-        (a brush only moves the shaded range)."""
-        cached = self._cached
-        if cached is None or cached[0] is not ens or cached[1] != bins:
-            raw = hpcore.histogram(ens, bins=bins)
-            normalized = hpcore.histogram(ens, bins=bins, normalized=True)
-            self._cached = cached = (ens, bins, raw, normalized)
-        return cached[2], cached[3]
+        self._plot = bridge.LivePlot("histogram")
+        self._tables = None  # (ensemble, bins, raw, normalized)
+        self._drag = None  # (start value, grabbed end or None)
 
     @staticmethod
     def processorInfo():
@@ -83,26 +79,65 @@ class MetricHistogramPlot(ivw.Processor):
     def getProcessorInfo(self):
         return MetricHistogramPlot.processorInfo()
 
+    def _histograms(self, ens, bins):
+        """Both histograms of all rows, counted once per ensemble and bin count
+        (a brush only moves the shaded range)."""
+        cached = self._tables
+        if cached is None or cached[0] is not ens or cached[1] != bins:
+            raw, normalized = bridge.histograms(ens, bins)
+            self._tables = cached = (ens, bins, raw, normalized)
+        return cached[2], cached[3]
+
     def process(self):
         with bridge.reporting(self, self.outport):
-            ens = bridge.expect(self.ensemble.getData(), hpcore.Ensemble, "ensemble")
-            selection = None
+            ens = bridge.expect(self.ensemble.getData(), bridge.Ensemble, "ensemble")
+            count = None
             if self.selectionInport.hasData():
                 selection = bridge.expect(
-                    self.selectionInport.getData(), hpcore.Selection, "selection"
+                    self.selectionInport.getData(), bridge.Selection, "selection"
                 )
+                count = selection.count
             size = bridge.canvas_pixels(self.outport)
             raw, normalized = self._histograms(ens, self.bins.value)
-            fig = render.draw_histogram(
-                raw,
-                normalized,
-                selected_range=(
-                    bridge.range_value(self.range.value) if self.shade.value else None
-                ),
-                metric=ens.metric,
-                group=ens.group,
-                normalization=ens.normalization,
-                selected_count=None if selection is None else selection.count,
-                fig=render.figure_for_pixels(*size),
-            )
-            self.outport.setData(bridge.figure_to_image(fig, size))
+            shade = self.shade.value
+            shown = bridge.range_value(self.range.value) if shade else None
+
+            def draw(fig):
+                return bridge.draw_histogram(
+                    fig,
+                    raw=raw,
+                    normalized=normalized,
+                    selected_range=shown,
+                    metric=ens.metric,
+                    group=ens.group,
+                    normalization=ens.normalization,
+                    selected_count=count,
+                )
+
+            def update(fig):
+                return bridge.update_histogram(fig, shown, count) if shade else []
+
+            key = (id(ens), self.bins.value, shade)
+            self.outport.setData(self._plot.image(key, size, draw, update))
+
+    def invokeEvent(self, event):
+        m = bridge.mouse(event)
+        if m is None:
+            ivw.Processor.invokeEvent(self, event)
+            return
+        value = bridge.histogram_value(self._plot, m)
+        current = bridge.range_value(self.range.value)
+        if m.kind == "press" and m.left and value is not None:
+            self._drag = (value, bridge.grab_edge(self._plot, m, current))
+            event.markAsUsed()
+        elif m.kind == "move" and m.held and self._drag is not None:
+            now = bridge.histogram_value(self._plot, m, inside=False)
+            if now is not None:
+                lo, hi = bridge.drag_range(self._drag[0], now, current, self._drag[1])
+                self.range.value = ivw.glm.vec2(lo, hi)
+            event.markAsUsed()
+        elif m.kind == "release" and self._drag is not None:
+            self._drag = None
+            event.markAsUsed()
+        elif m.kind == "move" and not m.held and value is not None and self._tables:
+            event.setToolTip(bridge.histogram_tooltip(self._tables[3], value, current))

@@ -3,7 +3,6 @@
 import inviwopy as ivw
 import ivwdataframe as ivwdf
 
-import hpcore
 from hpcore import inviwo_bridge as bridge
 
 METHODS = [
@@ -68,7 +67,7 @@ class MetricNormalization(ivw.Processor):
 
     def process(self):
         with bridge.reporting(self, self.ensemble, self.dataframe):
-            ens = bridge.expect(self.inport.getData(), hpcore.Ensemble, "ensemble")
-            normalized = hpcore.normalize(ens, method=self.method.value)
+            ens = bridge.expect(self.inport.getData(), bridge.Ensemble, "ensemble")
+            normalized = bridge.normalize(ens, self.method.value)
             self.ensemble.setData(normalized)
             self.dataframe.setData(bridge.ensemble_to_inviwo(normalized))

@@ -4,7 +4,6 @@ import inviwopy as ivw
 import ivwbnl
 from inviwopy.properties import ConstraintBehavior as cb
 
-import hpcore
 from hpcore import inviwo_bridge as bridge
 
 ACTIONS = [
@@ -108,7 +107,7 @@ class MetricRangeFilter(ivw.Processor):
 
     def process(self):
         with bridge.reporting(self, self.selection):
-            ens = bridge.expect(self.inport.getData(), hpcore.Ensemble, "ensemble")
+            ens = bridge.expect(self.inport.getData(), bridge.Ensemble, "ensemble")
             selection = bridge.brush_selection(
                 bridge.ENGINES,
                 ens,

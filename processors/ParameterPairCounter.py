@@ -3,7 +3,6 @@
 import inviwopy as ivw
 import ivwdataframe as ivwdf
 
-import hpcore
 from hpcore import inviwo_bridge as bridge
 
 
@@ -13,11 +12,15 @@ class ParameterPairCounter(ivw.Processor):
     parameters: the numbers behind the paper's heat-map matrix (Fig. 3).
     Because hyper-parameters were sampled at random, a high count in a
     top-accuracy selection marks a good combination. Pairs that never occur
-    are counted as 0.
+    are counted as 0. Next to each count: the count expected if the
+    selection were a random draw from the networks passing the option
+    filter, the enrichment (count / expected), the exact two-sided
+    hypergeometric p-value and the Benjamini-Hochberg q-value over all
+    cells (`hpcore.pair_statistics`).
 
     Selections of Metric Range Filter are answered by hpcore's fast engine
-    (shared, built once per ensemble) in about a millisecond, with the same
-    counts as `hpcore.pair_counts`; other selections by `hpcore.pair_counts`.
+    (shared, built once per ensemble), with the same numbers as
+    `hpcore.pair_statistics`; other selections by `hpcore.pair_statistics`.
 
     ### Inports
       * __ensemble__ a normalized `hpcore.Ensemble` (Metric Normalization).
@@ -25,8 +28,9 @@ class ParameterPairCounter(ivw.Processor):
 
     ### Outports
       * __counts__ pandas DataFrame `param_a, option_a, param_b, option_b,
-        count` (Python object) for Pair Matrix Plot.
-      * __dataframe__ the same table as an Inviwo DataFrame (count as
+        count, expected, enrichment, p_value, q_value` (Python object) for
+        Pair Matrix Plot.
+      * __dataframe__ the same table as an Inviwo DataFrame (numbers as
         float32).
 
     Example network: `workspaces/hyperparameter-analysis.inv`.
@@ -61,10 +65,11 @@ class ParameterPairCounter(ivw.Processor):
 
     def process(self):
         with bridge.reporting(self, self.counts, self.dataframe):
-            ens = bridge.expect(self.ensemble.getData(), hpcore.Ensemble, "ensemble")
+            ens = bridge.expect(self.ensemble.getData(), bridge.Ensemble, "ensemble")
             selection = bridge.expect(
-                self.selectionInport.getData(), hpcore.Selection, "selection"
+                self.selectionInport.getData(), bridge.Selection, "selection"
             )
-            counts = bridge.selected_pair_counts(self._engines, ens, selection)
+            counts = bridge.selected_pair_statistics(self._engines, ens, selection)
+            counts = bridge.with_attrs(counts, {"selected": selection.count})
             self.counts.setData(counts)
             self.dataframe.setData(bridge.table_to_inviwo(counts))

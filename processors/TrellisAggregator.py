@@ -3,7 +3,6 @@
 import inviwopy as ivw
 import ivwdataframe as ivwdf
 
-import hpcore
 from hpcore import inviwo_bridge as bridge
 
 NONE = "none"
@@ -30,7 +29,8 @@ class TrellisAggregator(ivw.Processor):
 
     ### Outports
       * __trellis__ pandas DataFrame `parameter, option, primary, secondary,
-        mean, count` (Python object) for Trellis Plot.
+        mean, count, ci_low, ci_high` (95% Student-t interval of each mean;
+        Python object) for Trellis Plot.
       * __dataframe__ the same table as an Inviwo DataFrame.
 
     ### Properties
@@ -90,9 +90,9 @@ class TrellisAggregator(ivw.Processor):
 
     def process(self):
         with bridge.reporting(self, self.trellis, self.dataframe):
-            ens = bridge.expect(self.ensemble.getData(), hpcore.Ensemble, "ensemble")
+            ens = bridge.expect(self.ensemble.getData(), bridge.Ensemble, "ensemble")
             selection = bridge.expect(
-                self.selectionInport.getData(), hpcore.Selection, "selection"
+                self.selectionInport.getData(), bridge.Selection, "selection"
             )
             params = list(ens.parameters)
             bridge.set_choices(self.primary, params)
@@ -100,7 +100,7 @@ class TrellisAggregator(ivw.Processor):
             primary = self.primary.value
             secondary = None if self.secondary.value == NONE else self.secondary.value
             value = "normalized" if self.value.value == "normalized" else ens.metric
-            table = bridge.selected_trellis(
+            table = bridge.selected_trellis_ci(
                 self._engines,
                 ens,
                 selection,
@@ -110,7 +110,12 @@ class TrellisAggregator(ivw.Processor):
             )
             table = bridge.with_attrs(
                 table,
-                {"primary": primary, "secondary": secondary, "value": value},
+                {
+                    "primary": primary,
+                    "secondary": secondary,
+                    "value": value,
+                    "parameters": tuple(params),
+                },
             )
             self.trellis.setData(table)
             self.dataframe.setData(bridge.table_to_inviwo(table))

@@ -1,32 +1,36 @@
 # Name: TrellisPlot
 
 import inviwopy as ivw
-import pandas as pd
 from inviwopy.properties import ConstraintBehavior as cb
 
 from hpcore import inviwo_bridge as bridge
-from hpcore import views as render
 
 
 class TrellisPlot(ivw.Processor):
     """
     The paper's parameter combination details (Fig. 4), after Becker's
-    barley trellis: one panel per parameter (columns) and primary option
-    (rows), the parameter's options along x and the mean metric along y; the
-    secondary parameter's options are colours and marker shapes side by
-    side. Cells with few networks get open markers. Drawn with matplotlib
-    into an image the size of the canvas it is connected to.
+    barley trellis: one column of panels per parameter, one row per option
+    of the primary parameter; in each panel the mean metric per option, the
+    secondary parameter as colour and marker, with 95% confidence bars.
+    Lines join the means of ordered options (numbers, bins) only.
+
+    **Click a column's title** to make that parameter the primary (this
+    processor's __Primary__, linked with Trellis Aggregator's). **Hover a
+    marker** for its mean, interval and number of networks. A brush moves
+    only the markers over the kept panels (the value axis stays until the
+    means leave it), so it keeps up with the mouse.
 
     ### Inports
-      * __trellis__ the trellis table (pandas DataFrame) from Trellis
-        Aggregator.
+      * __trellis__ trellis table (pandas DataFrame) from Trellis Aggregator.
 
     ### Outports
-      * __outport__ the trellis; connect it to a Canvas.
+      * __outport__ the image; connect it to a Canvas.
 
     ### Properties
-      * __Lines__ join a secondary option's means across the options.
-      * __Few Networks__ cells with fewer networks get open markers (0: off).
+      * __Lines__ join the means of ordered options.
+      * __Few Networks__ cells with fewer networks get open markers.
+      * __Primary__ the primary parameter; link it with Trellis Aggregator's
+        __Primary__ (both ways).
 
     Example network: `workspaces/hyperparameter-analysis.inv`.
     """
@@ -48,12 +52,21 @@ class TrellisPlot(ivw.Processor):
             "lowCount",
             "Few Networks",
             help=ivw.md2doc("Open markers below this many networks."),
-            value=render.LOW_COUNT,
+            value=bridge.LOW_COUNT,
             min=(0, cb.Immutable),
             max=(1000, cb.Ignore),
             increment=1,
         )
-        self.addProperties([self.lines, self.lowCount])
+        self.primary = ivw.properties.OptionPropertyString(
+            "primary",
+            "Primary",
+            help=ivw.md2doc("Parameter of the panel rows (click a column title)."),
+            options=[],
+        )
+        self.addProperties([self.lines, self.lowCount, self.primary])
+        self._plot = bridge.LivePlot("trellis")
+        self._table = None
+        self._press = None
 
     @staticmethod
     def processorInfo():
@@ -64,17 +77,56 @@ class TrellisPlot(ivw.Processor):
 
     def process(self):
         with bridge.reporting(self, self.outport):
-            table = bridge.expect(self.inport.getData(), pd.DataFrame, "trellis")
+            table = bridge.expect_frame(self.inport.getData(), "trellis")
+            self._table = table
             meta = table.attrs
             value = meta.get("value", "normalized")
+            choices = meta.get("parameters")
+            if choices:
+                bridge.set_choices(self.primary, list(choices))
             size = bridge.canvas_pixels(self.outport)
-            fig = render.draw_trellis(
-                table,
-                value_label=f"mean {value}",
-                primary_name=meta.get("primary"),
-                secondary_name=meta.get("secondary"),
-                low_count=self.lowCount.value,
-                lines=self.lines.value,
-                fig=render.figure_for_pixels(*size),
+            limits = bridge.nice_limits(table)
+
+            def draw(fig):
+                return bridge.draw_trellis(
+                    fig,
+                    table,
+                    value_label=f"mean {value}",
+                    primary_name=meta.get("primary"),
+                    secondary_name=meta.get("secondary"),
+                    low_count=self.lowCount.value,
+                    lines=self.lines.value,
+                    value_limits=limits,
+                )
+
+            def update(fig):
+                return bridge.update_trellis(fig, table)
+
+            panels = (
+                tuple(table["parameter"].astype(str).unique()),
+                tuple(table["primary"].astype(str).unique()),
+                meta.get("primary"),
+                meta.get("secondary"),
+                len(table),
             )
-            self.outport.setData(bridge.figure_to_image(fig, size))
+            key = (panels, limits, self.lines.value, self.lowCount.value)
+            self.outport.setData(self._plot.image(key, size, draw, update))
+
+    def invokeEvent(self, event):
+        m = bridge.mouse(event)
+        if m is None:
+            ivw.Processor.invokeEvent(self, event)
+            return
+        if m.kind == "press" and m.left:
+            self._press = bridge.title_under(self._plot, m)
+            if self._press is not None:
+                event.markAsUsed()
+        elif m.kind == "release" and self._press is not None:
+            if bridge.title_under(self._plot, m) == self._press:
+                bridge.choose(self.primary, self._press)
+            self._press = None
+            event.markAsUsed()
+        elif m.kind == "move" and not m.held and self._table is not None:
+            found = bridge.marker_under(self._plot, m)
+            if found is not None:
+                event.setToolTip(bridge.trellis_tooltip(self._table, *found))

@@ -172,6 +172,15 @@ def test_picking_finds_cells_points_and_titles(state) -> None:
     found = trellis_point_at(tfig, px + 1, py - 1)
     assert found is not None
     assert f"trellis-points:{found[0]}|{found[1]}|{found[2]}" == points[0].get_gid()
+    assert found[3] in set(t.trellis["option"].astype(str))
+    # after a brush the markers are merged and still found
+    update_trellis(tfig, t.trellis)
+    merged = [
+        p for p in gid_artists(tfig, "trellis-live-points:") if len(p.get_offsets())
+    ]
+    mx, my = merged[0].get_offset_transform().transform(merged[0].get_offsets()[0])
+    again = trellis_point_at(tfig, mx, my)
+    assert again is not None and again[2] == str(merged[0].get_gid()).split(":")[1]
     title = gid_artists(tfig, "trellis-title:")[0]
     box = title.get_window_extent(tfig.canvas.get_renderer())
     name = str(title.get_gid()).removeprefix("trellis-title:")

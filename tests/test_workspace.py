@@ -121,7 +121,7 @@ def describe(kind: str, ours: dict[str, Any]) -> dict[str, Any]:
             for p in proc.inports
         },
         "out": {p.identifier: kind_of(p.classIdentifier) for p in proc.outports},
-        "props": {p.identifier: p.classIdentifier for p in proc.getProperties()},
+        "props": {p.identifier: p.classIdentifier for p in proc.properties},
     }
 
 

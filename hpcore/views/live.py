@@ -156,27 +156,23 @@ def matrix_cell_at(fig: Figure, x: float, y: float) -> tuple[str, int, str, int]
 
 def trellis_point_at(
     fig: Figure, x: float, y: float, radius: float = 6.0
-) -> tuple[str, str, str, int] | None:
-    """``(parameter, primary, secondary, k)``: the trellis marker nearest to
-    pixel ``(x, y)`` within ``radius`` pixels (``k``: its place in the
-    marker collection), or None."""
+) -> tuple[str, str, str, str] | None:
+    """``(parameter, primary, secondary, option)`` of the trellis marker
+    nearest to pixel ``(x, y)`` within ``radius`` pixels, or None."""
     marks = getattr(fig, "_hpx_trellis", None)
     if marks is None:
         return None
-    best: tuple[float, tuple[str, str, str, int]] | None = None
+    best: tuple[float, tuple[str, str, str, str]] | None = None
     for artist in marks.artists:
-        gid = artist.get_gid() or ""
-        if not gid.startswith("trellis-points:"):
+        keys = marks.keys.get(id(artist))
+        if not keys:
             continue
         offsets = np.asarray(artist.get_offsets())
-        if not len(offsets):
-            continue
         pixels = artist.get_offset_transform().transform(offsets)
         d = np.hypot(pixels[:, 0] - x, pixels[:, 1] - y)
         k = int(np.argmin(d))
         if d[k] <= radius and (best is None or d[k] < best[0]):
-            param, prim, sec = gid.removeprefix("trellis-points:").split("|")
-            best = (float(d[k]), (param, prim, sec, k))
+            best = (float(d[k]), keys[k])
     return None if best is None else best[1]
 
 

@@ -296,6 +296,9 @@ class _Marks:
     low_count: int
     has_ci: bool
     artists: list[Artist] = field(default_factory=list)
+    #: For each marker collection (by id): (parameter, primary, secondary,
+    #: option) of its markers, in order.
+    keys: dict[int, list[tuple[str, str, str, str]]] = field(default_factory=dict)
 
     def panel_transform(self, j: int, i: int) -> Transform:
         """Panel (column j, row i) data coordinates (option slot, value) to pixels."""
@@ -323,6 +326,7 @@ class _Marks:
         for artist in self.artists:
             artist.remove()
         self.artists = []
+        self.keys = {}
 
     def draw(self, trellis: pd.DataFrame) -> tuple[bool, bool]:
         """Draw the marks of ``trellis`` (cells of other panels are ignored);
@@ -406,6 +410,11 @@ class _Marks:
                     )
                     if points is not None:
                         added.append(points)
+                        self.keys[id(points)] = [
+                            (param, prim, "" if sec is None else sec, opt_col[r])
+                            for r, good in zip(at, ok, strict=True)
+                            if good
+                        ]
                     if low_col is None or high_col is None:
                         continue
                     low, high = low_col[at], high_col[at]
@@ -485,6 +494,7 @@ class _Marks:
         sheet, font, lo, hi = self.sheet, self.font, *self.limits
         n_sec = len(self.secondary)
         pts: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
+        names: list[list[tuple[str, str, str, str]]] = [[] for _ in range(n_sec)]
         faces: list[list[bool]] = [[] for _ in range(n_sec)]
         polys: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
         bars: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
@@ -533,6 +543,8 @@ class _Marks:
                             panel_t.transform(np.column_stack([x[ok], y[ok]]))
                         )
                         faces[m] += list(count_col[rows][ok] < self.low_count)
+                        drawn = np.asarray(opts)[have][ok]
+                        names[m] += [(param, prim, s_key, str(o)) for o in drawn]
                     if low_col is None or high_col is None:
                         continue
                     low, high = low_col[rows], high_col[rows]
@@ -552,6 +564,7 @@ class _Marks:
                         bars[m] += [panel_t.transform(s) for s in seg]
         identity = IdentityTransform()
         added: list[Artist] = []
+        keys: dict[int, list[tuple[str, str, str, str]]] = {}
         for m in range(n_sec):
             color = self.colors[m]
             tag = "" if self.secondary[m] is None else str(self.secondary[m])
@@ -581,6 +594,7 @@ class _Marks:
                 )
                 points.set_transform(Affine2D())  # sizes in points, as scatter's
                 added.append(sheet.add(points))
+                keys[id(points)] = names[m]
             if bars[m]:
                 added.append(
                     sheet.add(
@@ -595,6 +609,7 @@ class _Marks:
                     )
                 )
         self.artists = added
+        self.keys = keys
 
 
 def update_trellis(fig: Figure, trellis: pd.DataFrame) -> list[Artist]:

@@ -1,8 +1,9 @@
 """Stand-in of ``inviwopy`` (``modules/python3/bindings/src/inviwopy.cpp``).
 
 Top level: ``Processor``, ``ProcessorInfo``, ``CodeState``, ``Tags``, ``Tag``,
-``PythonInport``, ``PythonOutport``, ``md2doc``, ``unindentMd2doc``
-(``pydocument.cpp``: markdown -> help Document), ``logInfo``/``logWarn``/
+``PythonInport``, ``PythonOutport``, ``md2doc`` (``pydocument.cpp``:
+markdown -> help Document; 0.9.11 has no ``unindentMd2doc``, which newer
+Inviwo adds: tests set it to check both), ``logInfo``/``logWarn``/
 ``logError`` (``pylogging.cpp``: one message string, reported with the source
 context ``"inviwopy"``), ``app`` and ``getApp()``; submodules ``glm``,
 ``properties``, ``data``, ``doc``.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import textwrap
 
-from . import data, doc, glm, properties
+from . import _events, data, doc, glm, properties
 from ._core import (
     CodeState,
     Inport,
@@ -27,6 +28,15 @@ from ._core import (
     PythonOutport,
     Tag,
     Tags,
+)
+from ._events import (
+    Event,
+    InteractionEvent,
+    MouseButton,
+    MouseButtons,
+    MouseEvent,
+    MouseInteractionEvent,
+    MouseState,
 )
 from ._network import InviwoApplication
 from .doc import Document
@@ -60,8 +70,9 @@ def md2doc(md: str) -> Document:
     return Document(md)
 
 
-def unindentMd2doc(md: str) -> Document:
-    """Like :func:`md2doc` after removing the common indentation (a docstring)."""
+def newer_unindentMd2doc(md: str) -> Document:
+    """Stand-in only: newer Inviwo's ``unindentMd2doc`` (absent in 0.9.11),
+    for tests that set ``inviwopy.unindentMd2doc`` to it."""
     if not isinstance(md, str):
         raise TypeError(f"unindentMd2doc(): expected str; got {type(md).__name__}")
     return Document(textwrap.dedent(md).strip("\n"))
@@ -79,12 +90,20 @@ def reset() -> None:
     global app
     app = InviwoApplication()
     log.clear()
+    _events.tooltips.clear()
 
 
 __all__ = [
     "CodeState",
     "Document",
+    "Event",
     "Inport",
+    "InteractionEvent",
+    "MouseButton",
+    "MouseButtons",
+    "MouseEvent",
+    "MouseInteractionEvent",
+    "MouseState",
     "Outport",
     "Port",
     "Processor",
@@ -103,5 +122,4 @@ __all__ = [
     "logWarn",
     "md2doc",
     "properties",
-    "unindentMd2doc",
 ]

@@ -110,10 +110,6 @@ class Port:
     def classIdentifier(self) -> str:
         return self._class_identifier
 
-    @property
-    def help(self) -> Document:
-        return self._help
-
     def isConnected(self) -> bool:
         raise NotImplementedError
 
@@ -242,7 +238,12 @@ class Inport(Port):
 
 
 class PythonOutport(Outport):
-    """``ivw.PythonOutport(identifier, help=Document())``: any Python object."""
+    """``ivw.PythonOutport(identifier, help=Document())``: any Python object.
+
+    ``getData()`` on an outport that holds nothing raises ``TypeError``, as
+    the binding does (``pyport.cpp``: the C++ side returns a null object that
+    pybind11 cannot convert): read a port only after the network ran.
+    """
 
     _kind = "python"
     _class_identifier = "org.inviwo.pythonoutport"
@@ -250,6 +251,14 @@ class PythonOutport(Outport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         a = resolve("PythonOutport", [_PORT_ARGS], args, kwargs)
         super().__init__(a["identifier"], a["help"])
+
+    def getData(self) -> Any:
+        if self._data is None:
+            raise TypeError(
+                "Unable to convert function return value to a Python type! The "
+                "signature was\n\t(self: inviwopy.PythonOutport) -> object"
+            )
+        return self._data
 
 
 class PythonInport(Inport):
@@ -308,9 +317,6 @@ class PropertyOwner:
 
     def getPropertyByIdentifier(self, identifier: str) -> Property | None:
         return next((p for p in self._properties if p.identifier == identifier), None)
-
-    def getProperties(self) -> list[Property]:
-        return list(self._properties)
 
     def invalidate(
         self, level: InvalidationLevel, prop: Property | None = None
@@ -414,7 +420,7 @@ class ProcessorInfo:
         self.codeState: CodeState = a["codeState"]
         self.tags: Tags = a["tags"]
         self.visible: bool = a["visible"]
-        self.help: Document = a["help"]
+        self._help: Document = a["help"]  # not readable in 0.9.11's binding
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ProcessorInfo) and (
@@ -573,3 +579,11 @@ class Processor(PropertyOwner):
 
     def doIfNotReady(self) -> None:
         pass
+
+    def invokeEvent(self, event: Any) -> None:
+        """The base processor passes events on (``Processor::invokeEvent``)."""
+
+    def propagateEvent(self, event: Any, source: Any = None) -> None:
+        """Hand ``event`` to this processor, as a canvas does to the
+        processors upstream of it (``Processor::propagateEvent``)."""
+        self.invokeEvent(event)

@@ -29,7 +29,7 @@ class _Vec2:
             x = y = 0
         else:
             raise TypeError(f"{type(self).__name__}() takes 0, 1 or 2 arguments")
-        if self.dtype in (np.int32, np.uint64) and (
+        if self.dtype in (np.int32, np.uint64, np.uint32) and (
             isinstance(x, float) or isinstance(y, float)
         ):
             raise TypeError(f"{type(self).__name__}(): integer components expected")
@@ -90,3 +90,7 @@ class ivec2(_Vec2):
 
 class size2_t(_Vec2):
     dtype = np.uint64
+
+
+class uvec2(_Vec2):
+    dtype = np.uint32
