@@ -22,6 +22,8 @@ matrix (group column first) and the trellis panels are ordered by importance.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -242,9 +244,8 @@ def compute_tables(
             size_a=other.count,
             size_b=main.count,
         )
-    passing = select(ens, range=everything, where=where) if where else None
     return ReportTables(
-        histogram_raw=histogram(ens, bins=bins, selection=passing),
+        histogram_raw=raw_histogram(ens, bins=bins, where=where),
         histogram_normalized=population.histogram,
         pairs=enrich_pair_counts(
             main.pair_counts,
@@ -257,6 +258,38 @@ def compute_tables(
         compare=second,
         order=drawn.parameters,
     )
+
+
+#: Raw-metric histograms remembered per ensemble (see :func:`raw_histogram`).
+_RAW_HISTOGRAMS: weakref.WeakKeyDictionary[
+    Ensemble, dict[tuple[int, tuple[tuple[str, tuple[str, ...]], ...]], pd.DataFrame]
+] = weakref.WeakKeyDictionary()
+_RAW_HISTOGRAMS_PER_ENSEMBLE = 16
+_RAW_HISTOGRAMS_LOCK = threading.Lock()
+
+
+def raw_histogram(
+    ens: Ensemble, *, bins: int, where: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """:func:`hpcore.histogram` of the raw metric over the rows passing ``where``.
+
+    It depends on neither the range nor the trellis, so a live view that
+    brushes asks for the same one again and again; it scans every row, so the
+    last few per ensemble are remembered (an Ensemble is never modified) and
+    a copy is returned.
+    """
+    key = (int(bins), tuple((k, tuple(v)) for k, v in where.items()))
+    with _RAW_HISTOGRAMS_LOCK:
+        known = _RAW_HISTOGRAMS.get(ens, {}).get(key)
+    if known is None:
+        passing = select(ens, range=(0.0, 1.0), where=where) if where else None
+        known = histogram(ens, bins=bins, selection=passing)
+        with _RAW_HISTOGRAMS_LOCK:
+            cache = _RAW_HISTOGRAMS.setdefault(ens, {})
+            if len(cache) >= _RAW_HISTOGRAMS_PER_ENSEMBLE:
+                cache.pop(next(iter(cache)))
+            cache[key] = known
+    return known.copy()
 
 
 def plain_tables(

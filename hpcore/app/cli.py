@@ -19,9 +19,13 @@ from .output import Terminated, signals_end_the_run
 
 def commands() -> dict[str, Command]:
     """The available sub-commands, by name."""
-    from . import findings, report
+    from . import findings, report, serve_command
 
-    return {"report": report.COMMAND, "findings": findings.COMMAND}
+    return {
+        "report": report.COMMAND,
+        "findings": findings.COMMAND,
+        "serve": serve_command.COMMAND,
+    }
 
 
 class _Parser(argparse.ArgumentParser):

@@ -261,9 +261,9 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
             group=args.group,
             parameters=params,
             bins=bins,
-            study=args.study,
-            experiment=args.experiment,
-            epoch=args.epoch,
+            study=getattr(args, "study", None),
+            experiment=getattr(args, "experiment", None),
+            epoch=getattr(args, "epoch", None),
         )
         source = f"synthetic, seed {BUILTIN_SEED}"
     else:
@@ -275,9 +275,9 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
             group=args.group,
             parameters=params,
             bins=bins,
-            study=args.study,
-            experiment=args.experiment,
-            epoch=args.epoch,
+            study=getattr(args, "study", None),
+            experiment=getattr(args, "experiment", None),
+            epoch=getattr(args, "epoch", None),
         )
         source = ens.source
     elapsed = time.perf_counter() - started

@@ -1,0 +1,507 @@
+"""hpexplorer serve in a real browser: drag, click, choose, reload; the numbers.
+
+Headless Debian chromium driven by Playwright (``/usr/bin/chromium``, or the
+path in ``HPEXPLORER_CHROMIUM``; never ``playwright install``). Without a
+browser these tests skip with the reason. The page is read through its Bokeh
+models (its widgets live in shadow DOM); every number read is compared with
+the report's own computation for the state the page says it shows (its
+address). Screenshots of every step go to a temporary folder and are checked
+for content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hpcore
+from hpcore.app import report, serve
+from hpcore.app.output import MANIFEST
+from hpcore.app.serve import DataStore, ViewState, state_from_query
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("HPEXPLORER_CHROMIUM", "/usr/bin/chromium"))
+
+#: Headless chromium on a machine without outside network (see BROWSER.md).
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+PAPER = (
+    "dataset",
+    "lrate",
+    "batch_size",
+    "augmentation",
+    "optimizer",
+    "activation",
+    "initialization",
+)
+
+#: How long a step may take on a busy machine.
+TIMEOUT_MS = 60_000
+
+
+def _need_browser() -> None:
+    pytest.importorskip("bokeh", reason="hpexplorer serve needs the 'serve' extra")
+    pytest.importorskip(
+        "playwright.sync_api", reason="the browser tests need playwright ('[test]')"
+    )
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"no browser: {CHROMIUM} is missing (apt-get install chromium, or set "
+            "HPEXPLORER_CHROMIUM to a chromium binary)"
+        )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[serve.Running]:
+    _need_browser()
+    # the built-in ensemble with the paper's seven parameters
+    args = argparse.Namespace(
+        data=None,
+        metric=None,
+        group=None,
+        params=",".join(PAPER),
+        bins=[],
+        normalize="minmax",
+    )
+    out = tmp_path_factory.mktemp("saved") / "report"
+    running = serve.serve_in_thread(DataStore.from_args(args), out=out)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+STAMP_JS = """() => {
+    if (!(window.Bokeh && Bokeh.documents.length)) return null;
+    const s = Bokeh.documents[0].get_model_by_name('stamp');
+    return s ? s.data.state[0] : null;
+}"""
+
+FRAME_JS = """(name) => {
+    const fig = Bokeh.documents[0].get_model_by_name(name);
+    const view = Bokeh.index.find_one(fig);
+    const box = view.canvas_view.el.getBoundingClientRect();
+    const f = view.frame.bbox;
+    return [box.left + f.left, box.top + f.top, f.width, f.height];
+}"""
+
+CELL_JS = """([name, xf, yf]) => {
+    const fig = Bokeh.documents[0].get_model_by_name(name);
+    const view = Bokeh.index.find_one(fig);
+    const box = view.canvas_view.el.getBoundingClientRect();
+    return [box.left + view.frame.x_scale.compute(fig.x_range.synthetic(xf)),
+            box.top + view.frame.y_scale.compute(fig.y_range.synthetic(yf))];
+}"""
+
+DATA_JS = """([name, columns]) => {
+    const data = Bokeh.documents[0].get_model_by_name(name).data;
+    const out = {};
+    for (const c of columns) out[c] = Array.from(data[c]);
+    return out;
+}"""
+
+
+class Driver:
+    """One browser tab on the server's page."""
+
+    def __init__(self, page: Any, server: serve.Running, shots: Path) -> None:
+        self.page = page
+        self.server = server
+        self.shots = shots
+        page.set_default_timeout(TIMEOUT_MS)
+
+    def open(self, query: str = "") -> dict[str, Any]:
+        self.page.goto(self.server.url + query)
+        return self.wait(None)
+
+    def stamp(self) -> dict[str, Any]:
+        text = self.page.evaluate(STAMP_JS)
+        return {} if text is None else dict(json.loads(text))
+
+    def wait(self, previous: dict[str, Any] | None) -> dict[str, Any]:
+        """The page's next shown state (after ``previous``)."""
+        before = "{}" if previous is None else json.dumps(previous, sort_keys=True)
+        self.page.wait_for_function(
+            "(prev) => { const f = " + STAMP_JS + "; const s = f(); "
+            "return s !== null && s !== '{}' && s !== prev; }",
+            arg=before,
+            polling="raf",
+        )
+        return self.stamp()
+
+    def model(self, name: str, attribute: str) -> Any:
+        return self.page.evaluate(
+            "([n, a]) => { const m = Bokeh.documents[0].get_model_by_name(n); "
+            "const v = m[a]; return (v && v.text !== undefined) ? v.text : v; }",
+            [name, attribute],
+        )
+
+    def data(self, name: str, columns: list[str]) -> dict[str, list[Any]]:
+        return dict(self.page.evaluate(DATA_JS, [name, columns]))
+
+    def drag(self, figure: str, start: float, stop: float) -> dict[str, Any]:
+        """Drag across the frame of ``figure`` (fractions of its width)."""
+        x, y, w, h = self.page.evaluate(FRAME_JS, figure)
+        mouse = self.page.mouse
+        mouse.move(x + w * start, y + h * 0.5)
+        mouse.down()
+        for i in range(1, 13):
+            mouse.move(x + w * (start + (stop - start) * i / 12), y + h * 0.5)
+        mouse.up()
+        # every update of the drag arrives in order; wait for the last one
+        self.page.wait_for_function(
+            "() => { const d = Bokeh.documents[0]; const f = "
+            + STAMP_JS
+            + "; const s = JSON.parse(f() || '{}'); "
+            "const b = d.get_model_by_name('brush'); "
+            "const r = (v) => Math.min(Math.max(Math.round(v * 1e4) / 1e4, 0), 1); "
+            "return s.lo === r(Math.min(b.left, b.right)) && "
+            "s.hi === r(Math.max(b.left, b.right)); }",
+            polling="raf",
+        )
+        return self.stamp()
+
+    def click_cell(self, x: list[str], y: list[str]) -> dict[str, Any]:
+        before = self.stamp()
+        px, py = self.page.evaluate(CELL_JS, ["matrix", x, y])
+        self.page.mouse.click(px, py)
+        return self.wait(before)
+
+    def choose(self, label: str, value: str) -> dict[str, Any]:
+        before = self.stamp()
+        self.page.get_by_label(label).select_option(value)
+        return self.wait(before)
+
+    def shot(self, name: str) -> Path:
+        """A full-page screenshot; it must show something."""
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        check_not_blank(path)
+        return path
+
+
+def check_not_blank(path: Path) -> None:
+    from matplotlib.image import imread
+
+    pixels = imread(str(path))[..., :3]
+    assert pixels.shape[0] > 500 and pixels.shape[1] > 1000
+    coloured = (np.abs(pixels - 1.0).sum(axis=2) > 0.15).mean()
+    assert pixels.std() > 0.05, f"{path.name} is nearly uniform"
+    assert coloured > 0.05, f"{path.name}: only {coloured:.1%} of it is not white"
+
+
+@pytest.fixture
+def tab(browser: Any, server: serve.Running, shots: Path) -> Iterator[Driver]:
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield Driver(page, server, shots)
+    context.close()
+    assert errors == [], errors
+
+
+def shown_state(stamp: dict[str, Any]) -> ViewState:
+    query = urllib.parse.parse_qs(stamp["query"][1:], keep_blank_values=True)
+    return state_from_query(query)
+
+
+def check_numbers(tab: Driver, stamp: dict[str, Any]) -> report.Report:
+    """Every number the page shows equals the report's for the page's state."""
+    store = tab.server.app.store
+    state = shown_state(stamp)
+    ens = store.variant(state.metric, state.group, state.normalization).ensemble
+    want = report.build_report(
+        ens,
+        range=state.range,
+        where=state.where(),
+        primary=state.primary,
+        secondary=state.secondary,
+        color=state.color,  # type: ignore[arg-type]
+        sort=state.sort,  # type: ignore[arg-type]
+    )
+    t = want.tables
+    assert stamp["selected"] == want.selection.count
+    assert (stamp["lo"], stamp["hi"]) == want.selection.range
+    assert str(want.selection.count) in tab.model("status", "title").replace(",", "")
+
+    cells = tab.data(
+        "pairs_source",
+        ["param_a", "option_a", "param_b", "option_b", "count", "p_value", "q_value"],
+    )
+    assert cells["param_a"] == list(t.pairs["param_a"])
+    assert cells["option_b"] == list(t.pairs["option_b"])
+    assert cells["count"] == t.pairs["count"].tolist()
+    assert np.array_equal(cells["p_value"], t.pairs["p_value"].to_numpy())
+    assert np.array_equal(cells["q_value"], t.pairs["q_value"].to_numpy())
+
+    bars = tab.data("hist_norm_source", ["group", "bin_left", "count"])
+    got = sorted(zip(bars["group"], bars["bin_left"], bars["count"], strict=True))
+    hist = t.histogram_normalized
+    assert got == sorted(
+        zip(hist["group"], hist["bin_left"], hist["count"].tolist(), strict=True)
+    )
+
+    imp = tab.data("importance_source", ["parameter", "score", "q_value"])
+    assert imp["parameter"] == list(t.importance["parameter"])
+    assert np.allclose(imp["score"], t.importance["score"], rtol=1e-12)
+
+    points = tab.data(
+        "trellis_source", ["parameter", "option", "primary", "mean", "count", "ci_low"]
+    )
+    tr = t.trellis
+    assert points["parameter"] == list(tr["parameter"])
+    assert points["primary"] == list(tr["primary"])
+    assert points["count"] == tr["count"].tolist()
+    mean = np.array(points["mean"], dtype=float)
+    assert np.allclose(mean, tr["mean"], rtol=1e-12, equal_nan=True)
+    assert np.allclose(points["ci_low"], tr["ci_low"], rtol=1e-12, equal_nan=True)
+    figures = tab.page.evaluate(
+        "() => Bokeh.documents[0].get_model_by_name('trellis').children"
+        ".map((f) => f.name)"
+    )
+    assert figures == [f"trellis:{o}" for o in dict.fromkeys(tr["primary"])]
+
+    table = tab.data("networks_source", ["rank", "normalized"])
+    sel = want.selection
+    best = ens.table[sel.mask].sort_values("normalized", ascending=False, kind="stable")
+    first = state.page * serve.PAGE_ROWS
+    assert table["rank"] == list(range(first + 1, first + 1 + len(table["rank"])))
+    assert table["normalized"] == best["normalized"].iloc[first : first + 20].tolist()
+    return want
+
+
+# ------------------------------------------------------------------ steps
+
+
+def test_brush_click_choose_reload(tab: Driver, server: serve.Running) -> None:
+    first = tab.open()
+    assert first["selected"] == len(server.app.store.variant().ensemble.table)
+    assert tab.page.url.endswith(first["query"])  # the state is in the address
+    check_numbers(tab, first)
+    tab.shot("1-opened")
+
+    # drag on the normalized histogram: the brushed range
+    dragged = tab.drag("hist_norm", 0.55, 0.9)
+    assert abs(dragged["lo"] - 0.55) < 0.02 and abs(dragged["hi"] - 0.9) < 0.02
+    assert shown_state(dragged).range == (dragged["lo"], dragged["hi"])
+    assert tab.model("range_lo", "value") == dragged["lo"]
+    check_numbers(tab, dragged)
+    tab.shot("2-brushed")
+
+    # adjust one end by dragging the box's right edge
+    edge = tab.drag("hist_norm", dragged["hi"], 0.97)
+    assert edge["lo"] == dragged["lo"] and abs(edge["hi"] - 0.97) < 0.02
+    check_numbers(tab, edge)
+
+    # click a matrix cell: only that pair of options; again: gone
+    cell = tab.click_cell(["optimizer", "ADAM"], ["activation", "ELU"])
+    assert shown_state(cell).cells == (("optimizer", "ADAM", "activation", "ELU"),)
+    want = check_numbers(tab, cell)
+    assert dict(want.selection.where) == {
+        "optimizer": ("ADAM",),
+        "activation": ("ELU",),
+    }
+    outlined = tab.data("clicked_source", ["x", "y"])
+    assert outlined == {"x": [["optimizer", "ADAM"]], "y": [["activation", "ELU"]]}
+    tab.shot("3-cell-clicked")
+
+    # another primary and a secondary
+    chosen = tab.choose("trellis rows (primary)", "optimizer")
+    chosen = tab.choose("trellis colour and marker (secondary)", "batch_size")
+    assert shown_state(chosen).primary == "optimizer"
+    assert shown_state(chosen).secondary == "batch_size"
+    check_numbers(tab, chosen)
+    tab.shot("4-primary-secondary")
+
+    unclicked = tab.click_cell(["optimizer", "ADAM"], ["activation", "ELU"])
+    assert shown_state(unclicked).cells == ()
+    check_numbers(tab, unclicked)
+
+    # colour by enrichment, order by importance (a click on a bar)
+    recoloured = tab.page.get_by_text("enrichment", exact=True)
+    before = tab.stamp()
+    recoloured.click()
+    coloured = tab.wait(before)
+    assert shown_state(coloured).color == "enrichment"
+    x, y, _, _ = tab.page.evaluate(FRAME_JS, "importance")
+    before = tab.stamp()
+    tab.page.mouse.click(x + 4, y + 12)  # the top bar, near the axis
+    ordered = tab.wait(before)
+    assert shown_state(ordered).sort == "importance"
+    want = check_numbers(tab, ordered)
+    assert tab.data("pairs_source", ["param_a"])["param_a"][0] == want.tables.order[0]
+    tab.shot("5-enrichment-by-importance")
+
+    # the address reproduces the view in a new tab
+    address = tab.page.url
+    assert address.endswith(ordered["query"])
+    tab.page.goto("about:blank")
+    again = tab.open(address[len(server.url) :])
+    assert again == ordered
+    check_numbers(tab, again)
+    tab.shot("6-reloaded")
+
+
+def test_typed_range_filters_and_pages(tab: Driver) -> None:
+    tab.open("?range=0.5,1")
+    before = tab.stamp()
+    box = tab.page.get_by_label("range from")
+    box.fill("0.8")
+    box.press("Enter")
+    typed = tab.wait(before)
+    assert (typed["lo"], typed["hi"]) == (0.8, 1.0)
+    brush = tab.page.evaluate(
+        "() => { const b = Bokeh.documents[0].get_model_by_name('brush'); "
+        "return [b.left, b.right]; }"
+    )
+    assert brush == [0.8, 1.0]  # the box follows typed values
+    check_numbers(tab, typed)
+
+    before = typed
+    tab.page.get_by_text("mnist", exact=True).first.click()  # uncheck a data set
+    filtered = tab.wait(before)
+    state = shown_state(filtered)
+    assert dict(state.filters)["dataset"] == ("cifar10", "svhn", "stl10", "fashion")
+    check_numbers(tab, filtered)
+
+    before = filtered
+    tab.page.get_by_text("worse \u25b6").click()
+    paged = tab.wait(before)
+    assert shown_state(paged).page == 1
+    check_numbers(tab, paged)
+    tab.shot("7-typed-filtered-paged")
+
+
+def test_errors_are_shown_on_the_page(tab: Driver) -> None:
+    shown = tab.open("?f.dataset=mars&range=0.5,0.9")
+    error = tab.model("error", "text")
+    assert error.startswith(
+        "hpexplorer serve: error: --where: unknown option(s) [&#x27;mars&#x27;] "
+        "for parameter &#x27;dataset&#x27;"
+    )
+    assert shown_state(shown) == shown_state(tab.open())  # the defaults instead
+    tab.page.goto(tab.server.url + "?f.dataset=mars")
+    tab.wait(None)
+    tab.shot("8-error")
+    before = tab.stamp()
+    tab.page.get_by_label("trellis rows (primary)").select_option("optimizer")
+    assert tab.wait(before)["selected"] > 0  # the page keeps working
+
+
+def test_save_report_and_download(tab: Driver, server: serve.Running) -> None:
+    stamp = tab.open("?range=0.9,1&f.optimizer=ADAM&primary=optimizer")
+    tab.page.get_by_text("save report", exact=True).click()
+    tab.page.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('message').text"
+        ".includes('report written')",
+    )
+    out = server.app.out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["selected"] == stamp["selected"]
+    assert summary["where"] == {"optimizer": ["ADAM"]}
+    assert summary["range"] == [0.9, 1.0] and summary["primary"] == "optimizer"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*report.report_files("png"), MANIFEST]
+    )
+    command = tab.model("command", "value")
+    assert command.startswith("hpexplorer report --metric test_accuracy")
+    with tab.page.expect_download() as caught:
+        tab.page.get_by_text("download the selection as CSV").click()
+    text = Path(caught.value.path()).read_text(encoding="utf-8")
+    assert text.count("\n") == stamp["selected"] + 1
+
+
+@pytest.mark.slow
+def test_twenty_sessions_brushing_for_thirty_seconds(
+    browser: Any, server: serve.Running
+) -> None:
+    """20 tabs brush at once for 30 s; every answer is right, the server stays up."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    store = server.app.store
+    tabs = []
+    for _ in range(20):  # the 20 pages load at the same time
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(server.url, wait_until="commit")
+        tabs.append(page)
+    for page in tabs:
+        page.wait_for_function(
+            "() => { const f = " + STAMP_JS + "; const s = f(); "
+            "return s !== null && s !== '{}'; }"
+        )
+    ens = store.variant().ensemble  # loaded: the pages show it
+    rng = random.Random(20)
+    oracle: dict[tuple[float, float], tuple[int, list[int]]] = {}
+
+    def expected(lo: float, hi: float) -> tuple[int, list[int]]:
+        if (lo, hi) not in oracle:
+            sel = hpcore.select(ens, range=(lo, hi))
+            counts = hpcore.pair_counts(ens, sel)["count"].tolist()
+            oracle[(lo, hi)] = (sel.count, counts)
+        return oracle[(lo, hi)]
+
+    answers = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 30:
+        wanted = []
+        for page in tabs:  # every tab brushes, then all answers are awaited
+            lo = round(rng.uniform(0.0, 0.9), 4)
+            hi = round(rng.uniform(lo, 1.0), 4)
+            page.evaluate(
+                "([lo, hi]) => Bokeh.documents[0].get_model_by_name('brush')"
+                ".setv({left: lo, right: hi})",
+                [lo, hi],
+            )
+            wanted.append((lo, hi))
+        for page, (lo, hi) in zip(tabs, wanted, strict=True):
+            page.wait_for_function(
+                "([lo, hi]) => { const f = " + STAMP_JS + "; "
+                "const s = JSON.parse(f()); return s.lo === lo && s.hi === hi; }",
+                arg=[lo, hi],
+            )
+            stamp = json.loads(page.evaluate(STAMP_JS))
+            counts = page.evaluate(DATA_JS, ["pairs_source", ["count"]])["count"]
+            count, want = expected(lo, hi)
+            assert stamp["selected"] == count
+            assert counts == want
+            answers += 1
+    context.close()
+    assert answers >= 40, answers
+    with urllib.request.urlopen(server.url, timeout=30) as answer:
+        assert answer.status == 200
+    assert server.thread.is_alive()

@@ -1,0 +1,209 @@
+"""hpcore.views.web: the browser view's models hold the tables' numbers.
+
+Checked on the models (as the page's data sources hold them), not on pixels;
+``test_serve_browser.py`` checks the page in a real browser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hpcore
+from hpcore.analysis.tables import compute_tables
+
+pytest.importorskip("bokeh", reason="the browser view needs the 'serve' extra")
+
+from bokeh.core.validation.check import check_integrity
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource
+
+from hpcore.views import web
+
+
+@pytest.fixture(scope="module")
+def ens() -> hpcore.Ensemble:
+    df = hpcore.synthetic.nws_like(2500, seed=5)
+    cols = ["dataset", "lrate", "optimizer", "activation", "initialization"]
+    return hpcore.normalize(hpcore.load(df[[*cols, "test_accuracy"]]))
+
+
+@pytest.fixture(scope="module")
+def tables(ens: hpcore.Ensemble) -> hpcore.analysis.tables.ReportTables:
+    sel = hpcore.select(ens, range=(0.6, 1.0), where={"dataset": ["cifar10", "stl10"]})
+    return compute_tables(ens, sel, primary="dataset", secondary="optimizer")
+
+
+def test_histogram_bars_stack_the_groups_in_order(
+    tables: hpcore.analysis.tables.ReportTables, ens: hpcore.Ensemble
+) -> None:
+    hist = tables.histogram_normalized
+    groups = list(ens.options("dataset"))
+    data = web.histogram_data(hist, groups)
+    ColumnDataSource(data=data)  # valid columns (Bokeh validates them here)
+    frame = pd.DataFrame(data)
+    # every (group, bin) once, counts as in the table
+    merged = frame.merge(hist.astype({"group": str}), on=["group", "bin_left"])
+    assert len(merged) == len(hist)
+    assert (merged["count_x"] == merged["count_y"]).all()
+    # naive stacking: bottom = counts of the groups before it in that bin
+    rank = {g: i for i, g in enumerate(groups)}
+    for _, row in frame.iterrows():
+        same = hist[hist["bin_left"] == row["bin_left"]]
+        below = same[same["group"].astype(str).map(rank) < rank[row["group"]]]
+        assert row["bottom"] == below["count"].sum()
+        assert row["top"] == row["bottom"] + row["count"]
+
+
+def test_matrix_cells_are_the_pair_table(
+    tables: hpcore.analysis.tables.ReportTables,
+) -> None:
+    pairs = tables.pairs
+    data = web.pairs_data(pairs, color="count", alpha=0.05)
+    ColumnDataSource(data=data)
+    for column in ("count", "expected", "enrichment", "p_value", "q_value"):
+        assert np.array_equal(
+            np.asarray(data[column]), pairs[column].to_numpy(), equal_nan=True
+        )
+    assert data["x"][0] == [pairs["param_a"][0], pairs["option_a"][0]]
+    assert data["y"][0] == [pairs["param_b"][0], pairs["option_b"][0]]
+    assert np.array_equal(data["value"], pairs["count"].to_numpy(dtype=float))
+    assert np.array_equal(data["mark"], (pairs["q_value"] < 0.05).to_numpy(float))
+    enriched = web.pairs_data(pairs, color="enrichment", alpha=0.05)["value"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = np.clip(np.log2(pairs["enrichment"].to_numpy()), -3, 3)
+    assert np.array_equal(enriched, want, equal_nan=True)
+
+
+def test_importance_bars_are_the_importance_table(
+    tables: hpcore.analysis.tables.ReportTables,
+) -> None:
+    imp = tables.importance
+    data = web.importance_data(imp, alpha=0.05)
+    ColumnDataSource(data=data)
+    assert data["parameter"] == list(imp["parameter"].astype(str))
+    assert np.array_equal(data["score"], imp["score"].to_numpy())
+    dark = [c == web.IMPORTANCE_COLOURS[0] for c in data["colour"]]
+    assert dark == list(imp["q_value"] < 0.05)
+
+
+def test_trellis_points_and_lines_are_the_trellis_table(
+    tables: hpcore.analysis.tables.ReportTables,
+) -> None:
+    tr = tables.trellis
+    layout = web.trellis_layout(tr, primary="dataset", secondary="optimizer")
+    assert layout.primaries == ("cifar10", "stl10")
+    assert layout.secondaries == ("ADAM", "RMSProp", "Momentum SGD")
+    points, lines = web.trellis_data(tr, layout)
+    ColumnDataSource(data=points)
+    ColumnDataSource(data=lines)
+    assert np.array_equal(points["mean"], tr["mean"].to_numpy(), equal_nan=True)
+    assert np.array_equal(points["count"], tr["count"].to_numpy())
+    assert np.array_equal(points["ci_low"], tr["ci_low"].to_numpy(), equal_nan=True)
+    assert np.array_equal(
+        points["fill_alpha"], np.where(tr["count"] >= web.LOW_COUNT, 1.0, 0.0)
+    )
+    # a secondary option keeps its dodge offset and its colour everywhere
+    offset = {}
+    for s, x, colour in zip(
+        points["secondary"], points["x"], points["colour"], strict=True
+    ):
+        assert offset.setdefault(s, (x[2], colour)) == (x[2], colour)
+    assert len({v[0] for v in offset.values()}) == 3
+    # one segment between consecutive options of (primary, secondary, panel)
+    groups = tr.groupby(["primary", "secondary", "parameter"], observed=True)
+    assert len(lines["x0"]) == int((groups.size() - 1).sum())
+    by_point = {
+        (p, *x): m
+        for p, x, m in zip(points["primary"], points["x"], points["mean"], strict=True)
+    }
+    for p, x0, y0, x1, y1 in zip(
+        lines["primary"],
+        lines["x0"],
+        lines["y0"],
+        lines["x1"],
+        lines["y1"],
+        strict=True,
+    ):
+        assert x0[0] == x1[0] and x0[2] == x1[2]  # same panel, same secondary
+        assert np.array_equal(
+            [by_point[(p, *x0)], by_point[(p, *x1)]], [y0, y1], equal_nan=True
+        )
+
+
+def test_trellis_extent_covers_every_mean(
+    tables: hpcore.analysis.tables.ReportTables,
+) -> None:
+    lo, hi = web.trellis_extent(tables.trellis)
+    values = tables.trellis["mean"].to_numpy()
+    finite = values[np.isfinite(values)]
+    assert lo <= finite.min() and hi >= finite.max()
+    # the ends sit on the coarse grid (plus a margin): the axis keeps still
+    for end, margin in ((lo, 0.02), (hi, -0.02)):
+        steps = (end + margin) / web.TRELLIS_STEP
+        assert abs(steps - round(steps)) < 1e-9
+    assert web.trellis_extent(tables.trellis.iloc[:0]) == (-0.02, 1.02)
+
+
+def test_page_models_are_valid_after_every_show(
+    tables: hpcore.analysis.tables.ReportTables, ens: hpcore.Ensemble
+) -> None:
+    page = web.Page()
+    doc = Document()
+    doc.add_root(page.root)
+    page.attach(doc)
+    page.show_views()
+    options = {p: list(ens.options(p)) for p in ens.parameters}
+    page.show_histograms(
+        tables.histogram_raw,
+        tables.histogram_normalized,
+        groups=options["dataset"],
+        metric=ens.metric,
+        normalization="minmax",
+    )
+    for color in ("count", "enrichment", "count"):
+        page.show_matrix(
+            tables.pairs,
+            order=tables.order,
+            options=options,
+            color=color,
+            alpha=0.05,
+            title="pairs",
+        )
+    page.show_importance(tables.importance, alpha=0.05)
+    for _ in range(2):
+        page.show_trellis(
+            tables.trellis,
+            primary="dataset",
+            secondary="optimizer",
+            metric=ens.metric,
+            ci_level=0.95,
+        )
+    rows = ens.table.head(20)
+    page.show_networks(
+        rows,
+        first=0,
+        total=100,
+        page_rows=20,
+        metric=ens.metric,
+        columns=list(ens.parameters),
+        labels=options,
+    )
+    page.show_filters(options, {"dataset": ["cifar10", "stl10"]})
+    page.show_cells([("optimizer", "ADAM", "activation", "ELU")])
+    page.show_stamp({"selected": 1}, "?range=0.6,1")
+    page.show_error("hpexplorer serve: error: x")
+    page.show_status("status")
+    issues = check_integrity(list(doc.models))  # e.g. a glyph naming no column
+    assert issues.error == [] and issues.warning == []
+    assert [f.name for f in page.trellis_box.children] == [
+        "trellis:cifar10",
+        "trellis:stl10",
+    ]
+    assert list(page.filters["dataset"].active) == [1, 3]
+    assert page.pairs_source.data["count"].tolist() == tables.pairs["count"].tolist()
+    n_x = sum(len(options[p]) for p in tables.order[:-1])
+    assert len(page.matrix.x_range.factors) == n_x
+    assert page.status.title.text == "status"
+    assert page.error.visible and not page.message.visible
