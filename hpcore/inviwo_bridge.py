@@ -552,6 +552,28 @@ def normalized_range_property(display_name: str, help_text: str) -> Any:
     )
 
 
+def count_property(identifier: str, display_name: str) -> Any:
+    """A read-only ``IntProperty`` showing how many networks are selected.
+
+    Setting it does not invalidate the processor (``InvalidationLevel.Valid``).
+    """
+    import inviwopy as ivw
+    from inviwopy.properties import ConstraintBehavior as cb
+
+    prop = ivw.properties.IntProperty(
+        identifier,
+        display_name,
+        help=ivw.md2doc("Number of selected networks."),
+        value=0,
+        min=(0, cb.Immutable),
+        max=(2**31 - 1, cb.Ignore),
+        increment=1,
+        invalidationLevel=ivw.properties.InvalidationLevel.Valid,
+    )
+    prop.readOnly = True
+    return prop
+
+
 def processor_info(cls: type, display_name: str) -> Any:
     """The ``ivw.ProcessorInfo`` every HPExplorer processor returns.
 
@@ -898,6 +920,54 @@ def _num(value: Any, digits: int = 3) -> str:
     return "n/a" if not np.isfinite(x) else f"{x:.{digits}g}"
 
 
+#: The enrichment scale of a live matrix ends at x4 and x1/4 (log2 = 2):
+#: fixed, so a brush redraws only the cells.
+ENRICHMENT_LIMIT = 2.0
+
+
+def pair_matrix_style(colour: str, alpha: float) -> tuple[dict[str, Any], str]:
+    """Keyword arguments of :func:`draw_pair_matrix` for a live matrix coloured
+    by ``colour`` (``enrichment``, ``count`` or ``difference``), and the
+    label of its q-value dots."""
+    if colour == "enrichment":
+        style: dict[str, Any] = {
+            "value": "enrichment",
+            "scale": "log2",
+            "limit": ENRICHMENT_LIMIT,
+        }
+        return style, f"q < {alpha:g}: more or fewer networks than chance"
+    if colour == "difference":
+        style = {
+            "value": "difference",
+            "scale": "diverging",
+            "number_format": "{:+.0%}",
+            "colorbar_label": "share in the selection minus share in the "
+            "reference (percentage points)",
+        }
+        return style, f"q < {alpha:g}: the shares differ (Fisher's exact test)"
+    if colour == "count":
+        return {"value": "count"}, f"q < {alpha:g}: more or fewer networks than chance"
+    raise OptionError(
+        f"pair matrix colour must be 'enrichment', 'count' or 'difference'; "
+        f"got {colour!r}"
+    )
+
+
+def pairs_title(selected: int | None, reference: int | None = None) -> str:
+    """The default title of a live matrix: the selection's size (and the
+    reference's, for a comparison)."""
+    if selected is None:
+        return ""
+    if reference is None:
+        return f"{selected:,} networks selected"
+    return f"{selected:,} networks selected against a reference of {reference:,}"
+
+
+def _share(value: Any) -> str:
+    x = float(value)
+    return "n/a" if not np.isfinite(x) else f"{100 * x:.3g}%"
+
+
 def pair_tooltip(
     pairs: pd.DataFrame, a: str, option_a: str, b: str, option_b: str
 ) -> str:
@@ -912,6 +982,15 @@ def pair_tooltip(
     if not len(row):
         return head
     cell = row.iloc[0]
+    if "difference" in cell:  # a comparison (selection_comparison)
+        lines = [
+            head,
+            f"selection: {int(cell['count_b']):,} ({_share(cell['share_b'])})",
+            f"reference: {int(cell['count_a']):,} ({_share(cell['share_a'])})",
+            f"difference: {_num(100 * float(cell['difference']))} percentage points",
+            f"p = {_num(cell['p_value'], 2)}, q = {_num(cell['q_value'], 2)}",
+        ]
+        return "\n".join(lines)
     lines = [head, f"selected networks: {int(cell['count']):,}"]
     if "expected" in cell:
         lines.append(f"expected by chance: {_num(cell['expected'], 4)}")
@@ -1150,6 +1229,102 @@ def selected_trellis_ci(
         secondary=secondary,
         value=value,
         level=CI_LEVEL,
+    )
+
+
+# ------------------------------------- selections made elsewhere, comparisons
+
+#: What Linked Selection takes from Inviwo's brushing and linking.
+LinkedUse = Literal["unfiltered", "selected"]
+LINKED_USES: tuple[str, ...] = get_args(LinkedUse)
+
+
+def linked_selection(
+    ens: Ensemble,
+    *,
+    filtered: Iterable[int],
+    selected: Iterable[int],
+    use: str,
+    where: Mapping[str, Sequence[str]] | None = None,
+) -> Selection:
+    """The networks chosen in Inviwo's own plots, as an :class:`hpcore.Selection`.
+
+    Parameters
+    ----------
+    ens : Ensemble
+        The normalized ensemble whose rows the brushing indices refer to (row
+        *i* of the DataFrame Metric Normalization writes is network *i*).
+    filtered, selected : iterable of int
+        Row indices filtered out and selected by the linked plots (an Inviwo
+        ``BitSet`` from a brushing-and-linking inport).
+    use : {"unfiltered", "selected"}
+        ``unfiltered``: every network no linked plot filters out (brushing an
+        axis of Parallel Coordinates filters); ``selected``: the selected
+        networks among those (clicked lines, a Scatter Plot's rectangle).
+    where : mapping, optional
+        Option filter applied on top (as :func:`hpcore.select`).
+
+    Returns
+    -------
+    Selection
+        Range ``(0, 1)``: the rows come from the plots, not from a range.
+
+    Raises
+    ------
+    SelectionError
+        ``use="selected"`` while nothing is selected, an index outside the
+        table, or an empty result (:func:`check_selection`).
+    """
+    if use not in LINKED_USES:
+        raise OptionError(
+            f"linked selection: use must be one of {fmt_list(LINKED_USES)}; got {use!r}"
+        )
+    n = len(ens.table)
+    keep = ~bitset_to_mask(filtered, n)
+    if use == "selected":
+        chosen = bitset_to_mask(selected, n)
+        if not chosen.any():
+            raise SelectionError(
+                "linked selection: no network is selected in the linked plots; "
+                "select some (click lines in Parallel Coordinates, drag a "
+                "rectangle in a Scatter Plot) or use the networks not filtered out"
+            )
+        keep &= chosen
+    base = select(ens, range=(0.0, 1.0), where=where)
+    mask = base.mask & keep
+    return check_selection(
+        Selection(mask=mask, count=int(mask.sum()), range=(0.0, 1.0), where=base.where)
+    )
+
+
+def selection_comparison(
+    engines: EngineCache, ens: Ensemble, selection: Selection, reference: Selection
+) -> pd.DataFrame:
+    """Where ``selection`` differs from ``reference`` in its option pairs.
+
+    :func:`hpcore.analysis.stats.compare_pair_counts` with *a* = ``reference``
+    and *b* = ``selection`` (``difference`` = share in the selection minus
+    share in the reference; Fisher's exact test, Benjamini-Hochberg q), plus
+    ``count`` = the selection's count, so every pair-matrix view can show it.
+    ``attrs``: ``selected`` and ``reference`` (the two sizes).
+    """
+    from .analysis.stats import compare_pair_counts
+
+    for name, sel in (("selection", selection), ("reference", reference)):
+        if len(sel.mask) != len(ens.table):
+            raise SelectionError(
+                f"{name}: {len(sel.mask):,} rows, but the ensemble has "
+                f"{len(ens.table):,}; connect selections of the same ensemble"
+            )
+    table = compare_pair_counts(
+        selected_pair_counts(engines, ens, reference),
+        selected_pair_counts(engines, ens, selection),
+        size_a=reference.count,
+        size_b=selection.count,
+    )
+    return with_attrs(
+        table.assign(count=table["count_b"]),
+        {"selected": selection.count, "reference": reference.count},
     )
 
 

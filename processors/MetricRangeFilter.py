@@ -2,7 +2,6 @@
 
 import inviwopy as ivw
 import ivwbnl
-from inviwopy.properties import ConstraintBehavior as cb
 
 from hpcore import inviwo_bridge as bridge
 
@@ -85,17 +84,7 @@ class MetricRangeFilter(ivw.Processor):
             help=ivw.md2doc("What the selection does to linked Inviwo plots."),
             options=[ivw.properties.StringOption(i, n, i) for i, n in ACTIONS],
         )
-        self.count = ivw.properties.IntProperty(
-            "selectedCount",
-            "Selected",
-            help=ivw.md2doc("Number of selected networks."),
-            value=0,
-            min=(0, cb.Immutable),
-            max=(2**31 - 1, cb.Ignore),
-            increment=1,
-            invalidationLevel=ivw.properties.InvalidationLevel.Valid,
-        )
-        self.count.readOnly = True
+        self.count = bridge.count_property("selectedCount", "Selected")
         self.addProperties([self.range, self.where, self.action, self.count])
 
     @staticmethod

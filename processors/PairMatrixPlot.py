@@ -7,10 +7,8 @@ from hpcore import inviwo_bridge as bridge
 COLOURS = [
     ("enrichment", "Enrichment over chance"),
     ("count", "Count (the paper's)"),
+    ("difference", "Difference of shares (Selection Comparison)"),
 ]
-#: The enrichment scale ends at x4 and x1/4 (log2 = 2): fixed, so a brush
-#: redraws only the cells.
-ENRICHMENT_LIMIT = 2.0
 #: q-value under which a cell is marked with a dot.
 ALPHA = 0.05
 
@@ -23,7 +21,10 @@ class PairMatrixPlot(ivw.Processor):
     networks have both options than chance predicts, or by the count of
     selected networks (the paper's YlGnBu map); a dot marks the cells whose
     count differs from chance at q < 0.05 (exact hypergeometric test,
-    Benjamini-Hochberg over all cells).
+    Benjamini-Hochberg over all cells). Fed by Selection Comparison, it shows
+    the difference matrix: how much more (blue) or less (red) common each
+    pair is in the selection than in the reference, in percentage points,
+    a dot where the shares differ at q < 0.05 (Fisher's exact test).
 
     **Click a cell** to keep only networks with that pair of options; click
     it again to remove the filter. The filter is this processor's __Option
@@ -36,7 +37,7 @@ class PairMatrixPlot(ivw.Processor):
 
     ### Inports
       * __counts__ pair statistics (pandas DataFrame) from Parameter Pair
-        Counter.
+        Counter, or a comparison from Selection Comparison.
 
     ### Outports
       * __outport__ the labelled heat-map matrix; connect it to a Canvas.
@@ -44,7 +45,8 @@ class PairMatrixPlot(ivw.Processor):
 
     ### Properties
       * __Title__ figure title (empty: the selection's size).
-      * __Colour__ enrichment over chance or count.
+      * __Colour__ enrichment over chance, count, or the difference of
+        shares (needs Selection Comparison's table).
       * __Option Filter__ one `parameter = option | option` per line; link it
         with Metric Range Filter's __Option Filter__ (both ways).
 
@@ -99,19 +101,22 @@ class PairMatrixPlot(ivw.Processor):
             counts = bridge.expect_frame(self.counts.getData(), "counts")
             self._counts = counts
             size = bridge.canvas_pixels(self.outport)
-            enrichment = self.colour.value == "enrichment" and "enrichment" in counts
+            colour = self.colour.value
+            if colour == "difference" and "difference" not in counts:
+                raise bridge.HpcoreError(
+                    "Colour 'difference' needs the table of Selection "
+                    "Comparison; counts has no column 'difference' (choose "
+                    "'enrichment' or 'count', or connect Selection Comparison)"
+                )
+            if colour == "enrichment" and "enrichment" not in counts:
+                colour = "count"  # e.g. a comparison: counts of the selection
             marks = (
                 counts["q_value"].to_numpy() < ALPHA if "q_value" in counts else None
             )
             selected = counts.attrs.get("selected")
-            title = self.title.value or (
-                f"{selected:,} networks selected" if selected is not None else ""
-            )
-            style = (
-                {"value": "enrichment", "scale": "log2", "limit": ENRICHMENT_LIMIT}
-                if enrichment
-                else {"value": "count"}
-            )
+            reference = counts.attrs.get("reference")
+            title = self.title.value or bridge.pairs_title(selected, reference)
+            style, mark_label = bridge.pair_matrix_style(colour, ALPHA)
 
             def draw(fig):
                 return bridge.draw_pair_matrix(
@@ -119,7 +124,7 @@ class PairMatrixPlot(ivw.Processor):
                     counts,
                     title=title or None,
                     marks=marks,
-                    mark_label=f"q < {ALPHA:g}: more or fewer networks than chance",
+                    mark_label=mark_label,
                     annotate=False,
                     **style,
                 )
@@ -128,7 +133,7 @@ class PairMatrixPlot(ivw.Processor):
                 return bridge.update_pair_matrix(fig, counts, marks=marks, title=title)
 
             layout = tuple(counts["param_a"].astype(str).unique()), len(counts)
-            key = (layout, enrichment, marks is not None, bool(title))
+            key = (layout, colour, marks is not None, bool(title))
             self.outport.setData(self._plot.image(key, size, draw, update))
             self.heatmap.setData(
                 bridge.rgba_to_image(bridge.pair_heatmap_rgba(counts), nearest=True)

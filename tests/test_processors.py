@@ -13,6 +13,7 @@ with empty outports, never in an exception.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,6 +40,8 @@ EXPECTED = {
     "MetricHistogramPlot",
     "PairMatrixPlot",
     "TrellisPlot",
+    "LinkedSelection",
+    "SelectionComparison",
 }
 ROWS, SEED = 1500, 3
 
@@ -207,7 +210,8 @@ def test_each_file_loads_as_inviwo_loads_it(
         text = info._help.str()
         assert text == bridge.help_document(ptype.cls.__doc__).str()
         assert text.startswith(ptype.cls.__doc__.strip().splitlines()[0].strip())
-        assert "Example network: `workspaces/hyperparameter-analysis.inv`" in text
+        example = re.search(r"Example network: `(workspaces/[\w-]+\.inv)`", text)
+        assert example and (harness.REPO / example[1]).is_file()
     proc = harness.create(ptype, f"My{name}")
     assert proc.identifier == f"My{name}"
     assert proc.displayName == info.displayName
@@ -1131,3 +1135,127 @@ def test_processor_help_with_and_without_unindent_md2doc(
         stub.ivw, "unindentMd2doc", stub.ivw.newer_unindentMd2doc, raising=False
     )
     assert bridge.help_document(doc).str() == plain
+
+
+# ------------------------------------ linking both ways, comparing selections
+
+
+def _linked_selection(net: Net) -> None:
+    """Brushing And Linking with Parallel Coordinates and Linked Selection ->
+    a second trellis."""
+    net.inviwo("org.inviwo.BrushingAndLinkingProcessor", "BrushingAndLinking")
+    net.inviwo("org.inviwo.ParallelCoordinates", "ParallelCoordinates")
+    net.add("LinkedSelection")
+    net.add("TrellisAggregator", "LinkedTrellis")
+    net.connect("MetricNormalization", "dataframe", "ParallelCoordinates", "dataFrame")
+    for proc, port in (
+        ("ParallelCoordinates", "brushingAndLinking"),
+        ("LinkedSelection", "brushing"),
+    ):
+        net.connect("BrushingAndLinking", "outport", proc, port)
+    for proc in ("LinkedSelection", "LinkedTrellis"):
+        net.connect("MetricNormalization", "normalized", proc, "ensemble")
+    net.connect("LinkedSelection", "selection", "LinkedTrellis", "selection")
+
+
+def test_a_selection_in_inviwos_plots_drives_the_trellis(
+    iv: harness.Inviwo,
+    types: dict[str, harness.ProcessorType],
+    errors: list[str],
+    expected: tuple[hpcore.Ensemble, hpcore.Ensemble],
+) -> None:
+    _, norm = expected
+    net = pipeline(iv, types, configure=_linked_selection)
+    linked, pcp = net["LinkedSelection"], net["ParallelCoordinates"]
+    assert linked.selection.getData().count == ROWS  # nothing brushed yet
+    bits = iv.ivw.data.BitSet
+    brushing = pcp.getInport("brushingAndLinking")
+
+    # brushing an axis filters rows out: the linked trellis is theirs
+    out = np.flatnonzero(norm.table["optimizer"].astype(str) == "SGD")
+    brushing.filter("parallelcoordinates", bits([int(i) for i in out]))
+    keep = np.ones(ROWS, dtype=bool)
+    keep[out] = False
+    sel = linked.selection.getData()
+    np.testing.assert_array_equal(sel.mask, keep)
+    got = net["LinkedTrellis"].trellis.getData()
+    want = hpcore.trellis_with_ci(
+        norm,
+        sel,
+        primary=got.attrs["primary"],
+        secondary=got.attrs["secondary"],
+        level=0.95,
+    )
+    np.testing.assert_allclose(got["mean"], want["mean"])
+    assert linked.count.value == int(keep.sum())
+
+    # "selected": the rows selected there (and not filtered out), filtered
+    # further by the option filter
+    linked.use.selectedIdentifier = "selected"
+    assert len(errors) == 1 and "no network is selected" in errors[0]
+    assert not linked.selection.hasData()
+    errors.clear()
+    brushing.select(bits(list(range(0, ROWS, 3))))
+    linked.where.value = "dataset = mnist"
+    chosen = np.zeros(ROWS, dtype=bool)
+    chosen[::3] = True
+    mnist = norm.table["dataset"].astype(str).to_numpy() == "mnist"
+    np.testing.assert_array_equal(
+        linked.selection.getData().mask, chosen & keep & mnist
+    )
+    # a highlight (hovering a line) does not re-run it
+    before = linked.selection.getData()
+    brushing.highlight(bits([1, 2]))
+    assert linked.selection.getData() is before
+    assert errors == [] and escaped(iv) == []
+
+
+def _comparison(net: Net) -> None:
+    bulk = net.add("MetricRangeFilter", "Bulk")
+    bulk.range.value = net.iv.ivw.glm.vec2(0.0, 0.8)
+    net.add("SelectionComparison")
+    net.add("PairMatrixPlot", "Difference")
+    net["Difference"].colour.selectedIdentifier = "difference"
+    canvas = net.inviwo("org.inviwo.CanvasGL", "DifferenceCanvas")
+    canvas.size = (400, 360)
+    net.connect("MetricNormalization", "normalized", "Bulk", "ensemble")
+    net.connect("MetricNormalization", "normalized", "SelectionComparison", "ensemble")
+    net.connect("MetricRangeFilter", "selection", "SelectionComparison", "selection")
+    net.connect("Bulk", "selection", "SelectionComparison", "reference")
+    net.connect("SelectionComparison", "comparison", "Difference", "counts")
+    net.connect("Difference", "outport", "DifferenceCanvas", "inport")
+
+
+def test_two_selections_compared_in_the_difference_matrix(
+    iv: harness.Inviwo,
+    types: dict[str, harness.ProcessorType],
+    errors: list[str],
+    expected: tuple[hpcore.Ensemble, hpcore.Ensemble],
+) -> None:
+    from hpcore.analysis.stats import compare_selections
+
+    _, norm = expected
+    net = pipeline(iv, types, plots=True, configure=_comparison)
+    top = hpcore.select(norm, range=(0.9, 1.0))
+    bulk = hpcore.select(norm, range=(0.0, 0.8))
+    got = net["SelectionComparison"].comparison.getData()
+    pd.testing.assert_frame_equal(
+        got.drop(columns="count"), compare_selections(norm, bulk, top)
+    )
+    np.testing.assert_array_equal(got["count"], got["count_b"])
+    image = net["DifferenceCanvas"].image
+    assert image is not None and tuple(image.dimensions) == (400, 360)
+    cell = got.iloc[int(np.argmax(np.abs(got["difference"].to_numpy())))]
+    tip = bridge.pair_tooltip(
+        got, cell["param_a"], cell["option_a"], cell["param_b"], cell["option_b"]
+    )
+    assert f"selection: {int(cell['count_b']):,}" in tip
+    assert f"reference: {int(cell['count_a']):,}" in tip
+    assert "percentage points" in tip and "q = " in tip
+    assert errors == [] and escaped(iv) == []
+
+    # the difference colouring needs a comparison: one clear message
+    net["PairMatrixPlot"].colour.selectedIdentifier = "difference"
+    assert len(errors) == 1 and errors[0].startswith("PairMatrixPlot: ")
+    assert "needs the table of Selection Comparison" in errors[0]
+    assert not net["PairMatrixPlot"].outport.hasData()

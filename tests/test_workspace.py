@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from inviwo_stub import harness
 
@@ -53,6 +54,7 @@ KNOWN: dict[str, dict[str, Any]] = {
         "props": {
             "showFiltered": "org.inviwo.BoolProperty",
             "handlesVisible": "org.inviwo.BoolProperty",
+            "axisProps_": "org.inviwo.CompositeProperty",
         },
     },
     "org.inviwo.DataFrameTable": {
@@ -146,10 +148,13 @@ def test_the_analysis_workspace_exists() -> None:
     assert ANALYSIS in workspace_files()
 
 
-def test_committed_workspace_is_what_the_generator_writes() -> None:
-    assert ANALYSIS.read_text(encoding="utf-8") == generator().render(), (
-        "run python workspaces/build_workspace.py"
-    )
+def test_committed_workspaces_are_what_the_generator_writes() -> None:
+    gen = generator()
+    assert set(workspace_files()) == set(gen.WORKSPACES)
+    for path, (build, title) in gen.WORKSPACES.items():
+        assert path.read_text(encoding="utf-8") == gen.render(build, title), (
+            f"run python workspaces/build_workspace.py ({path.name} differs)"
+        )
 
 
 def test_builtin_parameters_are_those_of_the_source_default(
@@ -171,7 +176,8 @@ def test_workspace_is_consistent(path: Path, ours: dict[str, Any]) -> None:
     assert root.tag == "InviwoWorkspace" and root.get("version") == "3"
     net = root.find("ProcessorNetwork")
     assert net is not None
-    assert net.find("ProcessorNetworkVersion").get("content") == "21"
+    # the version Inviwo 0.9.11 writes: it warns about newer files
+    assert net.find("ProcessorNetworkVersion").get("content") == "20"
 
     # processors: known types, unique identifiers, positions
     nodes: dict[str, ET.Element] = {}
@@ -271,10 +277,12 @@ def test_analysis_workspace_wiring(ours: dict[str, Any]) -> None:
         == 1
     )
     links = {(k.get("src"), k.get("dst")) for k in root.iter("PropertyLink")}
-    assert links == {
-        ("MetricRangeFilter.range", "MetricHistogramPlot.range"),
-        ("MetricHistogramPlot.range", "MetricRangeFilter.range"),
-    }
+    both_ways = [
+        ("MetricRangeFilter.range", "MetricHistogramPlot.range"),  # drag
+        ("MetricRangeFilter.where", "PairMatrixPlot.where"),  # click a cell
+        ("TrellisAggregator.primary", "TrellisPlot.primary"),  # click a title
+    ]
+    assert links == {*both_ways, *((b, a) for a, b in both_ways)}
     source = root.find(
         "ProcessorNetwork/Processors/Processor[@identifier='EnsembleSource']"
     )
@@ -328,8 +336,73 @@ def test_analysis_workspace_runs(
     )
     assert selected.toVector() == np.flatnonzero(want.mask).tolist()
 
-    # the link: moving the histogram's shading moves the selection
+    # Parallel Coordinates: the normalized metric and the paper's parameters
+    assert procs["ParallelCoordinates"].axes == [
+        "dataset",
+        "lrate",
+        "batch_size",
+        "augmentation",
+        "optimizer",
+        "activation",
+        "initialization",
+        "normalized",
+    ]
+
+    # the links: moving the histogram's shading moves the selection ...
     procs["MetricHistogramPlot"].range.value = inviwo.ivw.glm.vec2(0.5, 0.6)
     assert procs["MetricRangeFilter"].selection.getData().range == (0.5, 0.6)
+    # ... the matrix's filter (set by clicking a cell) is the range filter's ...
+    procs["PairMatrixPlot"].where.value = "optimizer = ADAM"
+    sel = procs["MetricRangeFilter"].selection.getData()
+    assert dict(sel.where) == {"optimizer": ("ADAM",)}
+    want = hpcore.select(norm, range=(0.5, 0.6), where={"optimizer": ["ADAM"]})
+    np.testing.assert_array_equal(sel.mask, want.mask)
+    # ... and the trellis plot's primary (a click on a title) the aggregator's
+    procs["TrellisPlot"].primary.value = "dataset"
+    assert procs["TrellisAggregator"].trellis.getData().attrs["primary"] == "dataset"
+    assert errors == [] and inviwo.network.exceptions == []
+    inviwo.fresh()
+
+
+def test_comparison_workspace_runs(
+    inviwo: harness.Inviwo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if inviwo.real:
+        pytest.skip(
+            "runs in the stand-in network; Inviwo itself loads it with network.load"
+        )
+    from hpcore.analysis.stats import compare_selections
+
+    inviwo.fresh()
+    errors: list[str] = []
+    monkeypatch.setattr(inviwo.ivw, "logError", errors.append)
+    procs = harness.load_workspace(inviwo, WORKSPACES / "comparison.inv")
+    assert errors == [] and inviwo.network.exceptions == []
+    norm = procs["MetricNormalization"].ensemble.getData()
+    top = hpcore.select(norm, range=(0.9, 1.0))
+    bulk = hpcore.select(norm, range=(0.0, 0.8))
+    got = procs["Comparison"].comparison.getData()
+    want = compare_selections(norm, bulk, top)
+    pd.testing.assert_frame_equal(got.drop(columns="count"), want)
+    assert got.attrs == {"selected": top.count, "reference": bulk.count}
+    for canvas in ("TopCanvas", "BulkCanvas", "DifferenceCanvas"):
+        assert tuple(procs[canvas].image.dimensions) == (800, 720), canvas
+
+    # nothing brushed in Parallel Coordinates: the trellis shows every network
+    def counted(trellis: pd.DataFrame) -> int:  # networks in one panel
+        return int(trellis["count"][trellis["parameter"] == "dataset"].sum())
+
+    trellis = procs["LinkedTrellisAggregator"].trellis.getData()
+    assert counted(trellis) == len(norm)
+    # brushing an axis filters rows out: the trellis follows at once
+    out = np.flatnonzero(norm.table["optimizer"].astype(str) == "SGD")
+    pcp = procs["ParallelCoordinates"].getInport("brushingAndLinking")
+    pcp.filter("parallelcoordinates", inviwo.ivw.data.BitSet([int(i) for i in out]))
+    trellis = procs["LinkedTrellisAggregator"].trellis.getData()
+    assert counted(trellis) == len(norm) - len(out)
+    assert "SGD" not in set(trellis["option"][trellis["parameter"] == "optimizer"])
+    assert procs["LinkedSelection"].count.value == len(norm) - len(out)
+    # the top filter's own brushing (select) does not feed back into itself
+    assert procs["TopFilter"].selection.getData().count == top.count
     assert errors == [] and inviwo.network.exceptions == []
     inviwo.fresh()

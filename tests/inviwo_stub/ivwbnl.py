@@ -58,13 +58,93 @@ BrushingTarget.Row = BrushingTarget("row")
 BrushingTarget.Column = BrushingTarget("column")
 
 
+class BrushingModification(Enum):
+    """``BrushingModification``; ``a | b`` gives ``BrushingModifications``
+    (``exposeFlags``, ``modules/python3/.../pybindflags.h``)."""
+
+    Filtered = 1
+    Selected = 2
+    Highlighted = 4
+
+    def __or__(self, other: object) -> BrushingModifications:
+        if not isinstance(other, BrushingModification):
+            return NotImplemented
+        return BrushingModifications(self, other)
+
+
+class BrushingModifications:
+    """``flags::flags<BrushingModification>``: ``BrushingModifications()`` is
+    empty, ``BrushingModifications(a, b, ...)`` holds the given ones."""
+
+    def __init__(self, *mods: BrushingModification) -> None:
+        for mod in mods:
+            if not isinstance(mod, BrushingModification):
+                raise TypeError(
+                    "BrushingModifications(): incompatible constructor arguments"
+                )
+        self._mods = frozenset(mods)
+
+    def __contains__(self, mod: object) -> bool:
+        return mod in self._mods
+
+    def __or__(self, other: object) -> BrushingModifications:
+        if isinstance(other, BrushingModification):
+            return BrushingModifications(*self._mods, other)
+        if isinstance(other, BrushingModifications):
+            return BrushingModifications(*self._mods, *other._mods)
+        return NotImplemented
+
+
+_ANY = BrushingModifications(*BrushingModification)
+_MODIFICATION = {
+    BrushingAction.Filter: BrushingModification.Filtered,
+    BrushingAction.Select: BrushingModification.Selected,
+    BrushingAction.Highlight: BrushingModification.Highlighted,
+}
+
+
 class BrushingTargetsInvalidationLevel:
-    def __init__(self, *args: Any) -> None:
-        self.args = args
+    """``(mods, invalidationLevel)`` or ``(targets, mods, invalidationLevel)``;
+    empty targets mean any target (``brushingandlinkingmanager.h``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from inviwopy._core import InvalidationLevel
+
+        # No implicit conversion from one BrushingModification: the binding
+        # declares none (pass BrushingModifications(m) or a | b).
+        mods = Arg("mods", is_instance(BrushingModifications), type_name="Flags")
+        level = Arg(
+            "invalidationLevel",
+            is_instance(InvalidationLevel),
+            type_name="InvalidationLevel",
+        )
+        targets = Arg(
+            "targers",  # sic, the binding's name
+            is_list_of(is_instance(BrushingTarget)),
+            type_name="list[BrushingTarget]",
+        )
+        a = resolve(
+            "BrushingTargetsInvalidationLevel",
+            [[mods, level], [targets, mods, level]],
+            args,
+            kwargs,
+        )
+        self.modifications = a["mods"]
+        self.invalidationLevel = a["invalidationLevel"]
+        self.targets = list(a.get("targers", []))
+
+    def contains(self, target: BrushingTarget, mod: Any = None) -> bool:
+        hit = not self.targets or target in self.targets
+        return hit and (mod is None or mod in self.modifications)
 
 
 class BrushingAndLinkingManager:
-    def __init__(self) -> None:
+    def __init__(self, owner: Any = None) -> None:
+        # The port owning this manager: a brushing action invalidates, per
+        # their invalidation levels, the processors of the inports connected
+        # to an owning outport, or the owning inport's own processor when
+        # nothing is connected (``BrushingAndLinkingManager::propagate``).
+        self._owner = owner
         self._selected: dict[BrushingTarget, BitSet] = {}
         self._highlighted: dict[BrushingTarget, BitSet] = {}
         self._filtered: dict[tuple[BrushingTarget, str], BitSet] = {}
@@ -87,6 +167,7 @@ class BrushingAndLinkingManager:
         self._check(indices, target)
         self._selected[target] = indices | BitSet()
         self._modified.add(BrushingAction.Select)
+        self._propagate(BrushingAction.Select, target)
 
     def highlight(
         self, indices: BitSet, target: BrushingTarget = BrushingTarget.Row
@@ -94,6 +175,7 @@ class BrushingAndLinkingManager:
         self._check(indices, target)
         self._highlighted[target] = indices | BitSet()
         self._modified.add(BrushingAction.Highlight)
+        self._propagate(BrushingAction.Highlight, target)
 
     def filter(
         self, source: str, indices: BitSet, target: BrushingTarget = BrushingTarget.Row
@@ -103,6 +185,24 @@ class BrushingAndLinkingManager:
         self._check(indices, target)
         self._filtered[(target, source)] = indices | BitSet()
         self._modified.add(BrushingAction.Filter)
+        self._propagate(BrushingAction.Filter, target)
+
+    def _propagate(self, action: BrushingAction, target: BrushingTarget) -> None:
+        owner = self._owner
+        if isinstance(owner, BrushingAndLinkingOutport):
+            inports = [
+                p for p in owner._inports if isinstance(p, BrushingAndLinkingInport)
+            ]
+        elif isinstance(owner, BrushingAndLinkingInport):
+            inports = [owner]
+        else:
+            return
+        mod = _MODIFICATION[action]
+        for inport in inports:
+            processor = inport._processor
+            for level in inport.invalidationLevels:
+                if processor is not None and level.contains(target, mod):
+                    processor.invalidate(level.invalidationLevel)
 
     def brush(
         self,
@@ -184,7 +284,7 @@ class BrushingAndLinkingOutport(Outport):
             kwargs,
         )
         super().__init__(a["identifier"], a["help"])
-        self._manager = BrushingAndLinkingManager()
+        self._manager = BrushingAndLinkingManager(self)
         self._parent: BrushingAndLinkingInport | None = None
         self._data = self._manager  # an outport with a manager always has data
 
@@ -216,8 +316,21 @@ class BrushingAndLinkingInport(Inport):
             kwargs,
         )
         super().__init__(a["identifier"], a.get("help"))
-        self._manager = BrushingAndLinkingManager()
-        self.invalidationLevels = list(a.get("invalidationLevels", [None]))
+        self._manager = BrushingAndLinkingManager(self)
+        from inviwopy._core import InvalidationLevel
+
+        # Default: any target, any modification -> InvalidOutput
+        # (``brushingandlinkingports.h``).
+        self.invalidationLevels = list(
+            a.get(
+                "invalidationLevels",
+                [
+                    BrushingTargetsInvalidationLevel(
+                        _ANY, InvalidationLevel.InvalidOutput
+                    )
+                ],
+            )
+        )
 
     def isReady(self) -> bool:
         return True
@@ -293,6 +406,8 @@ __all__ = [
     "BrushingAndLinkingInport",
     "BrushingAndLinkingManager",
     "BrushingAndLinkingOutport",
+    "BrushingModification",
+    "BrushingModifications",
     "BrushingTarget",
     "BrushingTargetsInvalidationLevel",
 ]

@@ -335,6 +335,20 @@ class ParallelCoordinates(_PortsOnly):
         background.optional = True
         self.addInport(background)
         self.addOutport(ImageOutport("outport"))
+        from .properties import CompositeProperty
+
+        # One axis per DataFrame column, made when data arrives; an axis the
+        # workspace made beforehand is kept, and hidden when unchecked.
+        self.axisProps_ = CompositeProperty("axisProps_", "Axis")
+        self.addProperty(self.axisProps_)
+        self.axes: list[str] = []
+
+    def process(self) -> None:
+        super().process()
+        frame = self.received.get("dataFrame")
+        headers = [] if frame is None else [c.header for c in frame]
+        shown = self.axisProps_.owned
+        self.axes = [h for h in headers if shown.get(h, True)]
 
 
 class DataFrameTable(_PortsOnly):

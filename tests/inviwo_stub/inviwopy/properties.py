@@ -62,6 +62,7 @@ from .doc import Document
 
 __all__ = [
     "BoolProperty",
+    "CompositeProperty",
     "ConstraintBehavior",
     "DoubleMinMaxProperty",
     "FileProperty",
@@ -197,6 +198,31 @@ class Property:
 
     def _set_valid(self) -> None:
         self._modified = False
+
+
+class CompositeProperty(Property):
+    """``CompositeProperty(identifier, displayName)``; the stand-in keeps the
+    child properties a workspace creates in it (``owned``: identifier ->
+    whether its ``checked`` child is on, for a ``BoolCompositeProperty`` such
+    as Parallel Coordinates' axes)."""
+
+    _class_identifier = "org.inviwo.CompositeProperty"
+
+    def __init__(self, identifier: str, displayName: str) -> None:
+        super().__init__(
+            identifier,
+            displayName,
+            Document(),
+            InvalidationLevel.InvalidOutput,
+            PropertySemantics.Default,
+        )
+        self.owned: dict[str, bool] = {}
+
+    def _state(self) -> Any:
+        return dict(self.owned)
+
+    def _restore(self, state: Any) -> None:
+        self.owned = dict(state)
 
 
 class _ValueProperty(Property):

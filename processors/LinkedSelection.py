@@ -1,0 +1,109 @@
+# Name: LinkedSelection
+
+import inviwopy as ivw
+import ivwbnl
+
+from hpcore import inviwo_bridge as bridge
+
+USES = [
+    ("unfiltered", "Networks no linked plot filters out"),
+    ("selected", "Networks selected in the linked plots"),
+]
+
+
+class LinkedSelection(ivw.Processor):
+    """
+    Turns a selection made in Inviwo's own plots into an `hpcore.Selection`,
+    so that brushing the axes of Parallel Coordinates, or selecting points in
+    a Scatter Plot, drives the pair matrix and the trellis: the other
+    direction of Metric Range Filter's brushing.
+
+    Connect its __brushing__ inport to the Brushing And Linking processor the
+    plots use and its __selection__ outport to Parameter Pair Counter,
+    Trellis Aggregator or Selection Comparison. It re-runs when the linked
+    plots filter or select (not when they highlight), and never brushes
+    itself, so it cannot feed back into the plots.
+
+    ### Inports
+      * __ensemble__ the normalized `hpcore.Ensemble` whose table the linked
+        plots show (Metric Normalization's __dataframe__: row *i* is
+        network *i*).
+      * __brushing__ connect to a Brushing And Linking processor.
+
+    ### Outports
+      * __selection__ the `hpcore.Selection` (row mask, count; range 0..1).
+
+    ### Properties
+      * __Use__ the networks no linked plot filters out (brushing axes of
+        Parallel Coordinates filters), or the selected ones among them
+        (clicked lines, a Scatter Plot's rectangle).
+      * __Option Filter__ one `parameter = option | option` per line, applied
+        on top; empty: all options.
+      * __Selected__ number of networks in the selection (read-only).
+
+    Nothing selected (with __Use__ = selected) or an empty result is reported
+    in the log and leaves the outport empty.
+
+    Example network: `workspaces/comparison.inv`.
+    """
+
+    def __init__(self, id, name):
+        ivw.Processor.__init__(self, id, name)
+        self.inport = ivw.PythonInport(
+            "ensemble", help=ivw.md2doc("A normalized `hpcore.Ensemble`.")
+        )
+        self.addInport(self.inport, owner=False)
+        # Re-run on filtering and selection only: a highlight (hovering a
+        # line) changes nothing downstream.
+        mods = ivwbnl.BrushingModifications(
+            ivwbnl.BrushingModification.Filtered,
+            ivwbnl.BrushingModification.Selected,
+        )
+        self.brushing = ivwbnl.BrushingAndLinkingInport(
+            "brushing",
+            invalidationLevels=[
+                ivwbnl.BrushingTargetsInvalidationLevel(
+                    mods, ivw.properties.InvalidationLevel.InvalidOutput
+                )
+            ],
+        )
+        self.addInport(self.brushing, owner=False)
+        self.selection = ivw.PythonOutport(
+            "selection", help=ivw.md2doc("The `hpcore.Selection`.")
+        )
+        self.addOutport(self.selection, owner=False)
+        self.use = ivw.properties.OptionPropertyString(
+            "use",
+            "Use",
+            help=ivw.md2doc("Which networks of the linked plots to take."),
+            options=[ivw.properties.StringOption(i, n, i) for i, n in USES],
+        )
+        self.where = ivw.properties.StringProperty(
+            "where",
+            "Option Filter",
+            help=ivw.md2doc("One `parameter = option | option` per line."),
+            value="",
+        )
+        self.where.semantics = ivw.properties.PropertySemantics.Multiline
+        self.count = bridge.count_property("selectedCount", "Selected")
+        self.addProperties([self.use, self.where, self.count])
+
+    @staticmethod
+    def processorInfo():
+        return bridge.processor_info(LinkedSelection, "Linked Selection")
+
+    def getProcessorInfo(self):
+        return LinkedSelection.processorInfo()
+
+    def process(self):
+        with bridge.reporting(self, self.selection):
+            ens = bridge.expect(self.inport.getData(), bridge.Ensemble, "ensemble")
+            selection = bridge.linked_selection(
+                ens,
+                filtered=self.brushing.getFilteredIndices(),
+                selected=self.brushing.getSelectedIndices(),
+                use=self.use.value,
+                where=bridge.parse_where(self.where.value),
+            )
+            self.count.value = selection.count
+            self.selection.setData(selection)
