@@ -193,7 +193,7 @@ def mask_to_bitset(mask: np.ndarray) -> Any:
     import inviwopy
 
     rows = np.flatnonzero(np.asarray(mask, dtype=bool))
-    return inviwopy.data.BitSet([int(i) for i in rows])
+    return inviwopy.data.BitSet(rows.tolist())  # Python ints, the fast way
 
 
 def bitset_to_mask(bits: Iterable[int], n: int) -> np.ndarray:
@@ -376,13 +376,19 @@ def pair_matrix(
     params, options = _pair_layout(pairs)
     rows = [(p, o) for p in params[1:] for o in options[p]]
     cols = [(p, o) for p in params[:-1] for o in options[p]]
-    row_at = {key: i for i, key in enumerate(rows)}
-    col_at = {key: i for i, key in enumerate(cols)}
     matrix = np.full((len(rows), len(cols)), np.nan)
-    for a, oa, b, ob, count in pairs[
-        ["param_a", "option_a", "param_b", "option_b", "count"]
-    ].itertuples(index=False):
-        matrix[row_at[(str(b), str(ob))], col_at[(str(a), str(oa))]] = float(count)
+    if rows and cols and len(pairs):
+
+        def where_in(keys: list[tuple[str, str]], param: str, option: str) -> Any:
+            return pd.MultiIndex.from_tuples(keys).get_indexer(
+                pd.MultiIndex.from_arrays(
+                    [pairs[param].astype(str), pairs[option].astype(str)]
+                )
+            )
+
+        r = where_in(rows, "param_b", "option_b")
+        c = where_in(cols, "param_a", "option_a")
+        matrix[r, c] = pairs["count"].to_numpy(dtype=np.float64)
     return matrix, rows, cols
 
 
@@ -1173,6 +1179,25 @@ def nice_limits(table: pd.DataFrame, step: float = 0.05) -> tuple[float, float]:
     if unit:
         lo, hi = max(lo, 0.0), min(hi, 1.0)
     return (round(float(lo), 6), round(float(hi), 6))
+
+
+def sticky_limits(
+    current: tuple[float, float] | None, table: pd.DataFrame, step: float = 0.05
+) -> tuple[float, float]:
+    """:func:`nice_limits`, kept at ``current`` while they still serve.
+
+    A drag moves the means a little at every step; a new value axis means a
+    whole new layout (a full redraw, ~10x an update). The current axis is
+    kept while it holds what :func:`nice_limits` asks for and that fills at
+    least half of it; otherwise the new limits are taken.
+    """
+    wanted = nice_limits(table, step)
+    if current is None:
+        return wanted
+    lo, hi = current
+    inside = lo <= wanted[0] and wanted[1] <= hi
+    filled = (wanted[1] - wanted[0]) >= 0.5 * (hi - lo)
+    return current if inside and filled else wanted
 
 
 def selected_pair_statistics(

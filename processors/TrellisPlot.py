@@ -66,6 +66,7 @@ class TrellisPlot(ivw.Processor):
         self.addProperties([self.lines, self.lowCount, self.primary])
         self._plot = bridge.LivePlot("trellis")
         self._table = None
+        self._limits = None
         self._press = None
 
     @staticmethod
@@ -85,7 +86,9 @@ class TrellisPlot(ivw.Processor):
             if choices:
                 bridge.set_choices(self.primary, list(choices))
             size = bridge.canvas_pixels(self.outport)
-            limits = bridge.nice_limits(table)
+            # the value axis follows the means, but not at every step of a drag
+            limits = bridge.sticky_limits(self._limits, table)
+            self._limits = limits
 
             def draw(fig):
                 return bridge.draw_trellis(

@@ -1259,3 +1259,16 @@ def test_two_selections_compared_in_the_difference_matrix(
     assert len(errors) == 1 and errors[0].startswith("PairMatrixPlot: ")
     assert "needs the table of Selection Comparison" in errors[0]
     assert not net["PairMatrixPlot"].outport.hasData()
+
+
+def test_trellis_value_axis_is_kept_while_it_serves() -> None:
+    def table(means: list[float]) -> pd.DataFrame:
+        return pd.DataFrame({"mean": means, "count": [50] * len(means)})
+
+    first = bridge.sticky_limits(None, table([0.62, 0.71]))
+    assert first == bridge.nice_limits(table([0.62, 0.71])) == (0.6, 0.75)
+    # a small move of the means keeps the axis (no new layout) ...
+    assert bridge.sticky_limits(first, table([0.64, 0.70])) == first
+    # ... means outside it, or filling less than half of it, get a new one
+    assert bridge.sticky_limits(first, table([0.55, 0.70])) == (0.55, 0.7)
+    assert bridge.sticky_limits((0.0, 1.0), table([0.64, 0.70])) == (0.6, 0.7)

@@ -190,11 +190,21 @@ class Property:
         raise NotImplementedError
 
     def _property_modified(self) -> None:
-        self._modified = True
-        for func in list(self._callbacks):
-            func()
-        if self._owner is not None:
-            self._owner.invalidate(self.invalidationLevel, self)
+        # As ``Property::propertyModified``: under a ``NetworkLock``, so the
+        # links are followed and the owners invalidated before the network
+        # evaluates once, when the lock is released.
+        network = getattr(self._owner, "_network", None)
+        if network is not None:
+            network.lock()
+        try:
+            self._modified = True
+            for func in list(self._callbacks):
+                func()
+            if self._owner is not None:
+                self._owner.invalidate(self.invalidationLevel, self)
+        finally:
+            if network is not None:
+                network.unlock()
 
     def _set_valid(self) -> None:
         self._modified = False

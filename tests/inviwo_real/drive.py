@@ -1,0 +1,140 @@
+"""Drive HPExplorer's workspace inside a running Inviwo (``Inviwo -p drive.py``).
+
+Run by ``tests/test_inviwo_real.py`` and ``benchmarks/inviwo_latency.py``
+through Inviwo's ``--pythonScript`` option, after Inviwo has opened the
+workspace given with ``-w``. Sets the states listed in the JSON file named by
+``HPEXPLORER_DRIVE_IN`` one after another, as a user would through the
+property panels, and writes what the processors produced for each (and how
+long the network took) to the JSON file named by ``HPEXPLORER_DRIVE_OUT``.
+Every failure is written there too: a script error must not pass unseen.
+
+A state is a mapping of any of: ``rows`` (Ensemble Source's built-in rows),
+``method`` (normalization), ``range`` ([lo, hi]), ``where`` (option filter
+text), ``primary``, ``secondary``, ``drag`` ([[x0, y0], [x1, y1]] in the
+histogram canvas' pixels, from the top left: a mouse drag sent to Metric
+Histogram Plot), ``click_cell`` ([a, option_a, b, option_b]: a click on that
+matrix cell), ``record`` (false: time only).
+"""
+
+import json
+import os
+import time
+import traceback
+
+import inviwopy as ivw
+import numpy as np
+
+
+def _get(identifier):
+    proc = ivw.app.network.getProcessorByIdentifier(identifier)
+    if proc is None:
+        raise LookupError(f"the workspace has no processor {identifier!r}")
+    return proc
+
+
+def _mouse(proc, state, xy, held):
+    size = proc.outport.getData().dimensions
+    w, h = int(size.x), int(size.y)
+    event = ivw.MouseEvent(
+        button=ivw.MouseButton.Left,
+        state=getattr(ivw.MouseState, state),
+        buttonState=ivw.MouseButtons(ivw.MouseButton.Left)
+        if held
+        else ivw.MouseButtons(),
+        normalizedPosition=ivw.glm.dvec2(xy[0] / w, xy[1] / h),
+        canvasSize=ivw.glm.uvec2(w, h),
+    )
+    proc.propagateEvent(event, None)
+
+
+def _cell_xy(matrix, a, option_a, b, option_b):
+    cells = matrix._plot.figure._hpx_pairs
+    lay = cells.layout
+    i, j = lay.options[a].index(option_a), lay.options[b].index(option_b)
+    x, y = cells.transform.transform((lay.x0[a] + i + 0.5, lay.y0[b] + j + 0.5))
+    height = matrix.outport.getData().dimensions.y
+    return float(x), float(height - y)  # matplotlib counts from the bottom
+
+
+def _apply(state):
+    if "rows" in state:
+        _get("EnsembleSource").rows.value = int(state["rows"])
+    if "method" in state:
+        _get("MetricNormalization").method.selectedIdentifier = state["method"]
+    if "range" in state:
+        lo, hi = state["range"]
+        _get("MetricRangeFilter").range.value = ivw.glm.vec2(lo, hi)
+    if "where" in state:
+        _get("MetricRangeFilter").where.value = state["where"]
+    if "primary" in state:
+        _get("TrellisAggregator").primary.selectedIdentifier = state["primary"]
+    if "secondary" in state:
+        _get("TrellisAggregator").secondary.selectedIdentifier = state["secondary"]
+    if "drag" in state:
+        hist = _get("MetricHistogramPlot")
+        (x0, y0), (x1, y1) = state["drag"]
+        _mouse(hist, "Press", (x0, y0), True)
+        _mouse(hist, "Move", ((x0 + x1) / 2, (y0 + y1) / 2), True)
+        _mouse(hist, "Move", (x1, y1), True)
+        _mouse(hist, "Release", (x1, y1), False)
+    if "click_cell" in state:
+        matrix = _get("PairMatrixPlot")
+        xy = _cell_xy(matrix, *state["click_cell"])
+        _mouse(matrix, "Press", xy, True)
+        _mouse(matrix, "Release", xy, False)
+
+
+def _frame(table):
+    return json.loads(table.to_json(orient="split", index=False))
+
+
+def _record():
+    sel = _get("MetricRangeFilter").selection.getData()
+    counts = _get("ParameterPairCounter").counts.getData()
+    trellis = _get("TrellisAggregator").trellis.getData()
+    canvases = {}
+    for proc in ivw.app.network.processors:
+        if proc.classIdentifier == "org.inviwo.CanvasGL":
+            image = proc.getInport("inport").getData()
+            canvases[proc.identifier] = (
+                None
+                if image is None
+                else [
+                    int(image.dimensions.x),
+                    int(image.dimensions.y),
+                ]
+            )
+    return {
+        "selected": None if sel is None else np.flatnonzero(sel.mask).tolist(),
+        "range": None if sel is None else list(sel.range),
+        "where": None if sel is None else {k: list(v) for k, v in sel.where.items()},
+        "filter_text": _get("MetricRangeFilter").where.value,
+        "method": _get("MetricNormalization").method.value,
+        "counts": None if counts is None else _frame(counts),
+        "trellis": None if trellis is None else _frame(trellis),
+        "primary": None if trellis is None else trellis.attrs.get("primary"),
+        "secondary": None if trellis is None else trellis.attrs.get("secondary"),
+        "canvases": canvases,
+    }
+
+
+def main():
+    out = {"states": [], "error": None}
+    try:
+        with open(os.environ["HPEXPLORER_DRIVE_IN"], encoding="utf-8") as f:
+            states = json.load(f)
+        for state in states:
+            start = time.perf_counter()
+            _apply(state)  # the network evaluates before the setter returns
+            seconds = time.perf_counter() - start
+            entry = {"state": state, "seconds": seconds}
+            if state.get("record", True):
+                entry.update(_record())
+            out["states"].append(entry)
+    except Exception:
+        out["error"] = traceback.format_exc()
+    with open(os.environ["HPEXPLORER_DRIVE_OUT"], "w", encoding="utf-8") as f:
+        json.dump(out, f)
+
+
+main()
