@@ -558,6 +558,22 @@ def normalized_range_property(display_name: str, help_text: str) -> Any:
     )
 
 
+def where_property() -> Any:
+    """The ``where`` property: an option filter, one ``parameter = option |
+    option`` per line (:func:`parse_where`). Range filter, matrix plot and
+    linked selection use the same, so a workspace can link them."""
+    import inviwopy as ivw
+
+    prop = ivw.properties.StringProperty(
+        "where",
+        "Option Filter",
+        help=ivw.md2doc("One `parameter = option | option` per line."),
+        value="",
+    )
+    prop.semantics = ivw.properties.PropertySemantics.Multiline
+    return prop
+
+
 def count_property(identifier: str, display_name: str) -> Any:
     """A read-only ``IntProperty`` showing how many networks are selected.
 

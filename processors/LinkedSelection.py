@@ -78,13 +78,7 @@ class LinkedSelection(ivw.Processor):
             help=ivw.md2doc("Which networks of the linked plots to take."),
             options=[ivw.properties.StringOption(i, n, i) for i, n in USES],
         )
-        self.where = ivw.properties.StringProperty(
-            "where",
-            "Option Filter",
-            help=ivw.md2doc("One `parameter = option | option` per line."),
-            value="",
-        )
-        self.where.semantics = ivw.properties.PropertySemantics.Multiline
+        self.where = bridge.where_property()
         self.count = bridge.count_property("selectedCount", "Selected")
         self.addProperties([self.use, self.where, self.count])
 

@@ -71,13 +71,7 @@ class MetricRangeFilter(ivw.Processor):
         self.range = bridge.normalized_range_property(
             "Normalized Range", "Closed interval on the normalized metric."
         )
-        self.where = ivw.properties.StringProperty(
-            "where",
-            "Option Filter",
-            help=ivw.md2doc("One `parameter = option | option` per line."),
-            value="",
-        )
-        self.where.semantics = ivw.properties.PropertySemantics.Multiline
+        self.where = bridge.where_property()
         self.action = ivw.properties.OptionPropertyString(
             "brushAction",
             "Brushing",

@@ -77,13 +77,7 @@ class PairMatrixPlot(ivw.Processor):
             help=ivw.md2doc("What colours the cells."),
             options=[ivw.properties.StringOption(i, n, i) for i, n in COLOURS],
         )
-        self.where = ivw.properties.StringProperty(
-            "where",
-            "Option Filter",
-            help=ivw.md2doc("One `parameter = option | option` per line."),
-            value="",
-        )
-        self.where.semantics = ivw.properties.PropertySemantics.Multiline
+        self.where = bridge.where_property()
         self.addProperties([self.title, self.colour, self.where])
         self._plot = bridge.LivePlot("pairs")
         self._counts = None
