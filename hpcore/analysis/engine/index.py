@@ -41,7 +41,7 @@ import pandas as pd
 from ...data.errors import ParameterError
 from ...data.model import NORMALIZED, Ensemble
 from ...data.validation import fmt_list
-from .exact import dd_prefix, split, two_product, two_sum
+from .exact import dd_prefix, dd_square_over, split, two_product, two_sum
 
 #: Rows per step: a power of two near ``2 sqrt(rows)``, within these bounds.
 #: The upper bound must stay at most ``2**13`` (the counts packed with the
@@ -579,8 +579,11 @@ def leaf_moments(
     fine)**2 / n`` is set to 0 when within its own rounding bound ``(n + 4)
     eps sum(d**2)`` (values all equal: exactly 0). The sum of squares is
     ``n a**2 + 2 a (coarse + fine) + (coarse + fine)**2 / n + M2``, its large
-    terms again exact products added by TwoSum. Returns ``(s1_hi, s1_lo, m2,
-    s2_hi, s2_lo, shifted)``; ``shifted = coarse + fine`` rounded.
+    terms exact products (the square over ``n`` in double-double) added by
+    TwoSum, so that a union of steps whose cell values are all equal gives
+    ``S2 - S1**2 / n`` within ``2**-100`` of the running sums, hence 0.
+    Returns ``(s1_hi, s1_lo, m2, s2_hi, s2_lo, shifted)``; ``shifted =
+    coarse + fine`` rounded.
     """
     n, coarse, fine, square = cells
     low = index.low[steps, None]
@@ -593,11 +596,16 @@ def leaf_moments(
     spread = square - d_hi * mean_d
     spread = np.where(spread > (n + 4.0) * EPS * square, spread, 0.0)
     p, p_err = two_product(2.0 * low, d_hi)
+    # (coarse + fine)**2 / n in double-double, as the queries take S1**2 / n:
+    # rounded to float64 it would leave eps * sum(d)**2 / n in S2 - S1**2 / n
+    # and equal values a spread of that size instead of 0
+    q_hi, q_lo = dd_square_over(d_hi, d_lo, np.maximum(n, 1.0))
     t, e1 = two_sum(n * index.square_hi[steps, None], n * index.square_mid[steps, None])
     t, e2 = two_sum(t, p)
-    s2_hi, e3 = two_sum(t, d_hi * mean_d + spread)
-    s2_lo = ((e1 + e2) + e3) + (
-        p_err + 2.0 * low * d_lo + n * index.square_lo[steps, None]
+    t, e3 = two_sum(t, q_hi)
+    s2_hi, e4 = two_sum(t, spread)
+    s2_lo = (((e1 + e2) + e3) + e4) + (
+        p_err + 2.0 * low * d_lo + n * index.square_lo[steps, None] + q_lo
     )
     return s1_hi, s1_lo, spread, s2_hi, s2_lo, d_hi
 
