@@ -169,10 +169,11 @@ def _two_sided_unique(
     lo = np.maximum(0, d + ks - nn)
     hi = np.minimum(d, ks)
     mode = np.clip((d + 1) * (ks + 1) // (nn + 2), lo, hi)
-    threshold = hypergeom.logpmf(k, nn, ks, d) + np.log1p(RELATIVE_TOLERANCE)
+    log_pmf = hypergeom.LogPmf(nn, ks, d)
+    threshold = log_pmf(k) + np.log1p(RELATIVE_TOLERANCE)
 
     def within(x: np.ndarray, sel: np.ndarray) -> np.ndarray:
-        logp = hypergeom.logpmf(x, nn[sel], ks[sel], d[sel])
+        logp = log_pmf(x, sel)
         return np.asarray(logp <= threshold[sel], dtype=bool)
 
     # left tail [lo, left]: the largest x <= mode with logpmf(x) <= threshold
@@ -353,14 +354,30 @@ def pair_statistics(ens: Ensemble, selection: Selection | None = None) -> pd.Dat
     )
 
 
+def _same_labels(first: pd.DataFrame, second: pd.DataFrame, keys: list[str]) -> bool:
+    """True when both frames hold the very same label arrays (frames copied
+    from one template, as the engine makes them): equal without comparing."""
+    for key in keys:
+        a, b = first[key].array, second[key].array
+        if a is b:
+            continue
+        data = getattr(a, "_pa_array", None)  # pyarrow-backed strings
+        if data is None or data is not getattr(b, "_pa_array", None):
+            return False
+    return True
+
+
 def _check_counts_frames(first: pd.DataFrame, second: pd.DataFrame, what: str) -> None:
     keys = ["param_a", "option_a", "param_b", "option_b"]
     for frame in (first, second):
         missing = [c for c in (*keys, "count") if c not in frame.columns]
         if missing:
             raise HpcoreError(f"{what}: a pair-count frame lacks column(s) {missing}")
-    if len(first) != len(second) or not first[keys].reset_index(drop=True).equals(
-        second[keys].reset_index(drop=True)
+    if len(first) != len(second) or not (
+        _same_labels(first, second, keys)
+        or first[keys]
+        .reset_index(drop=True)
+        .equals(second[keys].reset_index(drop=True))
     ):
         raise HpcoreError(
             f"{what}: the two pair-count frames must list the same cells in the "
