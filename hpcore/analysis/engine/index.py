@@ -246,6 +246,14 @@ class RowIndex:
                 raw[i] = codes[:0]  # the table's codes are no longer needed
             self.joint.append(joint)
         del raw
+        #: per name: its option code from its couple's joint code (a lookup
+        #: table instead of an integer division and remainder per row)
+        self.decode: list[np.ndarray] = []
+        for i in range(len(names)):
+            c, divisor = self.place[i]
+            size = int(np.prod([self.sizes[j] for j in self.couples[c]]))
+            lut = (np.arange(size) // divisor) % int(self.sizes[i])
+            self.decode.append(lut.astype(np.int64))
         self.all_bits = np.zeros(self.n_words, dtype=np.uint64)
         self.all_bits.view(np.uint8)[:n_bytes] = np.packbits(
             np.ones(n, dtype=bool), bitorder="little"
@@ -307,13 +315,8 @@ class RowIndex:
 
     def code(self, i: int, rows: slice | np.ndarray) -> np.ndarray:
         """Option codes (int64) of parameter ``i`` at the given sorted rows."""
-        couple, divisor = self.place[i]
-        joint = self.joint[couple][rows].astype(np.int64)
-        if divisor > 1:
-            joint //= divisor
-        if len(self.couples[couple]) > 1:
-            joint %= int(self.sizes[i])
-        return joint
+        out: np.ndarray = self.decode[i][self.joint[self.place[i][0]][rows]]
+        return out
 
     def option_rows(self, name: str, labels: Sequence[str]) -> np.ndarray:
         """Bitmap rows of the given options of ``name``."""
@@ -524,33 +527,41 @@ def step_cells(
     passing = unpack_bits(bits, start, stop)
     kept = int(np.count_nonzero(passing))
     rows: slice | np.ndarray
+    step: np.ndarray | None = None
     if kept < COMPRESS_BELOW * (stop - start):  # a narrow filter: its rows only
         rows = start + np.flatnonzero(passing)
         step = rows // index.step - first
         base = step * block
     else:  # all rows; those the filter drops go to a spare step
         rows = slice(start, stop)
-        step = np.repeat(np.arange(width, dtype=np.int64), rows_per)
-        base = step * block
+        base = np.repeat(np.arange(0, width * block, block, dtype=np.int64), rows_per)
         base[~passing] = width * block
     del passing
     base += cell_group(index, layout, rows)
-    step += first
-    d = index.values[rows] - index.low[step]
-    coarse = np.rint(d * index.inv_quantum[step])
-    fine = d - coarse * index.quantum[step]
+    steps = slice(first, first + width)
+    if step is None:  # the steps' constants, one run per step
+        low, inv_quantum, quantum = (
+            np.repeat(a[steps], rows_per)
+            for a in (index.low, index.inv_quantum, index.quantum)
+        )
+    else:
+        low, inv_quantum, quantum = (
+            a[steps][step] for a in (index.low, index.inv_quantum, index.quantum)
+        )
     del step
+    d = index.values[rows] - low
+    coarse = np.rint(d * inv_quantum)
+    fine = d - coarse * quantum
+    del low, inv_quantum, quantum
     coarse += PACK  # the row count and the coarse multiples in one float64
     weights = (coarse, fine, d * d) if spread else (coarse, fine)
-    steps = slice(first, first + width)
     cells = np.zeros((4, width, layout.n_cells), dtype=np.float64)
     size = (width + 1) * block
     for c, members in layout.couples:
-        key = index.joint[c][rows].astype(np.int64)
-        key *= group
+        n_joint = int(np.prod([index.sizes[i] for i in index.couples[c]]))
+        key = (np.arange(n_joint, dtype=np.int64) * group)[index.joint[c][rows]]
         key += base
         sizes = [int(index.sizes[i]) for i in index.couples[c]]
-        n_joint = int(np.prod(sizes))
         for out, w in zip(cells[1:], weights, strict=False):
             sums = np.bincount(key, weights=w, minlength=size)[: width * block]
             sums = sums.reshape(width, block // group, group)[:, :n_joint]
