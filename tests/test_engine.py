@@ -420,8 +420,25 @@ def tied_case() -> Case:
     return ens, 1, [brush, {**ties, "secondary": "p0"}, brush]
 
 
+def close_values_case() -> Case:
+    """Found by hypothesis: one step spanning [0, 1] (its smallest value 0);
+    a trellis cell holding 8/13 and 2/3. Its spread taken as ``sum(d**2) -
+    sum(d)**2 / n`` around the step's smallest value lost 1.5e-13 of its
+    size to cancellation; around the cell's own mean it does not."""
+    ds = ["g0", "g0", "g1"] + ["g0"] * 5 + ["g1"] + ["g0"] * 7 + ["g1", "g0"]
+    p = ["o0", "o1"] + ["o0"] * 6 + ["o1"] + ["o0"] * 9
+    acc = [0, 1, 3, 0, 0, 0, 0, -3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3.5]
+    frame = pd.DataFrame(
+        {"dataset": ds, "p0": p, "p1": p, "acc": np.asarray(acc, dtype=np.float64)}
+    )
+    ens = hpcore.normalize(hpcore.load(frame, metric="acc"))
+    brush = {"range": (0.0, 1.0), "where": {}, "primary": "p0", "secondary": None}
+    return ens, 1, [brush, {**brush, "primary": "dataset"}, brush]
+
+
 @given(case=cases())
 @example(case=tied_case())
+@example(case=close_values_case())
 def test_random_tables_match_plain_functions(case: Case) -> None:
     ens, bins, brushes_ = case
     before = ens.table.copy()
