@@ -568,7 +568,7 @@ def step_cells(
         sizes = [int(index.sizes[i]) for i in index.couples[c]]
         packed = np.bincount(key, weights=coarse, minlength=size)
         fine_sum = np.bincount(key, weights=fine, minlength=size)
-        bins = [packed, fine_sum]
+        bins: list[np.ndarray] = [packed, fine_sum]
         if spread:
             # two-pass per bin (step, joint code, primary and secondary
             # option): the squared deviations from the bin's own mean, so
