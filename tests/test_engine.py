@@ -436,7 +436,27 @@ def close_values_case() -> Case:
     return ens, 1, [brush, {**brush, "primary": "dataset"}, brush]
 
 
+def tiny_values_case() -> Case:
+    """Found by hypothesis: a cell holding 0 and 7.2e-149. The union's
+    rounding floor counted the running sum itself (7.2e-149 * 2**-100)
+    against a spread of 2.6e-297 and set it to 0; the floor is now the
+    running sum times twice the union's mean."""
+    acc = [0.0, 1.0, 0.0, 0.0, 3.582247e-149, 0.5]
+    frame = pd.DataFrame(
+        {
+            "dataset": ["g0", "g0", "g0", "g2", "g2", "g2"],
+            "p0": ["o0", "o1", "o0", "o1", "o1", "o0"],
+            "p1": ["o0", "o1", "o0", "o0", "o0", "o0"],
+            "acc": np.asarray(acc, dtype=np.float64),
+        }
+    )
+    ens = hpcore.normalize(hpcore.load(frame, metric="acc"))
+    brush = {"range": (0.0, 1.0), "where": {}, "primary": "dataset", "secondary": None}
+    return ens, 1, [brush, {**brush, "primary": "p0"}, brush]
+
+
 @given(case=cases())
+@example(case=tiny_values_case())
 @example(case=tied_case())
 @example(case=close_values_case())
 def test_random_tables_match_plain_functions(case: Case) -> None:
