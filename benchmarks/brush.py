@@ -473,6 +473,32 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
             print("{:>11} {:>6} {:<34} {:>12} {:>12} {:>8}".format(*cells))
 
 
+def print_markdown(results: Sequence[dict[str, Any]]) -> None:
+    """The README's table (medians; CPU times where the machine is shared)."""
+    print(
+        "| rows | parameters (pair cells) | build s (peak / table) "
+        "| range drag: engine ms, median (p95) | range drag with statistics ms "
+        "| plain path CPU ms | filter change CPU ms (counting tables, wall ms) "
+        "| scan CPU ms | filter change / scan | filter change / plain "
+        "| primary change CPU ms (/ scan) |"
+    )
+    print("|---" * 11 + "|")
+    for r in results:
+        cpu = r["cpu"]
+        print(
+            f"| {r['rows']:,} | {len(r['parameters'])} ({r['pair_cells']}) "
+            f"| {r['build_s']:.2f} ({r['build_peak_over_table']:.2f}x) "
+            f"| {r['drag_engine_only']['median_ms']:.1f} "
+            f"({r['drag_engine_only']['p95_ms']:.1f}) "
+            f"| {r['drag']['median_ms']:.0f} | {cpu['plain_ms']:,.0f} "
+            f"| {cpu['filter_change_ms']:.0f} ({r['filter_counts']['median_ms']:.0f}) "
+            f"| {cpu['scan_ms']:.1f} | {cpu['filter_change_over_scan']:.1f}x "
+            f"| {cpu['filter_change_over_plain']:.2f}x "
+            f"| {cpu['primary_change_ms']:.0f} "
+            f"({cpu['primary_change_over_scan']:.1f}x) |"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -491,7 +517,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--merge", action="store_true", help="add to the results already in --out"
     )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the README's table from --out and stop (no measuring)",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print_markdown(json.loads(args.out.read_text())["results"])
+        return 0
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
