@@ -25,6 +25,9 @@ in one run:
 - **scan baseline** for both: one vectorized pass over the parameter codes
   (``allowed[codes]`` AND-reduced over every parameter column of the set,
   what a where-mask costs with every parameter filtered), median of 5.
+- the filter change, primary change, plain path and scan are also given in
+  **CPU time** (``time.process_time``, medians): on a shared machine wall
+  time counts the other processes' turns too, CPU time does not.
 
 The brushes are random: ranges ``[lo, hi]`` in [0, 1]; filters restrict one
 or two parameters to a random subset of their options; primary and
@@ -78,10 +81,25 @@ DEFAULT_SIZES = (13_000, 1_000_000, 10_000_000)
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "brush.json"
 
 
+#: CPU seconds of every :func:`timed` call, in order (the machine is shared:
+#: wall time also counts the other processes' turns, CPU time does not).
+CPU: list[float] = []
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall seconds of ``fn()`` and its result; its CPU seconds go to :data:`CPU`."""
+    cpu = time.process_time()
     start = time.perf_counter()
     out = fn()
-    return time.perf_counter() - start, out
+    wall = time.perf_counter() - start
+    CPU.append(time.process_time() - cpu)
+    return wall, out
+
+
+def cpu_of(fn: Callable[[], Any]) -> float:
+    """CPU seconds of one ``fn()``."""
+    timed(fn)
+    return CPU[-1]
 
 
 def summary(seconds: Sequence[float]) -> dict[str, float]:
@@ -201,6 +219,20 @@ def scan_baseline(ens: hpcore.Ensemble) -> float:
     return float(statistics.median(timed(scan)[0] for _ in range(5)))
 
 
+def scan_cpu(ens: hpcore.Ensemble) -> float:
+    """CPU seconds of :func:`scan_baseline`'s pass (median of 5)."""
+    codes = [ens.codes(p).to_numpy() for p in ens.parameters]
+    allowed = [np.ones(len(ens.options(p)), dtype=bool) for p in ens.parameters]
+
+    def scan() -> np.ndarray:
+        mask = allowed[0][codes[0]]
+        for ok, c in zip(allowed[1:], codes[1:], strict=True):
+            mask &= ok[c]
+        return mask
+
+    return float(statistics.median(cpu_of(scan) for _ in range(5)))
+
+
 def plain_reps(n_rows: int) -> int:
     return 20 if n_rows <= 100_000 else 5 if n_rows <= 2_000_000 else 3
 
@@ -250,6 +282,7 @@ def bench(
             )[0]
         )
     plain, gaps = [], []
+    plain_cpu: list[float] = []
     for lo, hi in ranges[: plain_reps(n_rows)]:
         t, ref = timed(
             lambda lo=lo, hi=hi: plain_brush(
@@ -257,6 +290,7 @@ def bench(
             )
         )
         plain.append(t)
+        plain_cpu.append(CPU[-1])
         gaps.append(
             check_equal(
                 engine_brush(engine, population, lo, hi, where, primary, secondary), ref
@@ -266,6 +300,7 @@ def bench(
 
     # filter changes: the first brush under a new where (and its population)
     changes, after = [], []
+    changes_cpu: list[float] = []
     for _ in range(args.changes):
         new = random_where(ens, rng)
         lo, hi = ranges[len(changes)]
@@ -278,6 +313,7 @@ def bench(
 
         t, (_, pop) = timed(first)
         changes.append(t)
+        changes_cpu.append(CPU[-1])
         for lo2, hi2 in ranges[:10]:
             after.append(
                 timed(
@@ -295,7 +331,7 @@ def bench(
             timed(lambda new=new: engine.query(range=(0.2, 0.9), where=new))[0]
         )
     # primary/secondary changes under the drag's filter
-    switches = []
+    switches, switches_cpu = [], []
     for _ in range(args.changes):
         p, s = random_trellis(ens, rng)
         switches.append(
@@ -305,6 +341,17 @@ def bench(
                 )
             )[0]
         )
+        switches_cpu.append(CPU[-1])
+    scan_c = scan_cpu(ens)
+    cpu = {
+        "scan_ms": scan_c * 1e3,
+        "filter_change_ms": statistics.median(changes_cpu) * 1e3,
+        "primary_change_ms": statistics.median(switches_cpu) * 1e3,
+        "plain_ms": statistics.median(plain_cpu) * 1e3,
+    }
+    cpu["filter_change_over_scan"] = cpu["filter_change_ms"] / cpu["scan_ms"]
+    cpu["primary_change_over_scan"] = cpu["primary_change_ms"] / cpu["scan_ms"]
+    cpu["filter_change_over_plain"] = cpu["filter_change_ms"] / cpu["plain_ms"]
     drag_s, only_s, plain_s = summary(drag), summary(only), summary(plain)
     change_s, switch_s = summary(changes), summary(switches)
     return {
@@ -329,6 +376,7 @@ def bench(
         "drag_after_change": summary(after),
         "primary_change": switch_s,
         "primary_change_over_scan": switch_s["median_ms"] / (scan * 1e3),
+        "cpu": cpu,
         "checked_brushes": len(gaps),
         "max_relative_mean_gap": max(gaps, default=0.0),
         "where": where,
@@ -401,10 +449,54 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
                 f"{r['scan_ms']:.1f}",
                 f"{r['primary_change_over_scan']:.1f}x",
             ),
+            (
+                "filter change CPU ms (vs scan)",
+                f"{r['cpu']['filter_change_ms']:.1f}",
+                f"{r['cpu']['scan_ms']:.1f}",
+                f"{r['cpu']['filter_change_over_scan']:.1f}x",
+            ),
+            (
+                "filter change CPU ms (vs plain)",
+                f"{r['cpu']['filter_change_ms']:.1f}",
+                f"{r['cpu']['plain_ms']:.1f}",
+                f"{r['cpu']['filter_change_over_plain']:.2f}x",
+            ),
+            (
+                "primary change CPU ms (vs scan)",
+                f"{r['cpu']['primary_change_ms']:.1f}",
+                f"{r['cpu']['scan_ms']:.1f}",
+                f"{r['cpu']['primary_change_over_scan']:.1f}x",
+            ),
         ]
         for what, ours, base, ratio in rows:
             cells = (f"{r['rows']:,}", r["set"], what, ours, base, ratio)
             print("{:>11} {:>6} {:<34} {:>12} {:>12} {:>8}".format(*cells))
+
+
+def print_markdown(results: Sequence[dict[str, Any]]) -> None:
+    """The README's table (medians; CPU times where the machine is shared)."""
+    print(
+        "| rows | parameters (pair cells) | build s (peak / table) "
+        "| range drag: engine ms, median (p95) | range drag with statistics ms "
+        "| plain path CPU ms | filter change CPU ms (counting tables, wall ms) "
+        "| scan CPU ms | filter change / scan | filter change / plain "
+        "| primary change CPU ms (/ scan) |"
+    )
+    print("|---" * 11 + "|")
+    for r in results:
+        cpu = r["cpu"]
+        print(
+            f"| {r['rows']:,} | {len(r['parameters'])} ({r['pair_cells']}) "
+            f"| {r['build_s']:.2f} ({r['build_peak_over_table']:.2f}x) "
+            f"| {r['drag_engine_only']['median_ms']:.1f} "
+            f"({r['drag_engine_only']['p95_ms']:.1f}) "
+            f"| {r['drag']['median_ms']:.0f} | {cpu['plain_ms']:,.0f} "
+            f"| {cpu['filter_change_ms']:.0f} ({r['filter_counts']['median_ms']:.0f}) "
+            f"| {cpu['scan_ms']:.1f} | {cpu['filter_change_over_scan']:.1f}x "
+            f"| {cpu['filter_change_over_plain']:.2f}x "
+            f"| {cpu['primary_change_ms']:.0f} "
+            f"({cpu['primary_change_over_scan']:.1f}x) |"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -425,7 +517,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--merge", action="store_true", help="add to the results already in --out"
     )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the README's table from --out and stop (no measuring)",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print_markdown(json.loads(args.out.read_text())["results"])
+        return 0
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:

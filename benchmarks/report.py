@@ -26,8 +26,15 @@ the drawing's memory is also measured at 13,000 and N rows (tracemalloc peak
 while drawing and saving the three figures): drawing works on the tables
 only, so it must not grow with the rows.
 
+First (and alone with ``--fixed-cost``) the **fixed costs** of target 4,
+each a fresh interpreter, CPU seconds (user + sys of the child), interleaved
+with their baselines: ``import hpcore`` against ``python -c pass``, the whole
+``hpexplorer report`` against a bare ``import pandas, matplotlib``, an
+argument error against ``python -c pass``.
+
 Run from the repository root::
 
+    python benchmarks/report.py --fixed-cost    # the fixed costs only
     python benchmarks/report.py                 # 5 runs each
     python benchmarks/report.py --repeat 9 --memory-rows 1000000
 
@@ -166,6 +173,80 @@ print(tracemalloc.get_traced_memory()[1] / 2**20)
     return float(done.stdout.strip().splitlines()[-1])
 
 
+#: The fixed costs of issue 14, target 4: (label, command after the
+#: interpreter, baseline label, target CPU seconds). Each runs in a fresh
+#: interpreter; ``report`` and the argument error through ``hpcore.app.cli``.
+_CLI = "import sys; from hpcore.app.cli import main; sys.exit(main(sys.argv[1:]))"
+FIXED: dict[str, list[str]] = {
+    "python -c pass": ["-c", "pass"],
+    "import pandas, matplotlib": ["-c", "import pandas, matplotlib"],
+    "import hpcore": ["-c", "import hpcore"],
+    "hpexplorer report (13k)": ["-c", _CLI, "report", "--out"],
+    "argument error (--range 2 3)": ["-c", _CLI, "report", "--range", "2", "3"],
+}
+#: ours -> (baseline measured in the same run, target CPU seconds)
+FIXED_AGAINST = {
+    "import hpcore": ("python -c pass", 0.5),
+    "hpexplorer report (13k)": ("import pandas, matplotlib", 2.0),
+    "argument error (--range 2 3)": ("python -c pass", 0.5),
+}
+
+
+def run_fixed(argv: list[str], out: Path) -> dict[str, float]:
+    """CPU seconds (user + sys, wait4) and wall seconds of one fresh interpreter."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
+    extra = [str(out)] if argv[-1] == "--out" else []
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, *argv, *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
+    _, _, usage = os.wait4(proc.pid, 0)
+    return {"cpu": _cpu(usage), "wall": time.perf_counter() - start}
+
+
+def fixed_costs(repeat: int) -> dict[str, Any]:
+    """Target 4's fixed costs against baselines run interleaved with them."""
+    samples: dict[str, dict[str, list[float]]] = {k: {} for k in FIXED}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            for label, argv in FIXED.items():
+                found = run_fixed(argv, Path(tmp) / f"report-{i}")
+                for key, value in found.items():
+                    samples[label].setdefault(key, []).append(value)
+    medians = {
+        label: {k: statistics.median(v) for k, v in found.items()}
+        for label, found in samples.items()
+    }
+    print(
+        f"{'rows':>7}  {'what':<30}{'ours':>8}{'baseline':>10}{'ratio':>8}"
+        f"{'target':>8}  (CPU s, median of {repeat}; baseline in brackets below)"
+    )
+    rows = []
+    for label, (base, target) in FIXED_AGAINST.items():
+        ours, ref = medians[label]["cpu"], medians[base]["cpu"]
+        rows.append(
+            {
+                "rows": ROWS,
+                "what": label,
+                "ours_cpu_s": ours,
+                "ours_wall_s": medians[label]["wall"],
+                "baseline": base,
+                "baseline_cpu_s": ref,
+                "ratio": ours / ref,
+                "target_cpu_s": target,
+            }
+        )
+        print(
+            f"{ROWS:>7}  {label:<30}{ours:>8.3f}{ref:>10.3f}{ours / ref:>8.2f}"
+            f"{target:>8.1f}  ({base}; wall {medians[label]['wall']:.2f} s)"
+        )
+    return {"repeat": repeat, "rows": rows, "medians": medians, "samples": samples}
+
+
 def export(ref: str, into: Path) -> Path:
     """The package at ``ref`` (git archive of ``hpcore``) in ``into``."""
     data = subprocess.run(
@@ -184,10 +265,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default=DEFAULT_BASELINE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--memory-rows", type=int, default=0)
+    parser.add_argument(
+        "--fixed-cost",
+        action="store_true",
+        help="only the fixed costs (import, report, argument error) against "
+        "python -c pass and bare imports; writes --out",
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
         worker(args.worker)
+        return 0
+    fixed = fixed_costs(args.repeat)
+    if args.fixed_cost:
+        record = {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "load_average": os.getloadavg(),
+            },
+            "fixed_cost": fixed,
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"ours": ROOT, "baseline": export(args.baseline, Path(tmp) / "base")}
@@ -250,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "medians": medians,
         "samples": samples,
         "drawing_memory_mb": mem,
+        "fixed_cost": fixed,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

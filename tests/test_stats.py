@@ -15,6 +15,7 @@ from scipy import stats as sps
 
 import hpcore
 import hpcore.analysis.pairs
+from hpcore.analysis import stats
 from hpcore.analysis.selection import Selection
 from hpcore.analysis.stats import (
     COMPARE_COLUMNS,
@@ -493,3 +494,46 @@ def test_statistics_from_mismatched_counts_fail(ens: hpcore.Ensemble) -> None:
         enrich_pair_counts(counts, counts.iloc[::-1], selected=1, population=8)
     with pytest.raises(HpcoreError, match=r"lacks column\(s\) \['count'\]"):
         compare_pair_counts(counts, counts.drop(columns="count"), size_a=1, size_b=1)
+
+
+# ------------------------------------- scipy.stats' numbers, without importing it
+
+
+def test_t_quantile_chi2_sf_and_bh_equal_scipy_stats_bit_for_bit() -> None:
+    rng = np.random.default_rng(5)
+    df = np.r_[-1.0, 0.0, 0.5, 1.0, 2.0, rng.integers(1, 10**6, 200).astype(float)]
+    for q in (0.975, 0.95, 0.5 + 0.99 / 2.0):
+        got = stats.t_quantile(q, df)
+        want = np.asarray(sps.t.ppf(q, df))
+        assert np.array_equal(got, want, equal_nan=True)
+    for statistic, dof in [(0.0, 1), (1e-9, 3), (3.84, 1), (250.0, 7), (1e4, 40)]:
+        assert stats.chi2_sf(statistic, dof) == float(sps.chi2.sf(statistic, dof))
+    for n in (1, 2, 7, 804):
+        p = rng.uniform(0, 1, n) ** 4
+        p[: n // 3] = p[0]  # ties
+        got = stats.bh_q(p)
+        want = np.asarray(sps.false_discovery_control(p), dtype=np.float64)
+        assert np.array_equal(got, want)
+
+
+def test_report_path_does_not_import_scipy_stats() -> None:
+    # scipy.stats costs about half a second to import; the report needs none of it
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hpcore\n"
+        "from hpcore.app import report\n"
+        "from hpcore.analysis import stats, tables\n"
+        "from hpcore.views import trellis\n"
+        "ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(2000)))\n"
+        "sel = hpcore.select(ens, range=(0.9, 1.0))\n"
+        "stats.pair_statistics(ens, sel)\n"
+        "stats.parameter_importance(ens, sel)\n"
+        "stats.trellis_with_ci(ens, sel, primary='dataset')\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

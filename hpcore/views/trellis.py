@@ -1116,11 +1116,11 @@ def _legend(
 
 
 def _t_half(cells: pd.DataFrame) -> np.ndarray:
-    from scipy import stats as sps
+    from ..analysis.stats import t_quantile
 
     n = cells["count"].to_numpy(dtype=np.float64)
     sd = cells["sd"].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.asarray(sps.t.ppf(0.975, n - 1.0))
+        t = t_quantile(0.975, n - 1.0)
         half: np.ndarray = np.where(n >= 2, t * sd / np.sqrt(n), np.nan)
     return half

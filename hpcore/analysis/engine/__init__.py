@@ -34,8 +34,9 @@ ten million) and ``N / B`` steps:
   of parameters with ``a`` and ``b`` options, ``(a - 1)(b - 1)`` word ANDs
   per 64 rows), ``O(N / 64)`` words per pair;
 - a **new trellis primary/secondary** (or a new filter, when a trellis is
-  asked for): one pass over the rows, three ``bincount`` per couple of
-  panel parameters, ``O(N)``;
+  asked for): one pass over the rows, per couple of panel parameters three
+  ``bincount`` and the gather of its bins' means (the two-pass spreads),
+  ``O(N)``;
 - a **range drag** under a filter and trellis seen before: two binary
   searches, the popcounts of all option pairs over the at most ``B / 2`` rows
   between each end and its nearest step, the direct aggregation of the
@@ -73,19 +74,18 @@ subtraction. The rows of the partial steps at a brush's ends are summed the
 same way. Means: the exact sum divided by the count.
 
 Spreads (sum of squared deviations, ``M2``), for the trellis' intervals:
-per step and cell ``M2 = sum((v - a)**2) - (sum(v - a))**2 / n``, set to 0
-when within its own rounding bound ``(n + 4) eps sum((v - a)**2)`` (so equal
-values give exactly 0); the whole steps of a brush combine through running
-double-double sums of squares, ``S2 - S1**2 / n``, set to 0 within
-``2**-100`` of the running sums (their rounding bound); the partial steps
-at both ends are aggregated two-pass from their rows; the pieces merge
-around the cell's mean (Chan et al.), every term non-negative. The error is
-at most about ``1e-13 M2`` plus ``2**-100`` times the cell's running sums of
-``v`` and ``v**2`` up to the brush's top, plus ``(B + 4) eps`` times the
-squared distances of its values from their steps' smallest values. The
-last term is what a cell of nearly (not exactly) equal values inside steps
-of widely spread values can show: its interval may then be off the plain
-function's by up to about ``sqrt(B eps)`` of the step's width.
+per step and cell two-pass, from the rows' deviations from their bin's
+mean (a bin: the step, the joint code of a couple of parameters, the
+primary and secondary options), the bins of a cell merged around its mean
+(Chan et al.), every term non-negative, so close values lose nothing to
+cancellation; the whole steps of a brush combine through running
+double-double sums of squares, ``S2 - S1**2 / n`` (each step's
+``S1**2 / n`` entered in double-double), set to 0 within ``2**-100`` of
+the running sums (their rounding bound): equal values give exactly 0. The
+partial steps at both ends are aggregated two-pass from their rows; the
+pieces merge around the cell's mean (Chan et al.). The error is at most
+about ``1e-13 M2`` plus ``2**-100`` times the cell's running sums of ``v``
+and ``v**2`` up to the brush's top.
 
 Tables larger than memory
 -------------------------

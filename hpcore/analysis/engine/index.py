@@ -41,7 +41,7 @@ import pandas as pd
 from ...data.errors import ParameterError
 from ...data.model import NORMALIZED, Ensemble
 from ...data.validation import fmt_list
-from .exact import dd_prefix, split, two_product, two_sum
+from .exact import dd_prefix, dd_square_over, split, two_product, two_sum
 
 #: Rows per step: a power of two near ``2 sqrt(rows)``, within these bounds.
 #: The upper bound must stay at most ``2**13`` (the counts packed with the
@@ -246,6 +246,14 @@ class RowIndex:
                 raw[i] = codes[:0]  # the table's codes are no longer needed
             self.joint.append(joint)
         del raw
+        #: per name: its option code from its couple's joint code (a lookup
+        #: table instead of an integer division and remainder per row)
+        self.decode: list[np.ndarray] = []
+        for i in range(len(names)):
+            c, divisor = self.place[i]
+            size = int(np.prod([self.sizes[j] for j in self.couples[c]]))
+            lut = (np.arange(size) // divisor) % int(self.sizes[i])
+            self.decode.append(lut.astype(np.int64))
         self.all_bits = np.zeros(self.n_words, dtype=np.uint64)
         self.all_bits.view(np.uint8)[:n_bytes] = np.packbits(
             np.ones(n, dtype=bool), bitorder="little"
@@ -307,13 +315,8 @@ class RowIndex:
 
     def code(self, i: int, rows: slice | np.ndarray) -> np.ndarray:
         """Option codes (int64) of parameter ``i`` at the given sorted rows."""
-        couple, divisor = self.place[i]
-        joint = self.joint[couple][rows].astype(np.int64)
-        if divisor > 1:
-            joint //= divisor
-        if len(self.couples[couple]) > 1:
-            joint %= int(self.sizes[i])
-        return joint
+        out: np.ndarray = self.decode[i][self.joint[self.place[i][0]][rows]]
+        return out
 
     def option_rows(self, name: str, labels: Sequence[str]) -> np.ndarray:
         """Bitmap rows of the given options of ``name``."""
@@ -512,11 +515,14 @@ def step_cells(
     step's power of two ``q`` into ``round(d / q) * q + rest``, and each part
     sums exactly in float64 (multiples of ``q`` below ``2**26 q``, and the
     rest a multiple of ``ulp(a)`` below ``q / 2`` when ``value <= 2 a``).
-    Returns ``(4, steps, cells)``: count, the two parts' sums, the sum of
-    ``d**2`` (zeros without ``spread``). Per couple of panels one ``bincount``
-    of the key (step, joint code, primary and secondary option) with the
-    count packed above the coarse multiples, and one per other weight; then
-    summed over each panel's partner.
+    Returns ``(4, steps, cells)``: count, the two parts' sums, and the sum
+    of squared deviations from the mean (zeros without ``spread``), two-pass:
+    per bin of the ``bincount`` key its rows' squared deviations from the
+    bin's mean, the bins of a cell merged around the cell's mean (Chan et
+    al.), so close values far from ``a`` lose nothing to cancellation. Per
+    couple of panels one ``bincount`` of the key (step, joint code, primary
+    and secondary option) with the count packed above the coarse multiples,
+    and one per other weight; then summed over each panel's partner.
     """
     width = len(rows_per)
     stop = start + int(rows_per.sum())
@@ -524,43 +530,82 @@ def step_cells(
     passing = unpack_bits(bits, start, stop)
     kept = int(np.count_nonzero(passing))
     rows: slice | np.ndarray
+    step: np.ndarray | None = None
     if kept < COMPRESS_BELOW * (stop - start):  # a narrow filter: its rows only
         rows = start + np.flatnonzero(passing)
         step = rows // index.step - first
         base = step * block
     else:  # all rows; those the filter drops go to a spare step
         rows = slice(start, stop)
-        step = np.repeat(np.arange(width, dtype=np.int64), rows_per)
-        base = step * block
+        base = np.repeat(np.arange(0, width * block, block, dtype=np.int64), rows_per)
         base[~passing] = width * block
     del passing
     base += cell_group(index, layout, rows)
-    step += first
-    d = index.values[rows] - index.low[step]
-    coarse = np.rint(d * index.inv_quantum[step])
-    fine = d - coarse * index.quantum[step]
-    del step
-    coarse += PACK  # the row count and the coarse multiples in one float64
-    weights = (coarse, fine, d * d) if spread else (coarse, fine)
     steps = slice(first, first + width)
+    if step is None:  # the steps' constants, one run per step
+        low, inv_quantum, quantum = (
+            np.repeat(a[steps], rows_per)
+            for a in (index.low, index.inv_quantum, index.quantum)
+        )
+    else:
+        low, inv_quantum, quantum = (
+            a[steps][step] for a in (index.low, index.inv_quantum, index.quantum)
+        )
+    del step
+    d = index.values[rows] - low
+    coarse = np.rint(d * inv_quantum)
+    fine = d - coarse * quantum
+    del low, inv_quantum, quantum
+    coarse += PACK  # the row count and the coarse multiples in one float64
     cells = np.zeros((4, width, layout.n_cells), dtype=np.float64)
     size = (width + 1) * block
+    # each step's quantum, 0 for the spare step of the rows the filter drops
+    step_quantum = np.append(index.quantum[steps], 0.0)[:, None]
     for c, members in layout.couples:
-        key = index.joint[c][rows].astype(np.int64)
-        key *= group
+        n_joint = int(np.prod([index.sizes[i] for i in index.couples[c]]))
+        key = (np.arange(n_joint, dtype=np.int64) * group)[index.joint[c][rows]]
         key += base
         sizes = [int(index.sizes[i]) for i in index.couples[c]]
-        n_joint = int(np.prod(sizes))
-        for out, w in zip(cells[1:], weights, strict=False):
-            sums = np.bincount(key, weights=w, minlength=size)[: width * block]
-            sums = sums.reshape(width, block // group, group)[:, :n_joint]
-            sums = sums.reshape(width, *sizes, group)
-            for i in members:
-                axis = index.couples[c].index(i)
-                others = tuple(1 + x for x in range(len(sizes)) if x != axis)
-                part = sums.sum(axis=others) if others else sums
-                cell = layout.offsets[layout.panels.index(i)]
-                out[:, cell : cell + sizes[axis] * group] = part.reshape(width, -1)
+        packed = np.bincount(key, weights=coarse, minlength=size)
+        fine_sum = np.bincount(key, weights=fine, minlength=size)
+        bins: list[np.ndarray] = [packed, fine_sum]
+        if spread:
+            # two-pass per bin (step, joint code, primary and secondary
+            # option): the squared deviations from the bin's own mean, so
+            # that close values far from the step's smallest value do not
+            # cancel (Chan et al. merge the bins into cells below)
+            count = np.floor(packed / PACK)
+            total = (packed - count * PACK).reshape(width + 1, block)
+            total *= step_quantum
+            total += fine_sum.reshape(width + 1, block)
+            mean = total.reshape(-1) / np.maximum(count, 1.0)
+            dev = d - mean[key]
+            dev *= dev
+            bins += [np.bincount(key, weights=dev, minlength=size), count, mean]
+            del dev
+        shaped = [
+            b[: width * block]
+            .reshape(width, block // group, group)[:, :n_joint]
+            .reshape(width, *sizes, group)
+            for b in bins
+        ]
+        for i in members:
+            axis = index.couples[c].index(i)
+            others = tuple(1 + x for x in range(len(sizes)) if x != axis)
+            cell = layout.offsets[layout.panels.index(i)]
+            at = slice(cell, cell + sizes[axis] * group)
+            parts = [b.sum(axis=others) if others else b for b in shaped[:3]]
+            for out, part in zip(cells[1:], parts, strict=False):
+                out[:, at] = part.reshape(width, -1)
+            if spread and others:
+                # M2 of a cell: its bins' M2 plus n_bin (mean_bin - mean)**2
+                n_bin, m_bin = shaped[3], shaped[4]
+                n_cell = n_bin.sum(axis=others, keepdims=True)
+                m_cell = (n_bin * m_bin).sum(axis=others, keepdims=True)
+                m_cell /= np.maximum(n_cell, 1.0)
+                gap = m_bin - m_cell
+                between = (n_bin * gap * gap).sum(axis=others)
+                cells[3][:, at] += between.reshape(width, -1)
     # unpack the counts and the coarse sums (exact: below 2**53)
     np.floor(cells[1] / PACK, out=cells[0])
     cells[1] -= cells[0] * PACK
@@ -575,12 +620,15 @@ def leaf_moments(
 
     The sum ``n a + coarse + fine`` is added up exactly (``n a`` as two exact
     products of ``n`` with the halves of ``a``, the rest by TwoSum) into an
-    unnormalized double-double. The spread ``M2 = sum(d**2) - (coarse +
-    fine)**2 / n`` is set to 0 when within its own rounding bound ``(n + 4)
-    eps sum(d**2)`` (values all equal: exactly 0). The sum of squares is
-    ``n a**2 + 2 a (coarse + fine) + (coarse + fine)**2 / n + M2``, its large
-    terms again exact products added by TwoSum. Returns ``(s1_hi, s1_lo, m2,
-    s2_hi, s2_lo, shifted)``; ``shifted = coarse + fine`` rounded.
+    unnormalized double-double. The spread ``M2`` is :func:`step_cells`'
+    two-pass one (squared deviations from each bin's own mean, bins merged
+    around the cell's mean), 0 for cells of fewer than two rows. The sum of
+    squares is ``n a**2 + 2 a (coarse + fine) + (coarse + fine)**2 / n +
+    M2``, its large terms exact products (the square over ``n`` in
+    double-double) added by TwoSum, so that a union of steps whose cell
+    values are all equal gives ``S2 - S1**2 / n`` within ``2**-100`` of the
+    running sums, hence 0. Returns ``(s1_hi, s1_lo, m2, s2_hi, s2_lo,
+    shifted)``; ``shifted = coarse + fine`` rounded.
     """
     n, coarse, fine, square = cells
     low = index.low[steps, None]
@@ -589,15 +637,18 @@ def leaf_moments(
     s1_hi, e3 = two_sum(t, fine)
     s1_lo = (e1 + e2) + e3
     d_hi, d_lo = two_sum(coarse, fine)
-    mean_d = d_hi / np.maximum(n, 1.0)
-    spread = square - d_hi * mean_d
-    spread = np.where(spread > (n + 4.0) * EPS * square, spread, 0.0)
+    spread = np.where(n >= 2, square, 0.0)
     p, p_err = two_product(2.0 * low, d_hi)
+    # (coarse + fine)**2 / n in double-double, as the queries take S1**2 / n:
+    # rounded to float64 it would leave eps * sum(d)**2 / n in S2 - S1**2 / n
+    # and equal values a spread of that size instead of 0
+    q_hi, q_lo = dd_square_over(d_hi, d_lo, np.maximum(n, 1.0))
     t, e1 = two_sum(n * index.square_hi[steps, None], n * index.square_mid[steps, None])
     t, e2 = two_sum(t, p)
-    s2_hi, e3 = two_sum(t, d_hi * mean_d + spread)
-    s2_lo = ((e1 + e2) + e3) + (
-        p_err + 2.0 * low * d_lo + n * index.square_lo[steps, None]
+    t, e3 = two_sum(t, q_hi)
+    s2_hi, e4 = two_sum(t, spread)
+    s2_lo = (((e1 + e2) + e3) + e4) + (
+        p_err + 2.0 * low * d_lo + n * index.square_lo[steps, None] + q_lo
     )
     return s1_hi, s1_lo, spread, s2_hi, s2_lo, d_hi
 

@@ -63,7 +63,8 @@ FILTER_CACHE = 8
 #: holds about 36 bytes per trellis cell and step.
 TRELLIS_CACHE = 2
 #: A union of whole steps whose sum of squared deviations is below this
-#: share of its running sums' magnitude is within rounding of 0 (see
+#: share of its running sums' rounding (the running sum of squares, and the
+#: running sum times twice the union's mean) is within rounding of 0 (see
 #: :func:`trellis_range`).
 UNION_FLOOR = 2.0**-100
 
@@ -335,7 +336,13 @@ def trellis_range(
         w_hi, w_lo = dd_sub(tt.s2_hi[s_b], tt.s2_lo[s_b], tt.s2_hi[s_a], tt.s2_lo[s_a])
         d_hi, d_lo = dd_sub(w_hi, w_lo, q_hi, q_lo)
         m2_u = d_hi + d_lo
-        floor = UNION_FLOOR * (np.abs(tt.s2_hi[s_b]) + np.abs(tt.s1_hi[s_b]))
+        # rounding of the running sums: 2**-104 of S2's, and of S1's times
+        # the derivative of S1**2 / n, twice the union's mean (not S1's alone:
+        # with values near 1e-150 that would swallow the whole spread)
+        mean_u = np.abs(u_hi) / np.maximum(n_u, 1.0)
+        floor = UNION_FLOOR * (
+            np.abs(tt.s2_hi[s_b]) + np.abs(tt.s1_hi[s_b]) * 2.0 * mean_u
+        )
         m2_u = np.where(m2_u > floor, m2_u, 0.0)
     pieces = [(n_u, u_hi, u_lo, m2_u)]
     for first, stop in ends:
