@@ -46,6 +46,25 @@ def number_label(value: float) -> str:
     return f"{value:.6g}"
 
 
+def number_labels(values: np.ndarray) -> list[str]:
+    """Labels of distinct sorted numbers, unique by construction.
+
+    Each value gets :func:`number_label`; values whose labels collide (they
+    agree to 6 significant digits, e.g. ``0.001`` and the float32-rounded
+    ``0.0010000000474974513``) get as many more digits as tell them apart,
+    up to the 17 that tell any two doubles apart.
+    """
+    labels = [number_label(v) for v in values]
+    clash = pd.Index(labels).duplicated(keep=False)
+    digits = 7
+    while clash.any() and digits <= 17:
+        for i in np.flatnonzero(clash):
+            labels[i] = f"{values[i]:.{digits}g}"
+        clash = pd.Index(labels).duplicated(keep=False)
+        digits += 1
+    return labels
+
+
 def _from_codes(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
     """Build an ordered categorical; code -1 becomes the ``missing`` option."""
     codes = np.asarray(codes, dtype=np.int64)
@@ -73,7 +92,7 @@ def raw_options(series: pd.Series) -> Options:
         uniques = np.unique(values[present])
         codes = np.full(len(values), -1, dtype=np.int64)
         codes[present] = np.searchsorted(uniques, values[present])
-        return Options(_from_codes(codes, [number_label(u) for u in uniques]))
+        return Options(_from_codes(codes, number_labels(uniques)))
     if pd.api.types.is_bool_dtype(series.dtype):
         present = series.notna().to_numpy()
         values = series.to_numpy(dtype=bool, na_value=False)
