@@ -87,31 +87,34 @@ def _dedupe_labels(labels: list[str], values: list[object]) -> list[str]:
 def raw_options(series: pd.Series) -> Options:
     """Options from the distinct values of ``series``, in their natural order."""
     if is_numeric(series):
+        # hash-based factorize, then sort only the distinct values: O(n), where
+        # np.unique + searchsorted sort all n values
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        present = ~np.isnan(values)
-        uniques = np.unique(values[present])
-        codes = np.full(len(values), -1, dtype=np.int64)
-        codes[present] = np.searchsorted(uniques, values[present])
-        return Options(_from_codes(codes, number_labels(uniques)))
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+        return Options(_from_codes(codes, number_labels(np.asarray(uniques))))
     if pd.api.types.is_bool_dtype(series.dtype):
         present = series.notna().to_numpy()
         values = series.to_numpy(dtype=bool, na_value=False)
-        uniques_b = sorted({bool(v) for v in values[present]})
+        seen = values[present]
+        uniques_b = [
+            u for u, there in ((False, not seen.all()), (True, seen.any())) if there
+        ]
         codes = np.full(len(values), -1, dtype=np.int64)
-        codes[present] = np.searchsorted(
-            np.array(uniques_b, dtype=bool), values[present]
-        )
+        codes[present] = np.searchsorted(np.array(uniques_b, dtype=bool), seen)
         return Options(_from_codes(codes, [str(u) for u in uniques_b]))
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = series.cat.remove_unused_categories()
-        cat_codes = cats.cat.codes.to_numpy().astype(np.int64)
-        order = np.arange(len(cats.cat.categories))
-        if not cats.cat.ordered:  # first-seen order, like any other string column
-            order = pd.unique(cat_codes[cat_codes >= 0])
-        remap = np.full(len(cats.cat.categories) + 1, -1, dtype=np.int64)
+        cat_codes = series.cat.codes.to_numpy().astype(np.int64)
+        n_cats = len(series.cat.categories)
+        present = cat_codes >= 0
+        if series.cat.ordered:  # declared order, unused categories dropped
+            used = np.flatnonzero(np.bincount(cat_codes[present], minlength=n_cats))
+            order = used
+        else:  # first-seen order, like any other string column
+            order = pd.unique(cat_codes[present])
+        remap = np.full(n_cats + 1, -1, dtype=np.int64)
         remap[order] = np.arange(len(order))
         codes = remap[cat_codes]  # code -1 picks the last entry, -1
-        cat_values = list(cats.cat.categories.take(order))
+        cat_values = list(series.cat.categories.take(order))
         labels = [str(v) for v in cat_values]
         return Options(_from_codes(codes, _dedupe_labels(labels, cat_values)))
     codes, uniques_o = pd.factorize(series, sort=False, use_na_sentinel=True)
