@@ -79,12 +79,20 @@ def child(code: str, *args: str) -> dict[str, Any]:
     return result
 
 
-def make_table(n_rows: int, folder: Path) -> Path:
-    import hpcore
+#: Writes the synthetic table (in a child: Linux keeps a process's peak
+#: resident memory across fork and exec, so this process stays small).
+MAKE = """
+import sys
+import hpcore
+hpcore.synthetic.nws_like(int(sys.argv[1]), seed=0).to_parquet(sys.argv[2])
+print("{}")
+"""
 
+
+def make_table(n_rows: int, folder: Path) -> Path:
     path = folder / f"nws_like_{n_rows}.parquet"
     if not path.exists():
-        hpcore.synthetic.nws_like(n_rows, seed=0).to_parquet(path)
+        child(MAKE, str(n_rows), str(path))
     return path
 
 

@@ -236,8 +236,11 @@ def make_options(
         return raw_options(series)
     if bins == "auto":
         head = series.iloc[:10_000]  # many distinct values show early: skip the hash
-        if head.nunique() <= MAX_RAW_OPTIONS and series.nunique() <= MAX_RAW_OPTIONS:
-            return raw_options(series)
+        if head.nunique() <= MAX_RAW_OPTIONS:
+            raw = raw_options(series)  # one hash pass decides and builds
+            used = raw.values.categories.difference([MISSING_LABEL])
+            if len(used) <= MAX_RAW_OPTIONS:
+                return raw
         bins = DEFAULT_BINS
     assert isinstance(bins, int)
     return binned_options(series, bins, log)
