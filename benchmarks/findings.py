@@ -18,9 +18,10 @@ one run:
   ``bincount`` of the metric), the least any exact method needs; always run.
 
 Also printed: how many effects each test got, the agreement of the two
-(largest |p_auto - p_perm| among effects with p_perm above the permutation
-floor) and the peak memory of the process (``ru_maxrss``). Issue 14 target 3
-asks for <= 60 s at one million rows and <= 5 min at ten million. Run from
+(effects significant in one and not the other; the largest |p_auto -
+p_perm| where p_perm < 0.2) and the peak memory of the process
+(``ru_maxrss``). Issue 14 target 3 asks for <= 60 s at one million rows
+and <= 5 min at ten million. Run from
 the repository root::
 
     python benchmarks/findings.py --sizes 13000,100000,1000000
@@ -62,15 +63,22 @@ def bench(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
     b = 999 if n_rows <= args.full_baseline_rows else args.baseline_permutations
     t_base = float("nan")
     agreement = float("nan")
+    decisions = -1
     if not args.no_baseline:
         start = time.perf_counter()
         base = discover(ens, method="permutation", permutations=b)
         t_base = time.perf_counter() - start
         p_ours = ours.table.set_index("parameters")["p_value"]
         p_base = base.table.set_index("parameters")["p_value"].reindex(p_ours.index)
-        above = (p_base > 2.0 / (b + 1)).to_numpy() & np.isfinite(p_ours.to_numpy())
-        if above.any():
-            agreement = float(np.max(np.abs(p_ours - p_base).to_numpy()[above]))
+        # where decisions are made (p_perm < 0.2): Besag-Clifford p-values
+        # of clearly null effects (20 / L) are coarse by design
+        near = (p_base < 0.2).to_numpy() & np.isfinite(p_ours.to_numpy())
+        if near.any():
+            agreement = float(np.max(np.abs(p_ours - p_base).to_numpy()[near]))
+        q_ours = ours.table.set_index("parameters")["q_value"]
+        q_base = base.table.set_index("parameters")["q_value"].reindex(q_ours.index)
+        alpha = ours.alpha
+        decisions = int(((q_ours < alpha) != (q_base < alpha)).sum())
     t_scan = scan(ens, [e.parameters for e in ours.effects])
     tests = ours.table["test"].value_counts().to_dict()
     return {
@@ -83,7 +91,8 @@ def bench(n_rows: int, args: argparse.Namespace) -> dict[str, Any]:
         "baseline_seconds": t_base,
         "scan_seconds": t_scan,
         "baseline_permutations": b,
-        "max_p_difference": agreement,
+        "max_p_difference_below_0_2": agreement,
+        "decisions_differing": decisions,
         "peak_rss_bytes": peak,
     }
 
@@ -125,8 +134,9 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
             )
         print(
             f"{'':>12}  ({r['effects']} effects, tests {r['tests']}, "
-            f"{r['significant']} significant; max |p - p_perm| "
-            f"{r['max_p_difference']:.3f}; peak RSS "
+            f"{r['significant']} significant, {r['decisions_differing']} "
+            "decisions differ from the baseline's; max |p - p_perm| where p_perm "
+            f"< 0.2: {r['max_p_difference_below_0_2']:.3f}; peak RSS "
             f"{r['peak_rss_bytes'] / 2**20:.0f} MB)"
         )
 

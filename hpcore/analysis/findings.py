@@ -28,8 +28,9 @@ metric, ``SS_total = sum((y - mean(y))**2)``:
 
 Each SS is the squared length of a projection: with ``u_c = sum_{rows in c}
 y / sqrt(n_c)`` (one entry per non-empty cell), the reduced model spans the
-columns of ``sqrt(n_c) X`` (``X`` its cell-level design), an orthonormal basis
-``Q`` of their complement gives ``SS_effect = ||Q^T u||**2``. Permutations only
+columns of ``sqrt(n_c) X`` (``X`` its cell-level design); with ``Q`` an
+orthonormal basis of that span (thin SVD), ``SS_effect = ||u - Q Q^T u||**2``,
+the squared length of ``u``'s part outside the reduced model. Permutations only
 change the cell sums, so every permutation costs one ``bincount`` per test.
 
 **Permutation p-values.** The statistic is the F ratio ``(SS_effect / df) /
@@ -277,7 +278,7 @@ class _Design:
     counts: np.ndarray  # per cell (all cells)
     nonempty: np.ndarray  # indices of non-empty cells
     q_red: np.ndarray  # (C', r) orthonormal basis of the reduced model
-    q_eff: np.ndarray  # (C', df) orthonormal basis of the effect
+    df_effect: int  # C' - rank of the reduced model
     sums: np.ndarray  # per cell: sum of the values
     within: np.ndarray  # per non-empty cell: sum of squares about its mean
     residual_key: str  # which residual vector its permutations use
@@ -289,7 +290,7 @@ class _Design:
 
     @property
     def df(self) -> int:
-        return int(self.q_eff.shape[1])
+        return self.df_effect
 
     @property
     def smallest(self) -> int:
@@ -346,7 +347,11 @@ def _design(
         onehot[np.arange(len(nonempty)), sub_code] = 1.0
         blocks.append(onehot)
     design = np.hstack(blocks) * np.sqrt(n_ne)[:, None]
-    u_mat, sing, _ = np.linalg.svd(design, full_matrices=True)
+    # the thin SVD is enough: the effect's space is the complement of the
+    # reduced model's, so its sum of squares is that of the residual of the
+    # projection (see :func:`_ss_effect`); the full C' x C' basis would cost
+    # most of the run with a few hundred cells
+    u_mat, sing, _ = np.linalg.svd(design, full_matrices=False)
     tol = sing.max(initial=0.0) * max(design.shape) * np.finfo(np.float64).eps
     rank = int(np.sum(sing > tol))
     return _Design(
@@ -356,7 +361,7 @@ def _design(
         counts=counts,
         nonempty=nonempty,
         q_red=u_mat[:, :rank],
-        q_eff=u_mat[:, rank:],
+        df_effect=len(nonempty) - rank,
         sums=sums,
         within=within,
         residual_key="main" if kind == "main" else JOIN.join(parameters),
@@ -690,6 +695,14 @@ def discover(
     )
 
 
+def _ss_effect(d: _Design, u: np.ndarray) -> np.ndarray:
+    """Sum of squares of the effect: ``||u - Q Q^T u||**2`` (``Q`` the reduced
+    model's orthonormal basis), over the last axis of ``u``."""
+    resid = u - (u @ d.q_red) @ d.q_red.T
+    out: np.ndarray = np.sum(resid * resid, axis=-1)
+    return out
+
+
 def _f_observed(d: _Design, n: int) -> float:
     """The F ratio of an effect: ``(SS_effect / df) / (SS_within / (n - cells))``.
 
@@ -698,7 +711,7 @@ def _f_observed(d: _Design, n: int) -> float:
     no residual vector is needed.
     """
     u = _u(d, d.sums)
-    ss_eff = float(np.sum((u @ d.q_eff) ** 2))
+    ss_eff = float(_ss_effect(d, u))
     df_res = n - len(d.nonempty)
     rss = float(d.within.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -755,7 +768,7 @@ def _permutation_p(
 
     def f_ratio(d: _Design, sums: np.ndarray) -> np.ndarray:
         u = _u(d, sums)
-        ss_eff = np.sum((u @ d.q_eff) ** 2, axis=-1)
+        ss_eff = _ss_effect(d, u)
         ss_cells = np.sum(u**2, axis=-1)
         df_res = n - len(d.nonempty)
         rss = np.maximum(norms[d.residual_key] - ss_cells, 0.0)
@@ -813,7 +826,7 @@ def _cells(ens: Ensemble, d: _Design) -> tuple[pd.DataFrame, float]:
     predicted = (d.q_red @ (d.q_red.T @ u)) / np.sqrt(count)
     deviation = mean - predicted
     contrib = count * deviation**2
-    ss_eff = float(np.sum((u @ d.q_eff) ** 2))
+    ss_eff = float(_ss_effect(d, u))
     total = float(contrib.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = np.where(count > 1, np.sqrt(d.within / (count - 1)), np.nan)

@@ -189,7 +189,9 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
             # free each Arrow column as it is converted: the Arrow table and
             # the DataFrame are not both held whole (peak memory)
             df = pd.read_parquet(
-                p, to_pandas_kwargs={"self_destruct": True, "split_blocks": True}
+                p,
+                engine="pyarrow",
+                to_pandas_kwargs={"self_destruct": True, "split_blocks": True},
             )
         else:
             sep = _separator(p, "\t" if kind == "TSV" else ",")

@@ -158,9 +158,10 @@ def _method_text(findings: Findings) -> str:
 
 def why_nothing(findings: Findings) -> str:
     """Why no effect is significant, as far as the data tells."""
-    if findings.notes:
-        return " " + " ".join(f"{n[0].upper()}{n[1:]}." for n in findings.notes)
-    return " No pattern stands out from chance."
+    notes = " ".join(f"{n[0].upper()}{n[1:]}." for n in findings.notes)
+    if notes and all(e.effect == 0 for e in findings.effects):
+        return " " + notes  # nothing varies: chance is not the reason
+    return " No pattern stands out from chance." + (f" {notes}" if notes else "")
 
 
 def findings_markdown(
