@@ -226,3 +226,32 @@ def test_a_group_with_one_row_is_named(
     assert status == 0, err
     assert err.count("'solo' (1 row)") == 1
     assert "normalized to 0.5" in err
+
+
+def test_duplicate_column_names_in_parquet_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = [pa.array(["relu", "elu"] * 5), pa.array(["elu", "relu"] * 5)]
+    arrays.append(pa.array(np.linspace(0, 1, 10)))
+    path = tmp_path / "dup.parquet"
+    pq.write_table(
+        pa.Table.from_arrays(arrays, names=["activation", "activation", "acc"]), path
+    )
+    status, stdout, err = cli(capsys, "report", path, "--out", tmp_path / "o")
+    assert status == 2 and stdout == ""
+    assert "dup.parquet" in err and "duplicate column names ['activation']" in err
+
+
+def test_parquet_read_by_column_equals_pandas(tmp_path: Path) -> None:
+    # the column-by-column reader keeps dtypes and categorical order
+    df = hpcore.synthetic.nws_like(2000, seed=4)
+    df.index = np.arange(len(df)) * 3  # a stored index is not a column
+    path = tmp_path / "t.parquet"
+    df.to_parquet(path)
+    ens = hpcore.load(path)
+    ref = hpcore.load(df.reset_index(drop=True))
+    assert ens.parameters == ref.parameters
+    pd.testing.assert_frame_equal(ens.table, ref.table)

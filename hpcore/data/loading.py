@@ -145,6 +145,41 @@ def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**converted) if converted else df
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a DataFrame, one column at a time.
+
+    ``pandas.read_parquet`` holds the whole Arrow table and the whole
+    DataFrame at once (about twice the table at its peak); read column by
+    column, each Arrow column is freed as soon as it is converted, so the
+    peak stays near the DataFrame itself. The pandas metadata (categorical
+    order, dtypes) is kept; a stored index is not needed and left out.
+    """
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    names = [str(n) for n in file.schema_arrow.names]
+    meta = file.schema_arrow.pandas_metadata or {}
+    stored_index = {str(c) for c in meta.get("index_columns", []) if isinstance(c, str)}
+    index = pd.Index(names)
+    if index.has_duplicates:
+        dupes = sorted(set(index[index.duplicated()]))
+        raise ColumnError(
+            f"data file {str(path)!r}: duplicate column names {fmt_list(dupes)}; "
+            "each column needs its own name"
+        )
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        if name in stored_index:
+            continue
+        part = file.read(columns=[name], use_pandas_metadata=True)
+        frame = part.to_pandas(self_destruct=True, split_blocks=True)
+        del part
+        columns[name] = frame[name].reset_index(drop=True)
+    if not columns:
+        return pd.DataFrame()
+    return pd.DataFrame(columns, copy=False)
+
+
 def _why_missing(p: Path) -> str:
     """Why ``p`` cannot be opened although it was named: the words for a message."""
     if p.is_symlink():
@@ -186,13 +221,7 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         )
     try:
         if kind == "Parquet":
-            # free each Arrow column as it is converted: the Arrow table and
-            # the DataFrame are not both held whole (peak memory)
-            df = pd.read_parquet(
-                p,
-                engine="pyarrow",
-                to_pandas_kwargs={"self_destruct": True, "split_blocks": True},
-            )
+            df = _read_parquet(p)
         else:
             sep = _separator(p, "\t" if kind == "TSV" else ",")
             _check_header(p, sep)
