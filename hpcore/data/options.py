@@ -89,6 +89,11 @@ def raw_options(series: pd.Series) -> Options:
     if is_numeric(series):
         # hash-based factorize, then sort only the distinct values: O(n), where
         # np.unique + searchsorted sort all n values
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+            # plain integers: factorized as they are, no float copy of the column
+            codes, ints = pd.factorize(series.to_numpy(), sort=True)
+            if len(ints) == 0 or max(abs(int(ints[0])), abs(int(ints[-1]))) < 10**15:
+                return Options(_from_codes(codes, [str(int(u)) for u in ints]))
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
         return Options(_from_codes(codes, number_labels(np.asarray(uniques))))
