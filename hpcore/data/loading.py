@@ -154,8 +154,10 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     peak stays near the DataFrame itself. The pandas metadata (categorical
     order, dtypes) is kept; a stored index is not needed and left out.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    pool = pa.default_memory_pool()
     file = pq.ParquetFile(path)
     names = [str(n) for n in file.schema_arrow.names]
     meta = file.schema_arrow.pandas_metadata or {}
@@ -175,9 +177,24 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         frame = part.to_pandas(self_destruct=True, split_blocks=True)
         del part
         columns[name] = frame[name].reset_index(drop=True)
+        del frame
+        pool.release_unused()  # see _release_arrow_memory
     if not columns:
         return pd.DataFrame()
     return pd.DataFrame(columns, copy=False)
+
+
+def _release_arrow_memory() -> None:
+    """Hand memory Arrow's allocator keeps for reuse back to the system.
+
+    Columns read from Parquet share Arrow's buffers; once the DataFrame is
+    dropped, mimalloc keeps those pages (about the file's whole table at ten
+    million rows) unless told to release them.
+    """
+    import sys
+
+    if "pyarrow" in sys.modules:  # never imported only for this
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
 
 
 def _why_missing(p: Path) -> str:
@@ -470,7 +487,16 @@ def load(
                 log_scale=found.log_scale,
             )
             return finish(ens, found)
-        df, where_from = read_table(source), str(source)
+        ens = ensemble_from_frame(
+            read_table(source),
+            metric=metric,
+            group=group,
+            parameters=parameters,
+            bins=bins,
+            source=str(source),
+        )
+        _release_arrow_memory()  # the file's DataFrame is gone by now
+        return ens
     else:
         raise DataSourceError(
             "source must be a path (CSV, TSV, Parquet or NWS folder) or a pandas "
