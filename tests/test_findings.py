@@ -17,6 +17,8 @@ from hpcore import views as render
 from hpcore.analysis.findings import (
     CSV_COLUMNS,
     MIN_CELL_ROWS,
+    MIN_F_CELL_ROWS,
+    SEQUENTIAL_HITS,
     Effect,
     Findings,
     discover,
@@ -351,7 +353,7 @@ def planted_found() -> Findings:
 
 def test_table_and_ranking(planted_found: Findings) -> None:
     table = planted_found.table
-    assert tuple(table.columns[:6]) == CSV_COLUMNS
+    assert tuple(table.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
     assert list(table["rank"]) == list(range(1, len(table) + 1))
     sig = table["q_value"] < planted_found.alpha
     # significant ones first, each part by decreasing effect
@@ -681,7 +683,96 @@ def test_too_few_permutations_for_anything_is_said(
         }
     ).to_csv(path, index=False)
     out = tmp_path / "out"
-    assert main(["findings", str(path), "--permutations", "19", "--out", str(out)]) == 0
+    argv = ["findings", str(path), "--permutations", "19", "--out", str(out)]
+    # the F test has no floor: the warning is about permutation tests
+    assert main([*argv, "--method", "permutation"]) == 0
     err = capsys.readouterr().err
     assert "nothing significant may mean too few permutations" in err
     assert "--permutations 60 or more" in err  # 3 tests / 0.05
+
+
+# --------------------------------------------------------------------------
+# which test gives the p-value (issue 14 target 3)
+# --------------------------------------------------------------------------
+
+
+def normal_noise(n: int, seed: int = 5) -> hpcore.Ensemble:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y", "z"], n),
+            "b": rng.choice(["u", "v"], n),
+            "c": rng.choice(["p", "q", "r", "s"], n),
+        }
+    )
+    df["acc"] = (
+        rng.normal(0, 1, n)
+        + 0.15 * (df.a == "x")
+        + 0.25 * ((df.b == "u") & (df.c == "p"))
+    )
+    return hpcore.load(df, metric="acc")
+
+
+def f_law(e: Effect, n: int) -> float:
+    return float(sps.f.sf(e.statistic, e.df, n - len(e.cells)))
+
+
+def test_auto_uses_the_f_law_where_cells_are_large_and_permutes_elsewhere() -> None:
+    n = 300  # options alone hold 75+ rows, a x c and b x c cells about 25
+    ens = normal_noise(n)
+    found = discover(ens, permutations=199, value="acc")
+    for e in found.effects:
+        if int(e.cells["count"].min()) >= MIN_F_CELL_ROWS:
+            assert e.test == "F", e.name
+            assert e.p_value == pytest.approx(f_law(e, n), rel=1e-9), e.name
+        else:
+            assert e.test == "permutation", e.name
+    assert {e.test for e in found.effects} == {"F", "permutation"}
+    assert list(found.table["test"]) == [e.test for e in found.effects]
+    every = discover(ens, permutations=199, value="acc", method="permutation")
+    assert {e.test for e in every.effects} == {"permutation"}
+
+
+def test_sequential_permutation_p_values_follow_the_f_law() -> None:
+    # Besag-Clifford: p = 20 / L once 20 of L permutations reached F; its
+    # relative error is about 1 / sqrt(20) where the test stops early
+    n = 500
+    ens = normal_noise(n)
+    found = discover(ens, permutations=1999, value="acc", seed=1, method="permutation")
+    stopped = 0
+    for e in found.effects:
+        p_f = f_law(e, n)
+        assert abs(e.p_value - p_f) <= 0.02 + 0.5 * p_f, e.name
+        ratio = SEQUENTIAL_HITS / e.p_value
+        if abs(ratio - round(ratio)) < 1e-9 and round(ratio) < 1999:
+            stopped += 1
+    assert stopped >= 3  # the clearly null effects stopped early
+
+
+def test_null_metric_with_f_tests_in_95_percent_of_seeds() -> None:
+    # large cells: every effect, triples included, gets the F law
+    flagged = []
+    for seed in range(40):
+        found = discover(null_ensemble(seed, n=5000), permutations=99, seed=seed)
+        assert {e.test for e in found.effects} == {"F", "none"}
+        assert [e.test for e in found.effects].count("none") == 1  # the group
+        if found.significant():
+            flagged.append(seed)
+    assert len(flagged) <= 2, f"false discoveries for seeds {flagged}"
+
+
+def test_command_method_option_and_test_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "runs.csv"
+    planted_ensemble(n=1500).table.drop(columns="normalized").to_csv(path, index=False)
+    out = tmp_path / "perm"
+    argv = ["findings", str(path), "--permutations", "99", "--out", str(out)]
+    assert main([*argv, "--method", "permutation"]) == 0
+    csv = pd.read_csv(out / "findings.csv")
+    assert set(csv["test"]) <= {"permutation", "none"}
+    with pytest.raises(SystemExit) as stop:
+        main(["findings", str(path), "--method", "exact", "--out", str(out)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--method" in err and "'exact'" in err

@@ -28,8 +28,9 @@ metric, ``SS_total = sum((y - mean(y))**2)``:
 
 Each SS is the squared length of a projection: with ``u_c = sum_{rows in c}
 y / sqrt(n_c)`` (one entry per non-empty cell), the reduced model spans the
-columns of ``sqrt(n_c) X`` (``X`` its cell-level design), an orthonormal basis
-``Q`` of their complement gives ``SS_effect = ||Q^T u||**2``. Permutations only
+columns of ``sqrt(n_c) X`` (``X`` its cell-level design); with ``Q`` an
+orthonormal basis of that span (thin SVD), ``SS_effect = ||u - Q Q^T u||**2``,
+the squared length of ``u``'s part outside the reduced model. Permutations only
 change the cell sums, so every permutation costs one ``bincount`` per test.
 
 **Permutation p-values.** The statistic is the F ratio ``(SS_effect / df) /
@@ -43,6 +44,27 @@ share the same permutations; ``p = (1 + #{F* >= F}) / (permutations + 1)``.
 With ``m`` tests the smallest q-value BH can give one strong effect among
 nulls is about ``m / (permutations + 1)``, hence the default of 999.
 
+**Which test** (``method="auto"``, the default): an effect whose every
+non-empty cell holds at least :data:`MIN_F_CELL_ROWS` rows gets the F test's
+p-value, ``P(F(df, n - cells) >= F)`` (:func:`scipy.special.fdtrc`), exact
+for normal errors and, with cells this large, asymptotically right for any
+error law with finite variance (the cell means are then close to normal);
+the null tests (``tests/test_findings.py``) hold it to its level. Effects
+with smaller cells get permutations as above, with sequential stopping
+(Besag & Clifford 1991): a test stops once :data:`SEQUENTIAL_HITS`
+permutations reached its F, with ``p = hits / permutations run``, which is
+a valid p-value; effects far from significance then cost a few dozen
+permutations, not ``B``. ``method="permutation"`` permutes every effect.
+Each effect costs one pass over the rows for its cell sums, and its
+row -> cell vector is kept only while permutations need it, so ten million
+rows and a dozen parameters fit in memory. ``findings.csv`` says in its
+``test`` column which test gave each p-value.
+
+On a per-group normalized metric the group's own main effect is computed
+but not tested or ranked (see :attr:`Findings.unranked`): normalization
+makes every group span the same range, so that share only shows how each
+group's distribution is mapped. Its interactions are tested.
+
 This module computes only: it knows nothing of the command line or of
 matplotlib. The words are :mod:`hpcore.views.findings_text`, the figures
 :func:`hpcore.views.draw_effect`, the command :mod:`hpcore.app.findings`.
@@ -50,9 +72,10 @@ matplotlib. The words are :mod:`hpcore.views.findings_text`, the figures
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -64,7 +87,7 @@ from ..data.errors import HpcoreError
 from ..data.model import NORMALIZED, Ensemble
 from .pairs import parameter_pairs
 from .selection import require_normalized
-from .settings import DEFAULT_PERMUTATIONS
+from .settings import DEFAULT_PERMUTATIONS, TEST_METHODS
 from .stats import bh_q
 
 Kind = Literal["main", "pair", "triple"]
@@ -73,7 +96,7 @@ KINDS: tuple[str, ...] = ("main", "pair", "triple")
 
 
 #: Columns of ``findings.csv`` (and the first columns of :attr:`Findings.table`).
-CSV_COLUMNS = ("rank", "kind", "parameters", "effect", "p_value", "q_value")
+CSV_COLUMNS = ("rank", "kind", "parameters", "effect", "p_value", "q_value", "test")
 
 
 #: A three-way interaction is tested only if every non-empty cell holds this
@@ -122,6 +145,10 @@ class Effect:
         sum of squares, summing to 1), sorted by ``share`` (largest first).
     options : Mapping[str, tuple of str]
         Each parameter's options in the ensemble's order.
+    test : str
+        Which test gave the p-value: ``"F"`` (the F distribution),
+        ``"permutation"`` or ``"none"`` (not tested: nothing to test, or the
+        group's own main effect on a per-group normalized metric).
     """
 
     kind: Kind
@@ -133,6 +160,7 @@ class Effect:
     q_value: float
     cells: pd.DataFrame
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    test: str = "permutation"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
@@ -181,6 +209,14 @@ class Findings:
         How many effects the report describes.
     skipped : Mapping[str, str]
         Triples not tested (name -> reason).
+    method : str
+        How p-values were obtained (``"auto"`` or ``"permutation"``).
+    unranked : Mapping[str, str]
+        Effects computed but neither tested nor ranked (name -> why): the
+        group's own main effect on a per-group normalized metric.
+    notes : tuple of str
+        Why nothing can stand out, where the data says so (a metric that
+        does not vary, groups normalized to 0.5).
     """
 
     effects: tuple[Effect, ...]
@@ -193,9 +229,13 @@ class Findings:
     alpha: float
     top: int = 10
     skipped: Mapping[str, str] = field(default_factory=dict)
+    method: str = "permutation"
+    unranked: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skipped", MappingProxyType(dict(self.skipped)))
+        object.__setattr__(self, "unranked", MappingProxyType(dict(self.unranked)))
 
     def significant(self) -> tuple[Effect, ...]:
         """The effects with ``q_value < alpha``, in rank order."""
@@ -226,17 +266,23 @@ class Findings:
 
 @dataclass(frozen=True, eq=False)
 class _Design:
-    """One effect's cells, projections and residuals (internal)."""
+    """One effect's cells, projections and cell sums (internal).
+
+    ``codes`` (row -> cell) is kept only for effects tested by permutation:
+    at ten million rows one such vector per effect would not fit in memory.
+    """
 
     kind: Kind
     parameters: tuple[str, ...]
     shape: tuple[int, ...]
-    codes: np.ndarray  # row -> cell index
     counts: np.ndarray  # per cell (all cells)
     nonempty: np.ndarray  # indices of non-empty cells
     q_red: np.ndarray  # (C', r) orthonormal basis of the reduced model
-    q_eff: np.ndarray  # (C', df) orthonormal basis of the effect
+    df_effect: int  # C' - rank of the reduced model
+    sums: np.ndarray  # per cell: sum of the values
+    within: np.ndarray  # per non-empty cell: sum of squares about its mean
     residual_key: str  # which residual vector its permutations use
+    codes: np.ndarray | None = None  # row -> cell, for permutation tests
 
     @property
     def n_cells(self) -> int:
@@ -244,22 +290,47 @@ class _Design:
 
     @property
     def df(self) -> int:
-        return int(self.q_eff.shape[1])
+        return self.df_effect
+
+    @property
+    def smallest(self) -> int:
+        """Rows in the smallest non-empty cell."""
+        return int(self.counts[self.nonempty].min()) if len(self.nonempty) else 0
+
+
+def _cell_codes(
+    parameters: tuple[str, ...],
+    codes: Mapping[str, np.ndarray],
+    levels: Mapping[str, int],
+) -> np.ndarray:
+    """Row -> index of its cell among all option combinations (int64)."""
+    cell = codes[parameters[0]].astype(np.int64)
+    for p in parameters[1:]:
+        cell *= levels[p]
+        cell += codes[p]
+    return cell
 
 
 def _design(
     kind: Kind,
     parameters: tuple[str, ...],
-    codes: Mapping[str, np.ndarray],
+    cell: np.ndarray,
     levels: Mapping[str, int],
+    y: np.ndarray,
+    y_centered: np.ndarray,
 ) -> _Design:
     shape = tuple(levels[p] for p in parameters)
-    cell = np.zeros(len(codes[parameters[0]]), dtype=np.int64)
-    for p in parameters:
-        cell = cell * levels[p] + codes[p]
     size = int(np.prod(shape))
     counts = np.bincount(cell, minlength=size)
     nonempty = np.flatnonzero(counts)
+    sums = np.bincount(cell, weights=y, minlength=size)
+    # within-cell sums of squares from the centred values' sums and squares
+    # (one pass each, no per-row cell means; values are centred so nothing
+    # large cancels)
+    sq = np.bincount(cell, weights=y_centered * y_centered, minlength=size)[nonempty]
+    n_ne = counts[nonempty].astype(np.float64)
+    sum_c = sums[nonempty] - n_ne * float(y.mean())
+    within = np.maximum(sq - sum_c * sum_c / n_ne, 0.0)
     # cell-level design of the reduced model: one-hot columns of every
     # combination of all but one of the parameters (the intercept for a main
     # effect; both main effects for a pair; the three two-way tables for a
@@ -275,19 +346,24 @@ def _design(
         onehot = np.zeros((len(nonempty), int(np.prod(sub_shape))))
         onehot[np.arange(len(nonempty)), sub_code] = 1.0
         blocks.append(onehot)
-    design = np.hstack(blocks) * np.sqrt(counts[nonempty])[:, None]
-    u_mat, sing, _ = np.linalg.svd(design, full_matrices=True)
+    design = np.hstack(blocks) * np.sqrt(n_ne)[:, None]
+    # the thin SVD is enough: the effect's space is the complement of the
+    # reduced model's, so its sum of squares is that of the residual of the
+    # projection (see :func:`_ss_effect`); the full C' x C' basis would cost
+    # most of the run with a few hundred cells
+    u_mat, sing, _ = np.linalg.svd(design, full_matrices=False)
     tol = sing.max(initial=0.0) * max(design.shape) * np.finfo(np.float64).eps
     rank = int(np.sum(sing > tol))
     return _Design(
         kind=kind,
         parameters=parameters,
         shape=shape,
-        codes=cell,
         counts=counts,
         nonempty=nonempty,
         q_red=u_mat[:, :rank],
-        q_eff=u_mat[:, rank:],
+        df_effect=len(nonempty) - rank,
+        sums=sums,
+        within=within,
         residual_key="main" if kind == "main" else JOIN.join(parameters),
     )
 
@@ -304,6 +380,23 @@ def _u(design: _Design, sums: np.ndarray) -> np.ndarray:
 MAX_PERMUTATIONS = 100_000
 
 
+#: With ``method="auto"`` an effect gets the F test's p-value when every
+#: non-empty cell of its model holds at least this many rows (and the
+#: residual degrees of freedom are at least as many); elsewhere permutations.
+MIN_F_CELL_ROWS = 30
+
+
+#: Sequential stopping (Besag & Clifford 1991): a permutation test stops as
+#: soon as this many permutations reached the observed statistic.
+SEQUENTIAL_HITS = 20
+
+
+#: Names of the tests in ``findings.csv`` (column ``test``).
+TEST_F = "F"
+TEST_PERMUTATION = "permutation"
+TEST_NONE = "none"
+
+
 def permutations_needed(tests: int, alpha: float) -> int:
     """Fewest permutations with which one effect alone can reach ``q < alpha``.
 
@@ -314,7 +407,9 @@ def permutations_needed(tests: int, alpha: float) -> int:
     return max(19, math.floor(tests / alpha))
 
 
-def _check_settings(permutations: int, seed: int, top: int, alpha: float) -> None:
+def _check_settings(
+    permutations: int, seed: int, top: int, alpha: float, method: str = "auto"
+) -> None:
     """Validate the settings of :func:`discover` (before any data is loaded)."""
     if isinstance(permutations, bool) or not isinstance(permutations, int):
         raise HpcoreError(f"`permutations` must be an integer; got {permutations!r}")
@@ -329,10 +424,20 @@ def _check_settings(permutations: int, seed: int, top: int, alpha: float) -> Non
         raise HpcoreError(f"`top` must be a positive integer; got {top!r}")
     if not isinstance(alpha, float | int) or not 0.0 < float(alpha) < 1.0:
         raise HpcoreError(f"`alpha` must lie strictly between 0 and 1; got {alpha!r}")
+    if method not in TEST_METHODS:
+        raise HpcoreError(
+            f"`method` must be one of {', '.join(TEST_METHODS)}; got {method!r}"
+        )
 
 
 def _check_args(
-    ens: Ensemble, value: str, permutations: int, seed: int, top: int, alpha: float
+    ens: Ensemble,
+    value: str,
+    permutations: int,
+    seed: int,
+    top: int,
+    alpha: float,
+    method: str,
 ) -> None:
     if value == NORMALIZED:
         require_normalized(ens, "discover(value='normalized')")
@@ -340,11 +445,59 @@ def _check_args(
         raise HpcoreError(
             f"`value` must be 'normalized' or the metric {ens.metric!r}; got {value!r}"
         )
-    _check_settings(permutations, seed, top, alpha)
+    _check_settings(permutations, seed, top, alpha, method)
     if len(ens.table) < 3:
         raise HpcoreError(
             f"discover needs at least 3 rows; the ensemble has {len(ens.table)}"
         )
+
+
+def _group_apart(ens: Ensemble, value: str) -> str | None:
+    """Why the group's own main effect is not tested (None when it is)."""
+    if value != NORMALIZED or ens.group is None or ens.group not in ens.parameters:
+        return None
+    return (
+        f"main effect of the group {ens.group!r} not ranked: the metric is "
+        f"normalized within each {ens.group}, so the share its groups explain only "
+        f"shows how the normalization maps each {ens.group}'s distribution, not a "
+        "setting anyone can choose; its interactions with the parameters are "
+        "tested and ranked"
+    )
+
+
+def _why_flat(ens: Ensemble, value: str) -> list[str]:
+    """Notes on values that cannot vary: a constant metric, constant groups."""
+    from .normalization import flat_groups
+
+    notes: list[str] = []
+    flat = flat_groups(ens)
+    if value != NORMALIZED:
+        if ens.table[ens.metric].nunique() <= 1:
+            notes.append(f"the metric {ens.metric!r} has one value on every row")
+        return notes
+    total = len(ens.table)
+    if sum(flat.values()) == total:
+        notes.append(
+            f"the metric {ens.metric!r} does not vary within "
+            + (f"any {ens.group!r}" if ens.group is not None else "the table")
+            + ": every row is normalized to 0.5, so no parameter can explain anything"
+        )
+    elif flat:
+        notes.append(flat_groups_note(ens, flat))
+    return notes
+
+
+def flat_groups_note(ens: Ensemble, flat: Mapping[str, int]) -> str:
+    """One sentence naming the groups whose metric does not vary."""
+    shown = [f"{g!r} ({n:,} row{'s' if n != 1 else ''})" for g, n in flat.items()]
+    listed = ", ".join(shown[:5]) + (
+        f" and {len(shown) - 5:,} more" if len(shown) > 5 else ""
+    )
+    return (
+        f"{len(flat):,} group(s) of {ens.group!r} have a metric that does not vary "
+        f"(one row, or one value): {listed}; their rows are normalized to 0.5, "
+        "neither good nor bad"
+    )
 
 
 def discover(
@@ -356,6 +509,7 @@ def discover(
     alpha: float = 0.05,
     value: str = NORMALIZED,
     triples: bool = True,
+    method: str = "auto",
 ) -> Findings:
     """Rank main effects and interactions of the parameters on the metric.
 
@@ -366,8 +520,8 @@ def discover(
     ens : Ensemble
         A normalized ensemble (unless ``value`` is the metric).
     permutations : int, default=999
-        Permutations per test (at least 19). The smallest p-value is
-        ``1 / (permutations + 1)``.
+        Most permutations per permutation test (at least 19). The smallest
+        permutation p-value is ``1 / (permutations + 1)``.
     seed : int, default=0
         Seed of the permutations; results are reproducible.
     top : int, default=10
@@ -379,6 +533,10 @@ def discover(
         ``"normalized"`` or the metric column.
     triples : bool, default=True
         Also test group x pair three-way interactions (needs a group column).
+    method : {"auto", "permutation"}, default="auto"
+        ``auto``: the F test's p-value for an effect whose every non-empty
+        cell holds at least :data:`MIN_F_CELL_ROWS` rows, permutations for
+        the others; ``permutation``: permutations for every effect.
 
     Returns
     -------
@@ -396,101 +554,108 @@ def discover(
     >>> found = discover(ens, permutations=99)  # doctest: +SKIP
     >>> found.table.head(3)  # doctest: +SKIP
     """
-    _check_args(ens, value, permutations, seed, top, alpha)
+    _check_args(ens, value, permutations, seed, top, alpha, method)
     y = ens.table[value].to_numpy(dtype=np.float64)
     n = len(y)
     if not np.all(np.isfinite(y)):
         raise HpcoreError(f"column {value!r} holds missing or infinite values")
     y_centered = y - y.mean()
     ss_total = float(np.dot(y_centered, y_centered))
-    codes = {p: ens.codes(p).to_numpy().astype(np.int64) for p in ens.parameters}
+    # the categoricals' own (small) integer codes: no int64 copy per parameter
+    codes = {p: ens.codes(p).to_numpy() for p in ens.parameters}
     levels = {p: len(ens.options(p)) for p in ens.parameters}
+    apart = _group_apart(ens, value)
 
-    designs: list[_Design] = [
-        _design("main", (p,), codes, levels) for p in ens.parameters
+    candidates: list[tuple[Kind, tuple[str, ...]]] = [
+        ("main", (p,)) for p in ens.parameters
     ]
-    designs += [_design("pair", ab, codes, levels) for ab in parameter_pairs(ens)]
-    skipped: dict[str, str] = {}
+    candidates += [("pair", ab) for ab in parameter_pairs(ens)]
     group = ens.group
-    if triples and group is not None:
+    if triples and group is not None and group in ens.parameters:
         others = [p for p in ens.parameters if p != group]
-        for a, b in itertools.combinations(others, 2):
-            d = _design("triple", (group, a, b), codes, levels)
-            smallest = int(d.counts[d.nonempty].min())
-            if smallest < MIN_CELL_ROWS:
+        candidates += [
+            ("triple", (group, a, b)) for a, b in itertools.combinations(others, 2)
+        ]
+
+    designs: list[_Design] = []
+    tests: list[str] = []
+    skipped: dict[str, str] = {}
+    for kind, params in candidates:
+        cell = _cell_codes(params, codes, levels)
+        d = _design(kind, params, cell, levels, y, y_centered)
+        if kind == "triple":
+            if d.smallest < MIN_CELL_ROWS:
                 skipped[d.residual_key] = (
                     f"the smallest non-empty cell of the {d.n_cells} "
-                    f"{JOIN.join(d.parameters)} cells holds {smallest} row(s); "
+                    f"{JOIN.join(d.parameters)} cells holds {d.smallest} row(s); "
                     f"at least {MIN_CELL_ROWS} needed"
                 )
-            elif d.df == 0:
+                continue
+            if d.df == 0:
                 skipped[d.residual_key] = (
                     f"{len(d.nonempty)} of the {d.n_cells} {JOIN.join(d.parameters)} "
                     "cells hold rows: too few to estimate a three-way interaction"
                 )
-            else:
-                designs.append(d)
-
-    # observed statistics and the residual vectors of the reduced models
-    residuals: dict[str, np.ndarray] = {"main": y_centered}
-    observed_sums: list[np.ndarray] = []
-    for d in designs:
-        sums = np.bincount(d.codes, weights=y, minlength=d.n_cells)
-        observed_sums.append(sums)
-        if d.kind != "main":
-            u = _u(d, sums)
-            fitted = np.zeros(d.n_cells)
-            fitted[d.nonempty] = (d.q_red @ (d.q_red.T @ u)) / np.sqrt(
-                d.counts[d.nonempty]
-            )
-            residuals[d.residual_key] = y - fitted[d.codes]
-    norms = {k: float(np.dot(e, e)) for k, e in residuals.items()}
-
-    def f_ratio(d: _Design, sums: np.ndarray) -> np.ndarray:
-        u = _u(d, sums)
-        ss_eff = np.sum((u @ d.q_eff) ** 2, axis=-1)
-        ss_cells = np.sum(u**2, axis=-1)
+                continue
         df_res = n - len(d.nonempty)
-        rss = np.maximum(norms[d.residual_key] - ss_cells, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out: np.ndarray = (ss_eff / max(d.df, 1)) / (rss / max(df_res, 1))
-        return out
+        is_group = apart is not None and kind == "main" and params == (group,)
+        if d.df == 0 or df_res <= 0 or ss_total <= 0 or is_group:
+            test = TEST_NONE
+        elif (
+            method == "auto"
+            and d.smallest >= MIN_F_CELL_ROWS
+            and df_res >= MIN_F_CELL_ROWS
+        ):
+            test = TEST_F
+        else:
+            test = TEST_PERMUTATION
+        if test == TEST_PERMUTATION:
+            d = dataclasses.replace(d, codes=cell)
+        designs.append(d)
+        tests.append(test)
 
-    testable = [d.df > 0 and n - len(d.nonempty) > 0 and ss_total > 0 for d in designs]
-    f_obs = [
-        float(
-            f_ratio(
-                d,
-                np.bincount(
-                    d.codes, weights=residuals[d.residual_key], minlength=d.n_cells
-                ),
-            )
+    f_obs = [_f_observed(d, n) for d in designs]
+    p_values = np.full(len(designs), np.nan)
+    perm_ids = [i for i, t in enumerate(tests) if t == TEST_PERMUTATION]
+    f_ids = [i for i, t in enumerate(tests) if t == TEST_F]
+    if f_ids:
+        from scipy.special import fdtrc
+
+        for i in f_ids:
+            d = designs[i]
+            p_values[i] = float(fdtrc(d.df, n - len(d.nonempty), f_obs[i]))
+    for i, d in enumerate(designs):
+        if tests[i] == TEST_NONE and not (
+            apart is not None and d.kind == "main" and d.parameters == (group,)
+        ):
+            p_values[i] = np.nan if (d.df > 0 and ss_total > 0) else 1.0
+    if perm_ids:
+        p_values[perm_ids] = _permutation_p(
+            [designs[i] for i in perm_ids],
+            [f_obs[i] for i in perm_ids],
+            y,
+            permutations,
+            seed,
         )
-        for d in designs
-    ]
-    exceed = _permute(designs, residuals, f_ratio, f_obs, testable, permutations, seed)
+    q_values = bh_q(p_values)
 
     effects: list[Effect] = []
-    p_values = np.full(len(designs), np.nan)
     for i, d in enumerate(designs):
-        if not testable[i]:
-            p_values[i] = np.nan if (d.df > 0 and ss_total > 0) else 1.0
-        else:
-            p_values[i] = (1 + exceed[i]) / (permutations + 1)
-    q_values = bh_q(p_values)
-    for i, d in enumerate(designs):
-        cells, ss_eff = _cells(ens, d, observed_sums[i], y)
+        cells, ss_eff = _cells(ens, d)
         effects.append(
             Effect(
                 kind=d.kind,
                 parameters=d.parameters,
                 effect=_share(ss_eff, ss_total),
-                statistic=f_obs[i] if testable[i] else float("nan"),
+                statistic=f_obs[i]
+                if (d.df > 0 and n > len(d.nonempty) and ss_total > 0)
+                else float("nan"),
                 df=d.df,
                 p_value=float(p_values[i]),
                 q_value=float(q_values[i]),
                 cells=cells,
                 options={p: ens.options(p) for p in d.parameters},
+                test=tests[i],
             )
         )
     effects.sort(
@@ -508,6 +673,7 @@ def discover(
             "effect": np.array([e.effect for e in effects], dtype=np.float64),
             "p_value": np.array([e.p_value for e in effects], dtype=np.float64),
             "q_value": np.array([e.q_value for e in effects], dtype=np.float64),
+            "test": pd.Series([e.test for e in effects], dtype="str"),
             "statistic": np.array([e.statistic for e in effects], dtype=np.float64),
             "df": np.array([e.df for e in effects], dtype=np.int64),
         }
@@ -523,7 +689,35 @@ def discover(
         alpha=float(alpha),
         top=top,
         skipped=skipped,
+        method=method,
+        unranked={} if apart is None else {str(group): apart},
+        notes=tuple(_why_flat(ens, value)),
     )
+
+
+def _ss_effect(d: _Design, u: np.ndarray) -> np.ndarray:
+    """Sum of squares of the effect: ``||u - Q Q^T u||**2`` (``Q`` the reduced
+    model's orthonormal basis), over the last axis of ``u``."""
+    resid = u - (u @ d.q_red) @ d.q_red.T
+    out: np.ndarray = np.sum(resid * resid, axis=-1)
+    return out
+
+
+def _f_observed(d: _Design, n: int) -> float:
+    """The F ratio of an effect: ``(SS_effect / df) / (SS_within / (n - cells))``.
+
+    ``SS_effect`` is the same for the values and for the residuals of the
+    reduced model (their difference lies in the reduced model's span), so
+    no residual vector is needed.
+    """
+    u = _u(d, d.sums)
+    ss_eff = float(_ss_effect(d, u))
+    df_res = n - len(d.nonempty)
+    rss = float(d.within.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(
+            np.float64(ss_eff / max(d.df, 1)) / np.float64(rss / max(df_res, 1))
+        )
 
 
 def _share(ss: float, ss_total: float) -> float:
@@ -538,71 +732,104 @@ def _share(ss: float, ss_total: float) -> float:
 CHUNK = 64
 
 
-def _permute(
+def _permutation_p(
     designs: Sequence[_Design],
-    residuals: Mapping[str, np.ndarray],
-    f_ratio: Callable[[_Design, np.ndarray], np.ndarray],
     f_obs: Sequence[float],
-    testable: Sequence[bool],
+    y: np.ndarray,
     permutations: int,
     seed: int,
 ) -> np.ndarray:
-    """Count, per test, the permutations whose F reaches the observed F.
+    """Permutation p-values with sequential stopping, one per design.
 
-    Every permutation of the rows is applied to each residual vector once;
-    each test then needs one ``bincount`` of the shuffled vector over its
-    cells. Cell sums are kept for :data:`CHUNK` permutations at a time.
+    Main effects permute the values; interactions the residuals of their
+    reduced (additive) model, added back to its fit (Freedman-Lane). Every
+    permutation of the rows is applied to each residual vector once and each
+    test needs one ``bincount`` of the shuffled vector over its cells.
+
+    A test stops at the permutation ``L`` where :data:`SEQUENTIAL_HITS`
+    permutations have reached its observed F, with ``p = hits / L``; one
+    that never gets there runs all ``B`` permutations, ``p = (1 + hits) /
+    (B + 1)`` (Besag & Clifford 1991: a valid p-value either way; a test far
+    from significant stops after a few dozen permutations).
     """
     rng = np.random.default_rng(seed)
-    n = len(next(iter(residuals.values())))
-    by_key: dict[str, list[int]] = {}
-    for i, d in enumerate(designs):
-        if testable[i]:
-            by_key.setdefault(d.residual_key, []).append(i)
-    exceed = np.zeros(len(designs), dtype=np.int64)
+    n = len(y)
+    residuals: dict[str, np.ndarray] = {"main": y - y.mean()}
+    for d in designs:
+        if d.kind != "main" and d.residual_key not in residuals:
+            assert d.codes is not None
+            u = _u(d, d.sums)
+            fitted = np.zeros(d.n_cells)
+            fitted[d.nonempty] = (d.q_red @ (d.q_red.T @ u)) / np.sqrt(
+                d.counts[d.nonempty]
+            )
+            residuals[d.residual_key] = y - fitted[d.codes]
+    norms = {k: float(np.dot(e, e)) for k, e in residuals.items()}
+
+    def f_ratio(d: _Design, sums: np.ndarray) -> np.ndarray:
+        u = _u(d, sums)
+        ss_eff = _ss_effect(d, u)
+        ss_cells = np.sum(u**2, axis=-1)
+        df_res = n - len(d.nonempty)
+        rss = np.maximum(norms[d.residual_key] - ss_cells, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: np.ndarray = (ss_eff / max(d.df, 1)) / (rss / max(df_res, 1))
+        return out
+
+    hits = np.zeros(len(designs), dtype=np.int64)
+    stopped_at = np.zeros(len(designs), dtype=np.int64)  # 0: still running
     done = 0
     while done < permutations:
+        active = [i for i in range(len(designs)) if stopped_at[i] == 0]
+        if not active:
+            break
         size = min(CHUNK, permutations - done)
-        sums = {
-            i: np.empty((size, designs[i].n_cells))
-            for ids in by_key.values()
-            for i in ids
-        }
+        by_key: dict[str, list[int]] = {}
+        for i in active:
+            by_key.setdefault(designs[i].residual_key, []).append(i)
+        sums = {i: np.empty((size, designs[i].n_cells)) for i in active}
         for b in range(size):
             perm = rng.permutation(n)
             for key, ids in by_key.items():
                 shuffled = residuals[key][perm]
                 for i in ids:
+                    codes = designs[i].codes
+                    assert codes is not None
                     sums[i][b] = np.bincount(
-                        designs[i].codes, weights=shuffled, minlength=designs[i].n_cells
+                        codes, weights=shuffled, minlength=designs[i].n_cells
                     )
-        for i, s in sums.items():
+        for i in active:
             ref = f_obs[i]
-            exceed[i] += int(np.sum(f_ratio(designs[i], s) >= ref - 1e-9 * abs(ref)))
+            reached = f_ratio(designs[i], sums[i]) >= ref - 1e-9 * abs(ref)
+            running = hits[i] + np.cumsum(reached)
+            stop = np.flatnonzero(running >= SEQUENTIAL_HITS)
+            if len(stop):
+                stopped_at[i] = done + int(stop[0]) + 1
+                hits[i] = SEQUENTIAL_HITS
+            else:
+                hits[i] = int(running[-1])
         done += size
-    return exceed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            stopped_at > 0,
+            hits / np.maximum(stopped_at, 1),
+            (1 + hits) / (permutations + 1),
+        )
 
 
-def _cells(
-    ens: Ensemble, d: _Design, sums: np.ndarray, y: np.ndarray
-) -> tuple[pd.DataFrame, float]:
+def _cells(ens: Ensemble, d: _Design) -> tuple[pd.DataFrame, float]:
     """The per-cell table of an effect and its sum of squares."""
     ne = d.nonempty
     count = d.counts[ne].astype(np.float64)
-    mean = sums[ne] / count
-    u = _u(d, sums)
+    mean = d.sums[ne] / count
+    u = _u(d, d.sums)
     predicted = (d.q_red @ (d.q_red.T @ u)) / np.sqrt(count)
     deviation = mean - predicted
     contrib = count * deviation**2
-    ss_eff = float(np.sum((u @ d.q_eff) ** 2))
+    ss_eff = float(_ss_effect(d, u))
     total = float(contrib.sum())
-    cell_mean = np.zeros(d.n_cells)
-    cell_mean[ne] = mean
-    ss_within = np.bincount(
-        d.codes, weights=(y - cell_mean[d.codes]) ** 2, minlength=d.n_cells
-    )[ne]
     with np.errstate(divide="ignore", invalid="ignore"):
-        sd = np.where(count > 1, np.sqrt(ss_within / (count - 1)), np.nan)
+        sd = np.where(count > 1, np.sqrt(d.within / (count - 1)), np.nan)
         share = contrib / total if total > 0 else np.zeros(len(ne))
     idx = np.unravel_index(ne, d.shape)
     columns: dict[str, object] = {

@@ -60,6 +60,20 @@ def _minmax(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return result
 
 
+def flat_groups(ens: Ensemble) -> dict[str, int]:
+    """The groups whose metric does not vary (one row, or one value): label ->
+    rows. Every normalization puts their rows at :data:`CONSTANT_GROUP_VALUE`.
+
+    Without a group column the table is one group, ``"all"``.
+    """
+    values = ens.table[ens.metric]
+    stats = values.groupby(ens.group_labels(), observed=True, sort=False).agg(
+        ["min", "max", "size"]
+    )
+    flat = stats[stats["min"] == stats["max"]]
+    return {str(k): int(v) for k, v in flat["size"].items()}
+
+
 def normalize(ens: Ensemble, *, method: Method = "minmax") -> Ensemble:
     """Add the per-group normalized metric as column ``normalized`` (0..1).
 

@@ -17,3 +17,7 @@ HISTOGRAM_BINS = 20
 CI_LEVEL = 0.95
 #: Default number of permutations per test of ``hpexplorer findings``.
 DEFAULT_PERMUTATIONS = 999
+#: How ``hpexplorer findings`` gets p-values: ``auto`` (the F test where every
+#: cell is large enough, permutations elsewhere) or ``permutation`` (always).
+TestMethod = Literal["auto", "permutation"]
+TEST_METHODS: tuple[str, ...] = get_args(TestMethod)

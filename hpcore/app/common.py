@@ -300,6 +300,20 @@ def announce(ens: Ensemble) -> None:
         note(f"dropped {count:,} row(s): {reason}")
     if ens.epoch is not None:
         note(f"epoch {ens.epoch}")
+    if ens.is_normalized:
+        from ..analysis.findings import flat_groups_note
+        from ..analysis.normalization import flat_groups
+
+        flat = flat_groups(ens)
+        if flat and sum(flat.values()) == len(ens.table):
+            note(
+                f"the metric {ens.metric!r} does not vary"
+                + (f" within any {ens.group!r}" if ens.group is not None else "")
+                + ": every row is normalized to 0.5, so no network is better than "
+                "another and nothing can stand out"
+            )
+        elif flat:
+            note(flat_groups_note(ens, flat))
     if ens.group is not None and MISSING_LABEL in ens.options(ens.group):
         count = int((ens.table[ens.group] == MISSING_LABEL).sum())
         note(

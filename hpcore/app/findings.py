@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..analysis.settings import DEFAULT_PERMUTATIONS
+from ..analysis.settings import DEFAULT_PERMUTATIONS, TEST_METHODS
 from .common import (
     PROGRESS_SECONDS,
     Command,
@@ -145,7 +145,17 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=int,
         default=DEFAULT_PERMUTATIONS,
-        help=f"permutations per test (default: {DEFAULT_PERMUTATIONS})",
+        help="most permutations per permutation test (default: "
+        f"{DEFAULT_PERMUTATIONS}); a test stops early once 20 permutations reach "
+        "its statistic",
+    )
+    parser.add_argument(
+        "--method",
+        choices=TEST_METHODS,
+        default="auto",
+        help="p-values: auto (default) uses the F test for effects whose every "
+        "cell holds at least 30 rows and permutations for the others; "
+        "permutation permutes every effect",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the permutations (default: 0)"
@@ -167,11 +177,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ..analysis.findings import _check_settings, discover, permutations_needed
-    from ..views.findings_text import summary_lines
+    from ..views.findings_text import summary_lines, why_nothing
 
     inputs = [] if args.data is None else [args.data]
     check_output(args.out, inputs)
-    _check_settings(args.permutations, args.seed, args.top, args.alpha)
+    _check_settings(args.permutations, args.seed, args.top, args.alpha, args.method)
     ens, source = load_from_args(args)
     announce(ens)
     started = time.perf_counter()
@@ -181,12 +191,21 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         top=args.top,
         alpha=args.alpha,
+        method=args.method,
     )
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"tested {len(found.effects)} effects in {elapsed:.1f} s")
     needed = permutations_needed(len(found.effects), found.alpha)
-    if not found.significant() and found.permutations < needed:
+    permuted = any(e.test == "permutation" for e in found.effects)
+    for name, why in found.unranked.items():
+        note(f"{name}: {why}")
+    if (
+        not found.significant()
+        and permuted
+        and not any(e.test == "F" for e in found.effects)
+        and found.permutations < needed
+    ):
         note(
             f"warning: with {found.permutations:,} permutations the smallest p-value "
             f"is 1/{found.permutations + 1:,}, so an effect that stands out alone "
@@ -196,9 +215,10 @@ def _run(args: argparse.Namespace) -> int:
         )
     out = write_findings(found, args.out, top=args.top, source=source, inputs=inputs)
     n_sig = len(found.significant())
+    tests = f"{found.permutations:,} permutations" if permuted else "F tests"
     print(
         f"{n_sig} of {len(found.effects)} effects significant at q < {found.alpha:g} "
-        f"({found.rows:,} rows, {found.permutations:,} permutations):"
+        f"({found.rows:,} rows, {tests})" + (":" if n_sig else why_nothing(found))
     )
     for line in summary_lines(found, args.top):
         print(line)

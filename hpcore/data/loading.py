@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ColumnError, DataSourceError, MetricError, ParameterError
+from .errors import (
+    ColumnError,
+    DataSourceError,
+    HpcoreError,
+    MetricError,
+    ParameterError,
+)
 from .model import NORMALIZED, Ensemble
 from .options import Options, is_numeric, make_options
 from .validation import fmt_list, fmt_value, require_columns
@@ -53,29 +59,142 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+def _header_line(path: Path) -> str:
+    """The first line of a text table, as written (compressed files too).
+
+    Read by pandas with a separator and quoting that cannot occur, so that
+    every compression pandas reads is handled the same way.
+    """
+    import csv
+
+    try:
+        first = pd.read_csv(
+            path,
+            sep="\x1f",
+            header=None,
+            nrows=1,
+            dtype=str,
+            quoting=csv.QUOTE_NONE,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            encoding_errors="replace",
+        )
+    except (OSError, ValueError, pd.errors.ParserError):
+        return ""  # pandas reports the problem with the file's name
+    return str(first.iat[0, 0]) if first.shape[1] else ""
+
+
 def _separator(path: Path, default: str) -> str:
     """The field separator of a text table: the one its header line uses most.
 
     Semicolon-separated CSVs (common where the decimal mark is a comma) and
-    tab-separated ``.txt`` files are read as such; compressed files keep the
-    default.
+    tab-separated ``.txt`` files are read as such, compressed or not.
     """
-    if path.suffixes and path.suffixes[-1].lower() in {
-        ".gz",
-        ".bz2",
-        ".zip",
-        ".xz",
-        ".zst",
-    }:
-        return default
-    try:
-        with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
-            header = handle.readline()
-    except OSError:
-        return default  # pandas reports the problem with the file's name
+    header = _header_line(path)
     counts = {sep: header.count(sep) for sep in (default, ",", ";", "\t", "|")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > counts[default] else default
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """Refuse a header that names a column twice.
+
+    pandas renames the second ``lr`` to ``lr.1`` before the frame is seen, so
+    the header row is read on its own, as written.
+    """
+    try:
+        raw = pd.read_csv(
+            path, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig"
+        )
+    except (OSError, ValueError, pd.errors.ParserError):
+        return  # the full read reports it
+    names = [str(v).strip() for v in raw.iloc[0].tolist()] if len(raw) else []
+    index = pd.Index(names)
+    dupes = sorted(set(index[index.duplicated()]))
+    if dupes:
+        raise ColumnError(
+            f"data file {str(path)!r}: duplicate column names {fmt_list(dupes)}; "
+            "each column needs its own name"
+        )
+
+
+#: A number written with a decimal comma (``0,91``, ``-1,5e-3``, ``12``).
+_DECIMAL_COMMA = r"[-+]?\d+(?:,\d*)?(?:[eE][-+]?\d+)?"
+
+
+def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of a non-comma-separated table whose every value is a number
+    with a decimal comma (Excel's CSV where the decimal mark is a comma) as
+    float64; other columns are left as read."""
+    converted: dict[str, pd.Series] = {}
+    for name in df.columns:
+        col = df[name]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)):
+            continue
+        text = col.dropna().astype(str).str.strip()
+        if text.empty or not text.str.contains(",", regex=False).any():
+            continue
+        if text.str.fullmatch(_DECIMAL_COMMA).all():
+            converted[name] = pd.to_numeric(
+                col.astype(str)
+                .str.strip()
+                .str.replace(",", ".", regex=False)
+                .where(col.notna()),
+                errors="coerce",
+            )
+    return df.assign(**converted) if converted else df
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a DataFrame, one column at a time.
+
+    ``pandas.read_parquet`` holds the whole Arrow table and the whole
+    DataFrame at once (about twice the table at its peak); read column by
+    column, each Arrow column is freed as soon as it is converted, so the
+    peak stays near the DataFrame itself. The pandas metadata (categorical
+    order, dtypes) is kept; a stored index is not needed and left out.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pool = pa.default_memory_pool()
+    file = pq.ParquetFile(path)
+    names = [str(n) for n in file.schema_arrow.names]
+    meta = file.schema_arrow.pandas_metadata or {}
+    stored_index = {str(c) for c in meta.get("index_columns", []) if isinstance(c, str)}
+    index = pd.Index(names)
+    if index.has_duplicates:
+        dupes = sorted(set(index[index.duplicated()]))
+        raise ColumnError(
+            f"data file {str(path)!r}: duplicate column names {fmt_list(dupes)}; "
+            "each column needs its own name"
+        )
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        if name in stored_index:
+            continue
+        part = file.read(columns=[name], use_pandas_metadata=True)
+        frame = part.to_pandas(self_destruct=True, split_blocks=True)
+        del part
+        columns[name] = frame[name].reset_index(drop=True)
+        del frame
+        pool.release_unused()  # see _release_arrow_memory
+    if not columns:
+        return pd.DataFrame()
+    return pd.DataFrame(columns, copy=False)
+
+
+def _release_arrow_memory() -> None:
+    """Hand memory Arrow's allocator keeps for reuse back to the system.
+
+    Columns read from Parquet share Arrow's buffers; once the DataFrame is
+    dropped, mimalloc keeps those pages (about the file's whole table at ten
+    million rows) unless told to release them.
+    """
+    import sys
+
+    if "pyarrow" in sys.modules:  # never imported only for this
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
 
 
 def _why_missing(p: Path) -> str:
@@ -119,9 +238,15 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         )
     try:
         if kind == "Parquet":
-            df = pd.read_parquet(p)
+            df = _read_parquet(p)
         else:
-            df = pd.read_csv(p, sep=_separator(p, "\t" if kind == "TSV" else ","))
+            sep = _separator(p, "\t" if kind == "TSV" else ",")
+            _check_header(p, sep)
+            df = pd.read_csv(p, sep=sep)
+            if sep != ",":
+                df = _decimal_commas(df)
+    except HpcoreError:
+        raise
     except pd.errors.EmptyDataError as err:
         raise DataSourceError(f"data file {str(p)!r} is empty") from err
     except (OSError, ValueError, ImportError, pd.errors.ParserError) as err:
@@ -362,7 +487,16 @@ def load(
                 log_scale=found.log_scale,
             )
             return finish(ens, found)
-        df, where_from = read_table(source), str(source)
+        ens = ensemble_from_frame(
+            read_table(source),
+            metric=metric,
+            group=group,
+            parameters=parameters,
+            bins=bins,
+            source=str(source),
+        )
+        _release_arrow_memory()  # the file's DataFrame is gone by now
+        return ens
     else:
         raise DataSourceError(
             "source must be a path (CSV, TSV, Parquet or NWS folder) or a pandas "
@@ -432,6 +566,18 @@ def ensemble_from_frame(
     kept = df.loc[keep] if not keep.all() else df
 
     excluded: dict[str, str] = {}
+    # a one-valued group is no grouping: normalized over all rows; the column
+    # stays in the table (as its one option) for code that reads it
+    one_group = (
+        group if group is not None and kept[group].nunique(dropna=False) <= 1 else None
+    )
+    if one_group is not None:
+        excluded[one_group] = (
+            f"the group column holds one value "
+            f"({fmt_value(kept[one_group].iloc[0]) if len(kept) else 'none'}) on every "
+            "row: one group, so the metric is normalized over all rows"
+        )
+        group = None
     if parameters is None:
         params: list[str] = []
         for col in columns:
@@ -444,7 +590,7 @@ def ensemble_from_frame(
             )
             if reason is None:
                 params.append(col)
-            elif col != group:
+            elif col != group and col not in excluded:
                 excluded[col] = reason
         if group is not None and group in params:
             params.remove(group)
@@ -462,10 +608,10 @@ def ensemble_from_frame(
             )
         if group is not None and group not in params and kept[group].nunique() > 1:
             params.insert(0, group)
-        excluded = {
+        excluded |= {
             c: "not listed in `parameters`"
             for c in columns
-            if c not in params and c not in (metric, group)
+            if c not in params and c not in (metric, group) and c not in excluded
         }
     if not params:
         raise ParameterError(
@@ -478,7 +624,17 @@ def ensemble_from_frame(
     binned: dict[str, tuple[float, ...]] = {}
     for name in params:
         k = (bins or {}).get(name, "auto")
-        opts: Options = make_options(kept[name], k, True if name in log_scale else None)
+        try:
+            opts: Options = make_options(
+                kept[name], k, True if name in log_scale else None
+            )
+        except (ValueError, TypeError) as err:  # never a bare pandas error
+            if isinstance(err, HpcoreError):
+                raise
+            raise ParameterError(
+                f"{source}: parameter {name!r} ({kept[name].dtype}) could not be "
+                f"turned into options: {err}"
+            ) from err
         if len(opts.values.categories) < 2:
             raise ParameterError(
                 f"parameter {name!r} has one option ({opts.values.categories[0]!r}) "
@@ -487,8 +643,9 @@ def ensemble_from_frame(
         table[name] = opts.values
         if opts.edges is not None:
             binned[name] = opts.edges
-    if group is not None and group not in table:
-        table[group] = make_options(kept[group], None).values
+    for column in (group, one_group):
+        if column is not None and column not in table:
+            table[column] = make_options(kept[column], None).values
     table[metric] = values[keep]
     frame = pd.DataFrame(table, index=pd.RangeIndex(int(keep.sum())))
     return Ensemble(

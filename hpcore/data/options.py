@@ -46,6 +46,25 @@ def number_label(value: float) -> str:
     return f"{value:.6g}"
 
 
+def number_labels(values: np.ndarray) -> list[str]:
+    """Labels of distinct sorted numbers, unique by construction.
+
+    Each value gets :func:`number_label`; values whose labels collide (they
+    agree to 6 significant digits, e.g. ``0.001`` and the float32-rounded
+    ``0.0010000000474974513``) get as many more digits as tell them apart,
+    up to the 17 that tell any two doubles apart.
+    """
+    labels = [number_label(v) for v in values]
+    clash = pd.Index(labels).duplicated(keep=False)
+    digits = 7
+    while clash.any() and digits <= 17:
+        for i in np.flatnonzero(clash):
+            labels[i] = f"{values[i]:.{digits}g}"
+        clash = pd.Index(labels).duplicated(keep=False)
+        digits += 1
+    return labels
+
+
 def _from_codes(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
     """Build an ordered categorical; code -1 becomes the ``missing`` option."""
     codes = np.asarray(codes, dtype=np.int64)
@@ -68,31 +87,39 @@ def _dedupe_labels(labels: list[str], values: list[object]) -> list[str]:
 def raw_options(series: pd.Series) -> Options:
     """Options from the distinct values of ``series``, in their natural order."""
     if is_numeric(series):
+        # hash-based factorize, then sort only the distinct values: O(n), where
+        # np.unique + searchsorted sort all n values
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+            # plain integers: factorized as they are, no float copy of the column
+            codes, ints = pd.factorize(series.to_numpy(), sort=True)
+            if len(ints) == 0 or max(abs(int(ints[0])), abs(int(ints[-1]))) < 10**15:
+                return Options(_from_codes(codes, [str(int(u)) for u in ints]))
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        present = ~np.isnan(values)
-        uniques = np.unique(values[present])
-        codes = np.full(len(values), -1, dtype=np.int64)
-        codes[present] = np.searchsorted(uniques, values[present])
-        return Options(_from_codes(codes, [number_label(u) for u in uniques]))
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+        return Options(_from_codes(codes, number_labels(np.asarray(uniques))))
     if pd.api.types.is_bool_dtype(series.dtype):
         present = series.notna().to_numpy()
         values = series.to_numpy(dtype=bool, na_value=False)
-        uniques_b = sorted({bool(v) for v in values[present]})
+        seen = values[present]
+        uniques_b = [
+            u for u, there in ((False, not seen.all()), (True, seen.any())) if there
+        ]
         codes = np.full(len(values), -1, dtype=np.int64)
-        codes[present] = np.searchsorted(
-            np.array(uniques_b, dtype=bool), values[present]
-        )
+        codes[present] = np.searchsorted(np.array(uniques_b, dtype=bool), seen)
         return Options(_from_codes(codes, [str(u) for u in uniques_b]))
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = series.cat.remove_unused_categories()
-        cat_codes = cats.cat.codes.to_numpy().astype(np.int64)
-        order = np.arange(len(cats.cat.categories))
-        if not cats.cat.ordered:  # first-seen order, like any other string column
-            order = pd.unique(cat_codes[cat_codes >= 0])
-        remap = np.full(len(cats.cat.categories) + 1, -1, dtype=np.int64)
+        cat_codes = series.cat.codes.to_numpy().astype(np.int64)
+        n_cats = len(series.cat.categories)
+        present = cat_codes >= 0
+        if series.cat.ordered:  # declared order, unused categories dropped
+            used = np.flatnonzero(np.bincount(cat_codes[present], minlength=n_cats))
+            order = used
+        else:  # first-seen order, like any other string column
+            order = pd.unique(cat_codes[present])
+        remap = np.full(n_cats + 1, -1, dtype=np.int64)
         remap[order] = np.arange(len(order))
         codes = remap[cat_codes]  # code -1 picks the last entry, -1
-        cat_values = list(cats.cat.categories.take(order))
+        cat_values = list(series.cat.categories.take(order))
         labels = [str(v) for v in cat_values]
         return Options(_from_codes(codes, _dedupe_labels(labels, cat_values)))
     codes, uniques_o = pd.factorize(series, sort=False, use_na_sentinel=True)
@@ -214,8 +241,11 @@ def make_options(
         return raw_options(series)
     if bins == "auto":
         head = series.iloc[:10_000]  # many distinct values show early: skip the hash
-        if head.nunique() <= MAX_RAW_OPTIONS and series.nunique() <= MAX_RAW_OPTIONS:
-            return raw_options(series)
+        if head.nunique() <= MAX_RAW_OPTIONS:
+            raw = raw_options(series)  # one hash pass decides and builds
+            used = raw.values.categories.difference([MISSING_LABEL])
+            if len(used) <= MAX_RAW_OPTIONS:
+                return raw
         bins = DEFAULT_BINS
     assert isinstance(bins, int)
     return binned_options(series, bins, log)

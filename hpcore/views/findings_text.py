@@ -22,10 +22,15 @@ def _num(x: float) -> str:
     return f"{x:.2g}" if abs(x) < 1 else f"{x:.3g}"
 
 
-def format_p(p: float, permutations: int) -> str:
-    """``p = 0.012``; ``p <= 0.001`` when no permutation reached the observed value."""
+def format_p(p: float, permutations: int, test: str = "permutation") -> str:
+    """``p = 0.012``; ``p <= 0.001`` when no permutation reached the observed value.
+
+    A p-value of the F test (``test="F"``) has no such floor: ``p = 3.2e-41``.
+    """
     if not math.isfinite(p):
         return "p = n/a"
+    if test == "F":
+        return f"p = {p:.2g}" if p >= 1e-300 else "p < 1e-300"
     if p <= 1.0 / (permutations + 1) + 1e-15:
         return f"p <= {1.0 / (permutations + 1):.2g}"
     return f"p = {p:.2g}"
@@ -62,7 +67,10 @@ def describe(effect: Effect, findings: Findings) -> str:
     40% of the interaction)."
     """
     label = _value_label(findings)
-    stats = f"{format_p(effect.p_value, findings.permutations)}, {_q(effect.q_value)}"
+    stats = (
+        f"{format_p(effect.p_value, findings.permutations, effect.test)}, "
+        f"{_q(effect.q_value)}"
+    )
     pct = f"{100 * effect.effect:.2g}%" if effect.effect > 0 else "0%"
     cells = effect.cells
     if effect.kind == "main":
@@ -115,8 +123,45 @@ SECTIONS: Mapping[str, str] = MappingProxyType(
 )
 
 
-def _p_cell(p: float, permutations: int) -> str:
-    return format_p(p, permutations).replace("p = ", "").replace("p <= ", "<= ")
+def _p_cell(p: float, permutations: int, test: str = "permutation") -> str:
+    return (
+        format_p(p, permutations, test)
+        .replace("p = ", "")
+        .replace("p <= ", "<= ")
+        .replace("p < ", "< ")
+    )
+
+
+def _method_text(findings: Findings) -> str:
+    """How the p-values were obtained, as the tests ran."""
+    from ..analysis.findings import MIN_F_CELL_ROWS, SEQUENTIAL_HITS
+
+    used = {e.test for e in findings.effects}
+    perm = (
+        f"permutations (at most {findings.permutations:,}, seed {findings.seed}, "
+        f"stopping once {SEQUENTIAL_HITS} reach the observed F, Besag-Clifford; the "
+        "metric for main effects, the residuals of the additive model for "
+        "interactions: Freedman-Lane)"
+    )
+    if findings.method == "permutation" or "F" not in used:
+        return f"p-values from {perm}"
+    if "permutation" not in used:
+        return (
+            "p-values from the F test (every cell holds at least "
+            f"{MIN_F_CELL_ROWS} rows)"
+        )
+    return (
+        f"p-values from the F test where every cell holds at least "
+        f"{MIN_F_CELL_ROWS} rows, elsewhere from {perm} (column test)"
+    )
+
+
+def why_nothing(findings: Findings) -> str:
+    """Why no effect is significant, as far as the data tells."""
+    notes = " ".join(f"{n[0].upper()}{n[1:]}." for n in findings.notes)
+    if notes and all(e.effect == 0 for e in findings.effects):
+        return " " + notes  # nothing varies: chance is not the reason
+    return " No pattern stands out from chance." + (f" {notes}" if notes else "")
 
 
 def findings_markdown(
@@ -156,18 +201,26 @@ def findings_markdown(
         f"{label} explained by each parameter (main effect, eta squared), by each "
         "pair beyond its two main effects (two-way interaction, least squares on "
         "unbalanced cells) and by the group column with each pair beyond their "
-        "two-way combinations (three-way interaction). p-values from "
-        f"{findings.permutations:,} permutations (seed {findings.seed}; the "
-        "metric for main effects, the residuals of the additive model for "
-        "interactions: Freedman-Lane); q-values by Benjamini-Hochberg over all "
-        f"{n_tests} tests. Significant: q < {findings.alpha:g}. An effect is the "
+        f"two-way combinations (three-way interaction). {_method_text(findings)}; "
+        "q-values by Benjamini-Hochberg over all "
+        f"{n_tests - len(findings.unranked)} tests. Significant: "
+        f"q < {findings.alpha:g}. An effect is the "
         "share of the variance it explains; a cell's deviation is its mean minus "
         "what the simpler model predicts for it.",
         "",
         f"**{n_sig} of {n_tests} effects are significant.**"
-        + ("" if n_sig else " No pattern stands out from chance."),
+        + ("" if n_sig else why_nothing(findings)),
         "",
     ]
+    if n_sig and findings.notes:
+        lines += [" ".join(f"{n[0].upper()}{n[1:]}." for n in findings.notes), ""]
+    for name, why in findings.unranked.items():
+        e = findings.effect(name)
+        lines += [
+            f"Not ranked: {name} explains {100 * e.effect:.3g}% of the variance "
+            f"of the {label}, but the {why.split(': ', 1)[1]}.",
+            "",
+        ]
     for kind, chosen in findings.top_significant(top).items():
         if not chosen:
             continue
@@ -179,13 +232,14 @@ def findings_markdown(
     lines += [
         "## All tests",
         "",
-        "| rank | kind | parameters | effect | p | q |",
-        "|---:|---|---|---:|---:|---:|",
+        "| rank | kind | parameters | effect | p | q | test |",
+        "|---:|---|---|---:|---:|---:|---|",
     ]
     for e, rank in zip(findings.effects, findings.table["rank"], strict=True):
         lines.append(
             f"| {rank} | {e.kind} | {e.name} | {100 * e.effect:.3g}% | "
-            f"{_p_cell(e.p_value, findings.permutations)} | {_q(e.q_value)[4:]} |"
+            f"{_p_cell(e.p_value, findings.permutations, e.test)} | "
+            f"{_q(e.q_value)[4:]} | {e.test} |"
         )
     if findings.skipped:
         lines += ["", "Not tested:", ""]
@@ -207,7 +261,8 @@ def summary_lines(findings: Findings, top: int | None = None) -> list[str]:
         for rank, e in chosen:
             line = (
                 f"{rank:>4}. {e.name:<40} {100 * e.effect:7.3g}%  "
-                f"{format_p(e.p_value, findings.permutations):<12} {_q(e.q_value)}"
+                f"{format_p(e.p_value, findings.permutations, e.test):<12} "
+                f"{_q(e.q_value)}"
             )
             if kind != "main" and len(e.cells):
                 row = e.cells.iloc[0]

@@ -1,0 +1,257 @@
+"""Issue 10 (items 1, 2, 5, 10, 11, 16): tables real users bring load and analyse.
+
+CLI cases run the real command (``hpcore.app.cli.main``); bad input ends with
+exit status 2 and one line naming the file or column, without output.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_main
+
+import hpcore
+from hpcore.analysis.findings import discover
+from hpcore.data.errors import ColumnError
+
+
+def table(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    opt = rng.choice(["adam", "sgd"], n)
+    act = rng.choice(["relu", "elu", "tanh"], n)
+    return pd.DataFrame(
+        {
+            "dataset": rng.choice(["mnist", "cifar10"], n),
+            "opt": opt,
+            "act": act,
+            "lr": rng.choice([0.001, 0.01, 0.1], n),
+            "acc": rng.random(n) * 0.1 + 0.3 * (opt == "adam") + 0.5,
+        }
+    )
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    return run_main([str(a) for a in argv], capsys)
+
+
+# -- item 1: a constant group column is no grouping -------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["report"],
+        ["report", "--primary", "opt"],
+        ["findings", "--permutations", "99"],
+    ],
+)
+def test_one_data_set_is_no_grouping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    df = table().assign(dataset="tinyimagenet")
+    path = tmp_path / "one.csv"
+    df.to_csv(path, index=False)
+    status, _, err = cli(capsys, extra[0], path, "--out", tmp_path / "o", *extra[1:])
+    assert status == 0, err
+    assert err.count("one group, so the metric is normalized over all rows") == 1
+    ens = hpcore.load(path)
+    assert ens.group is None and "dataset" not in ens.parameters
+    norm = hpcore.normalize(ens).table["normalized"]
+    assert norm.min() == 0.0 and norm.max() == 1.0  # over all rows
+
+
+# -- item 2: labels unique by construction ---------------------------------
+
+
+def test_float32_logged_values_get_distinct_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = table()
+    df["lr"] = np.where(np.arange(len(df)) % 2 == 0, 0.001, float(np.float32(0.001)))
+    path = tmp_path / "f32.csv"
+    df.to_csv(path, index=False)
+    ens = hpcore.load(path)
+    assert ens.options("lr") == ("0.001", "0.00100000005")
+    status, _, err = cli(capsys, "report", path, "--out", tmp_path / "o")
+    assert status == 0, err
+
+
+def test_bins_none_on_a_continuous_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = table()
+    df["lr"] = 1.0 + np.random.default_rng(1).random(len(df)) * 1e-7
+    path = tmp_path / "cont.csv"
+    df.to_csv(path, index=False)
+    ens = hpcore.load(path, bins={"lr": None})
+    labels = ens.options("lr")
+    assert len(set(labels)) == len(labels) == df["lr"].nunique()
+    status, _, err = cli(
+        capsys, "report", path, "--bins", "lr=none", "--out", tmp_path / "o"
+    )
+    assert status == 0, err
+
+
+# -- item 5: the group's own main effect is not ranked ----------------------
+
+
+def test_group_main_effect_is_not_ranked_on_a_normalized_metric(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(5)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "dataset": rng.choice(["a", "b", "c"], n),
+            "opt": rng.choice(["adam", "sgd"], n),
+            "act": rng.choice(["relu", "elu"], n),
+        }
+    )
+    # skewed distributions per data set: after min-max the groups' means differ
+    skew = df["dataset"].map({"a": 0.2, "b": 1.0, "c": 5.0}).to_numpy()
+    df["acc"] = rng.random(n) ** skew + 0.05 * (df["opt"] == "adam")
+    ens = hpcore.normalize(hpcore.load(df))
+    found = discover(ens, permutations=99)
+    group = found.effect("dataset")
+    assert group.effect > found.effect("opt").effect  # it would have led
+    assert group.test == "none" and np.isnan(group.q_value)
+    assert "dataset" in found.unranked
+    assert found.significant()[0].name != "dataset"
+    assert found.effect("dataset", "opt").test in {"F", "permutation"}
+    # on the raw metric it is a real effect and tested
+    raw = discover(ens, permutations=99, value="acc")
+    assert raw.effect("dataset").test == "F" and not raw.unranked
+    path = tmp_path / "nb201.csv"
+    df.to_csv(path, index=False)
+    status, out, err = cli(capsys, "findings", path, "--out", tmp_path / "o")
+    assert status == 0, err
+    assert "dataset" not in out.split("Main effects:")[1].split("\n")[1]
+    md = (tmp_path / "o" / "findings.md").read_text()
+    assert "Not ranked: dataset explains" in md
+    csv = pd.read_csv(tmp_path / "o" / "findings.csv")
+    assert csv.loc[csv["parameters"] == "dataset", "test"].item() == "none"
+
+
+# -- item 10: duplicate column names ----------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".tsv"])
+def test_duplicate_column_names_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    sep = "\t" if suffix == ".tsv" else ","
+    text = sep.join(["activation", "opt", "activation", "acc"]) + "\n"
+    text += "".join(
+        sep.join([a, o, b, str(v)]) + "\n"
+        for a, o, b, v in [("relu", "x", "elu", 0.5), ("elu", "y", "relu", 0.7)] * 5
+    )
+    path = tmp_path / f"dup{suffix}"
+    if suffix.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    with pytest.raises(ColumnError, match=r"duplicate column names \['activation'\]"):
+        hpcore.load(path)
+    out = tmp_path / "o"
+    status, stdout, err = cli(capsys, "report", path, "--out", out)
+    assert status == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(path.name) in err and "'activation'" in err
+    assert not out.exists() and stdout == ""
+
+
+# -- item 11: Excel's European CSVs -----------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_semicolon_csv_with_decimal_commas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    df = table()
+    path = tmp_path / f"excel{suffix}"
+    df.to_csv(path, sep=";", decimal=",", index=False)
+    ens = hpcore.load(path)
+    expected = hpcore.load(df)
+    assert ens.parameters == expected.parameters
+    np.testing.assert_allclose(ens.table["acc"], expected.table["acc"])
+    assert ens.options("lr") == expected.options("lr")
+    status, _, err = cli(capsys, "report", path, "--out", tmp_path / "o")
+    assert status == 0, err
+
+
+def test_semicolon_gz_with_decimal_points(tmp_path: Path) -> None:
+    df = table()
+    path = tmp_path / "points.csv.gz"
+    df.to_csv(path, sep=";", index=False)
+    ens = hpcore.load(path)
+    assert ens.parameters == hpcore.load(df).parameters
+    text = tmp_path / "names.csv"
+    # a semicolon file whose text column merely holds commas stays text
+    pd.DataFrame({"opt": ["a,b", "c,d"] * 5, "acc": np.arange(10.0)}).to_csv(
+        text, sep=";", index=False
+    )
+    assert hpcore.load(text).options("opt") == ("a,b", "c,d")
+
+
+# -- item 16: a metric that cannot vary says why ----------------------------
+
+
+def test_constant_metric_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "const.csv"
+    table().assign(acc=0.5).to_csv(path, index=False)
+    status, out, err = cli(
+        capsys, "findings", path, "--out", tmp_path / "o", "--permutations", "99"
+    )
+    assert status == 0, err
+    assert "does not vary" in err and "normalized to 0.5" in err
+    assert "does not vary" in out
+    md = (tmp_path / "o" / "findings.md").read_text()
+    assert "No pattern stands out" not in md and "does not vary" in md
+
+
+def test_a_group_with_one_row_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = table()
+    df.loc[0, "dataset"] = "solo"
+    path = tmp_path / "solo.csv"
+    df.to_csv(path, index=False)
+    status, _, err = cli(capsys, "report", path, "--out", tmp_path / "o")
+    assert status == 0, err
+    assert err.count("'solo' (1 row)") == 1
+    assert "normalized to 0.5" in err
+
+
+def test_duplicate_column_names_in_parquet_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = [pa.array(["relu", "elu"] * 5), pa.array(["elu", "relu"] * 5)]
+    arrays.append(pa.array(np.linspace(0, 1, 10)))
+    path = tmp_path / "dup.parquet"
+    pq.write_table(
+        pa.Table.from_arrays(arrays, names=["activation", "activation", "acc"]), path
+    )
+    status, stdout, err = cli(capsys, "report", path, "--out", tmp_path / "o")
+    assert status == 2 and stdout == ""
+    assert "dup.parquet" in err and "duplicate column names ['activation']" in err
+
+
+def test_parquet_read_by_column_equals_pandas(tmp_path: Path) -> None:
+    # the column-by-column reader keeps dtypes and categorical order
+    df = hpcore.synthetic.nws_like(2000, seed=4)
+    df.index = np.arange(len(df)) * 3  # a stored index is not a column
+    path = tmp_path / "t.parquet"
+    df.to_parquet(path)
+    ens = hpcore.load(path)
+    ref = hpcore.load(df.reset_index(drop=True))
+    assert ens.parameters == ref.parameters
+    pd.testing.assert_frame_equal(ens.table, ref.table)
