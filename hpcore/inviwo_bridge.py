@@ -854,8 +854,21 @@ def reporting(processor: Any, *outports: Any) -> Iterator[None]:
         yield
     except Exception as err:
         for port in outports:
-            port.clear()
+            empty(port)
         log_error(processor, err)
+
+
+def empty(port: Any) -> None:
+    """Leave an outport without data, so the processors after it do not run.
+
+    A ``PythonOutport`` is emptied with ``setData(None)``: in Inviwo 0.9.11
+    its ``clear()`` leaves a null object that counts as data (the port stays
+    ready and ``getData()`` raises ``TypeError`` downstream).
+    """
+    if getattr(port, "classIdentifier", "") == "org.inviwo.pythonoutport":
+        port.setData(None)
+    else:
+        port.clear()
 
 
 # ------------------------------------------------- live plots and the mouse
@@ -1336,6 +1349,20 @@ def linked_selection(
     return check_selection(
         Selection(mask=mask, count=int(mask.sum()), range=(0.0, 1.0), where=base.where)
     )
+
+
+def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether two processor states are equal: objects by identity (an
+    ensemble), everything else (strings, Inviwo ``BitSet`` copies) by ``==``."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, Ensemble) or isinstance(y, Ensemble):
+            if x is not y:
+                return False
+        elif not bool(x == y):
+            return False
+    return True
 
 
 def selection_comparison(

@@ -21,8 +21,8 @@ class LinkedSelection(ivw.Processor):
     Connect its __brushing__ inport to the Brushing And Linking processor the
     plots use and its __selection__ outport to Parameter Pair Counter,
     Trellis Aggregator or Selection Comparison. It re-runs when the linked
-    plots filter or select (not when they highlight), and never brushes
-    itself, so it cannot feed back into the plots.
+    plots brush (when they only highlight it hands on the same selection),
+    and never brushes itself, so it cannot feed back into the plots.
 
     ### Inports
       * __ensemble__ the normalized `hpcore.Ensemble` whose table the linked
@@ -53,19 +53,12 @@ class LinkedSelection(ivw.Processor):
             "ensemble", help=ivw.md2doc("A normalized `hpcore.Ensemble`.")
         )
         self.addInport(self.inport, owner=False)
-        # Re-run on filtering and selection only: a highlight (hovering a
-        # line) changes nothing downstream.
-        mods = ivwbnl.BrushingModifications(
-            ivwbnl.BrushingModification.Filtered,
-            ivwbnl.BrushingModification.Selected,
-        )
+        # Default invalidation levels (any brushing action re-runs it): Inviwo
+        # 0.9.11 binds BrushingTargetsInvalidationLevel as an Inport subclass,
+        # and a list of them crashes the application, so a highlight (hovering
+        # a line) re-runs it too; it then hands on the same selection.
         self.brushing = ivwbnl.BrushingAndLinkingInport(
-            "brushing",
-            invalidationLevels=[
-                ivwbnl.BrushingTargetsInvalidationLevel(
-                    mods, ivw.properties.InvalidationLevel.InvalidOutput
-                )
-            ],
+            "brushing", help=ivw.md2doc("Connect to a Brushing And Linking processor.")
         )
         self.addInport(self.brushing, owner=False)
         self.selection = ivw.PythonOutport(
@@ -81,6 +74,7 @@ class LinkedSelection(ivw.Processor):
         self.where = bridge.where_property()
         self.count = bridge.count_property("selectedCount", "Selected")
         self.addProperties([self.use, self.where, self.count])
+        self._last = None  # (state, selection) of the last run
 
     @staticmethod
     def processorInfo():
@@ -92,12 +86,19 @@ class LinkedSelection(ivw.Processor):
     def process(self):
         with bridge.reporting(self, self.selection):
             ens = bridge.expect(self.inport.getData(), bridge.Ensemble, "ensemble")
+            filtered = self.brushing.getFilteredIndices()
+            selected = self.brushing.getSelectedIndices()
+            state = (ens, self.use.value, self.where.value, filtered, selected)
+            if self._last is not None and bridge.same_state(self._last[0], state):
+                self.selection.setData(self._last[1])  # e.g. only a highlight
+                return
             selection = bridge.linked_selection(
                 ens,
-                filtered=self.brushing.getFilteredIndices(),
-                selected=self.brushing.getSelectedIndices(),
+                filtered=filtered,
+                selected=selected,
                 use=self.use.value,
                 where=bridge.parse_where(self.where.value),
             )
             self.count.value = selection.count
             self.selection.setData(selection)
+            self._last = (state, selection)

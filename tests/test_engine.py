@@ -519,6 +519,24 @@ def test_code_paths(limits: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> 
         assert_matches(engine, rng_, where, primary, secondary)
 
 
+def test_popcount_without_numpy_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """hpcore supports numpy 1.26 (Inviwo's embedded Python on Debian 12 has
+    it), which has no ``bitwise_count``: the engine counts bits by byte table
+    there, with the same tables."""
+    rng = np.random.default_rng(5)
+    words = rng.integers(0, 2**63, size=(7, 9), dtype=np.uint64) ^ np.uint64(2**63)
+    want = np.array(
+        [[bin(int(w)).count("1") for w in row] for row in words], dtype=np.uint8
+    )
+    np.testing.assert_array_equal(index_module.popcount(words), want)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    assert not hasattr(np, "bitwise_count")
+    got = index_module.popcount(words[:, ::2])  # not contiguous
+    np.testing.assert_array_equal(got, want[:, ::2])
+    assert got.dtype == np.uint8
+    test_code_paths(MANY_STEPS, monkeypatch)
+
+
 # --------------------------------------------------------------- bad input
 
 BAD_QUERIES = [

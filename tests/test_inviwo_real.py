@@ -7,7 +7,10 @@ for a screen; everywhere else each test is skipped with the reason. The
 stand-in tests (``test_processors.py``, ``test_workspace.py``) cover the same
 code in CI.
 
-What runs, each in a fresh headless Inviwo (the Qt editor, as users start it):
+What runs, each in a fresh headless Inviwo: the Qt editor (``bin/Inviwo``),
+as users start it, or where the build has only the GLFW runner
+(``bin/inviwo_glfwminimum``), that, on copies of the workspaces without the
+Qt-only DataFrame Table:
 
 - every workspace opens with no error and no warning in Inviwo's log, and
   every canvas is snapshot at its saved size, not blank;
@@ -47,8 +50,22 @@ REPO = Path(__file__).resolve().parents[1]
 WORKSPACES = sorted((REPO / "workspaces").glob("*.inv"))
 HERE = Path(__file__).resolve().parent / "inviwo_real"
 BUILD = os.environ.get("HPEXPLORER_INVIWO", "")
-APP = Path(BUILD) / "bin" / "Inviwo" if BUILD else None
 SCREEN = "-screen 0 1920x1080x24"
+#: Processors of Inviwo's Qt modules, which the GLFW runner does not have.
+QT_ONLY = {"org.inviwo.DataFrameTable"}
+
+
+def _app() -> Path | None:
+    """The Qt editor (``bin/Inviwo``), else the GLFW runner of the build."""
+    for name in ("Inviwo", "inviwo_glfwminimum"):
+        path = Path(BUILD) / "bin" / name
+        if BUILD and path.is_file():
+            return path
+    return None
+
+
+APP = _app()
+QT = APP is not None and APP.name == "Inviwo"
 
 pytestmark = [
     pytest.mark.skipif(
@@ -57,8 +74,9 @@ pytestmark = [
         "(with bin/Inviwo) that has this checkout as its hpexplorer module",
     ),
     pytest.mark.skipif(
-        bool(BUILD) and not (APP is not None and APP.is_file()),
-        reason=f"HPEXPLORER_INVIWO={BUILD!r} holds no bin/Inviwo",
+        bool(BUILD) and APP is None,
+        reason=f"HPEXPLORER_INVIWO={BUILD!r} holds no bin/Inviwo or "
+        "bin/inviwo_glfwminimum",
     ),
     pytest.mark.skipif(
         shutil.which("xvfb-run") is None,
@@ -117,15 +135,58 @@ def canvases(workspace: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def for_this_app(workspace: Path, tmp: Path) -> Path:
+    """``workspace``, or for the GLFW runner a copy without Qt-only processors
+    (and their connections): that runner cannot create them."""
+    if QT:
+        return workspace
+    tree = ET.parse(workspace)
+    net = tree.getroot().find("ProcessorNetwork")
+    assert net is not None
+    processors = net.find("Processors")
+    assert processors is not None
+    gone = set()
+    for proc in list(processors):
+        if proc.get("type") in QT_ONLY:
+            gone.add(proc.get("identifier"))
+            processors.remove(proc)
+    for group, tag in (
+        ("Connections", "Connection"),
+        ("PropertyLinks", "PropertyLink"),
+    ):
+        parent = net.find(group)
+        for item in list(parent if parent is not None else []):
+            ends = (item.get("src", ""), item.get("dst", ""))
+            if item.tag == tag and any(e.split(".")[0] in gone for e in ends):
+                parent.remove(item)  # type: ignore[union-attr]
+    copy = tmp / workspace.name
+    tree.write(copy, encoding="utf-8", xml_declaration=True)
+    return copy
+
+
+def empty_workspace(tmp: Path) -> Path:
+    """A workspace with an empty network (the GLFW runner opens one always)."""
+    path = tmp / "empty.inv"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8" ?>\n<InviwoWorkspace version="3">'
+        '<ProcessorNetwork><ProcessorNetworkVersion content="20" />'
+        "<Processors /><Connections /><PropertyLinks /></ProcessorNetwork>"
+        "</InviwoWorkspace>\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.mark.parametrize("workspace", WORKSPACES, ids=lambda p: p.name)
 def test_workspace_opens_clean_and_every_canvas_shows_its_view(
     workspace: Path, tmp_path: Path
 ) -> None:
     from PIL import Image
 
-    log = inviwo(tmp_path, "-w", str(workspace), "-s", "UPN", "-o", str(tmp_path))
+    opened = for_this_app(workspace, tmp_path)
+    log = inviwo(tmp_path, "-w", str(opened), "-s", "UPN", "-o", str(tmp_path))
     assert problems(log) == []
-    for identifier, size in canvases(workspace).items():
+    for identifier, size in canvases(opened).items():
         path = tmp_path / f"{identifier}.png"
         assert path.is_file(), f"no snapshot of {identifier}"
         pixels = np.asarray(Image.open(path).convert("RGB"), dtype=float)
@@ -159,7 +220,7 @@ def _drive(tmp: Path, workspace: Path, states: list[dict[str, Any]]) -> list[Any
     log = inviwo(
         tmp,
         "-w",
-        str(workspace),
+        str(for_this_app(workspace, tmp)),
         "-p",
         str(HERE / "drive.py"),
         env={
@@ -222,6 +283,7 @@ def test_processor_tests_pass_inside_inviwo(tmp_path: Path) -> None:
     out = tmp_path / "pytest"
     inviwo(
         tmp_path,
+        *([] if QT else ["-w", str(empty_workspace(tmp_path))]),
         "-p",
         str(HERE / "run_pytest.py"),
         env={"HPEXPLORER_PYTEST_OUT": str(out)},

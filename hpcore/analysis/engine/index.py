@@ -79,10 +79,32 @@ def where_key(where: Mapping[str, tuple[str, ...]]) -> Key:
     return tuple((name, tuple(labels)) for name, labels in where.items())
 
 
+#: Set bits of every byte value (for :func:`popcount` on numpy < 2).
+_BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits of each element (uint8), as ``numpy.bitwise_count``.
+
+    ``bitwise_count`` is numpy 2's; with numpy 1.26 (which hpcore supports:
+    Inviwo builds against numpy 1.x embed it) each element's bytes are
+    counted through a 256-entry table instead.
+    """
+    count = getattr(np, "bitwise_count", None)
+    if count is not None:
+        out: np.ndarray = count(words)
+        return out
+    words = np.ascontiguousarray(words)
+    size = words.dtype.itemsize
+    by_byte = _BYTE_POPCOUNT[words.view(np.uint8).reshape(*words.shape, size)]
+    total: np.ndarray = by_byte.sum(axis=-1, dtype=np.uint8)
+    return total
+
+
 def step_popcounts(words: np.ndarray, n_steps: int, per_step: int) -> np.ndarray:
     """Set bits per step of each row of ``words`` (shape ``(rows, steps)``)."""
     rows = words.shape[0]
-    counts = np.bitwise_count(words[:, : n_steps * per_step])
+    counts = popcount(words[:, : n_steps * per_step])
     out: np.ndarray = counts.reshape(rows, n_steps, per_step).sum(
         axis=2, dtype=np.int64
     )
@@ -92,7 +114,7 @@ def step_popcounts(words: np.ndarray, n_steps: int, per_step: int) -> np.ndarray
 def bit_prefix(bits: np.ndarray) -> np.ndarray:
     """Running popcount: entry ``w`` is the number of set bits in words ``< w``."""
     prefix = np.zeros(len(bits) + 1, dtype=np.int64)
-    np.cumsum(np.bitwise_count(bits), out=prefix[1:])
+    np.cumsum(popcount(bits), out=prefix[1:])
     return prefix
 
 
@@ -103,7 +125,7 @@ def bits_before(
     p = np.asarray(positions, dtype=np.int64)
     word = p >> 6
     low = np.left_shift(np.uint64(1), (p & 63).astype(np.uint64)) - np.uint64(1)
-    partial = np.bitwise_count(bits[word] & low).astype(np.int64)
+    partial = popcount(bits[word] & low).astype(np.int64)
     out: np.ndarray = prefix[word] + partial
     return out
 
@@ -395,7 +417,7 @@ def build_steps(index: RowIndex, ft: FilterTables) -> None:
                 block[off[a] : off[a] + ka - 1, None, :]
                 & block[None, off[b] : off[b] + kb - 1, :]
             )
-            counts = np.bitwise_count(x).reshape(ka - 1, kb - 1, last - first, per_step)
+            counts = popcount(x).reshape(ka - 1, kb - 1, last - first, per_step)
             out[:, :, first:last] = counts.sum(axis=3, dtype=np.int64)
     for (a, b), part, cell in zip(index.pairs, inner, index.pair_offset, strict=False):
         ka, kb = int(index.sizes[a]), int(index.sizes[b])

@@ -52,6 +52,7 @@ from .index import (
     build_trellis,
     cell_group,
     leaf_moments,
+    popcount,
     range_mask,
     unpack_bits,
     where_key,
@@ -179,10 +180,10 @@ def _edge_counts(
     w1 = w0 + len(mask)
     f = ft.bits[w0:w1] & mask
     x = index.bitmaps[: index.n_options, w0:w1] & f
-    options = np.bitwise_count(x).sum(axis=1, dtype=np.int64)
+    options = popcount(x).sum(axis=1, dtype=np.int64)
     if not index.n_pair_cells:
         return np.zeros(0, np.int64), options
-    co = np.bitwise_count(x[:, None, :] & x[None, :, :]).sum(axis=2, dtype=np.int64)
+    co = popcount(x[:, None, :] & x[None, :, :]).sum(axis=2, dtype=np.int64)
     return co[index.pair_rows, index.pair_cols], options
 
 

@@ -237,12 +237,21 @@ class Inport(Port):
             self._processor.invalidate(InvalidationLevel.InvalidOutput)
 
 
+#: What a ``PythonOutport`` holds before any ``setData`` and after ``clear()``:
+#: a null ``pybind11::object`` (not Python's None).
+_NULL = object()
+
+
 class PythonOutport(Outport):
     """``ivw.PythonOutport(identifier, help=Document())``: any Python object.
 
-    ``getData()`` on an outport that holds nothing raises ``TypeError``, as
-    the binding does (``pyport.cpp``: the C++ side returns a null object that
-    pybind11 cannot convert): read a port only after the network ran.
+    As in Inviwo 0.9.11 (``pythonoutport.cpp``): the port starts with, and
+    ``clear()`` leaves, a *null* object, which is not ``None``, so
+    ``hasData()`` is true and the port is ready once its processor is valid,
+    and ``getData()`` then raises ``TypeError`` (pybind11 cannot convert a
+    null object; seen in the real application, where every processor
+    downstream of a failed one ran and failed so). Only ``setData(None)``
+    empties it: not ready, downstream processors are not run.
     """
 
     _kind = "python"
@@ -251,9 +260,19 @@ class PythonOutport(Outport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         a = resolve("PythonOutport", [_PORT_ARGS], args, kwargs)
         super().__init__(a["identifier"], a["help"])
+        self._data = _NULL
+
+    def clear(self) -> None:
+        self._data = _NULL
+        self._changed()
+
+    def isReady(self) -> bool:
+        # ``invalidationLevel_ == Valid && !data_.is_none()``
+        valid = self._processor is None or self._processor.isValid()
+        return valid and self.hasData()
 
     def getData(self) -> Any:
-        if self._data is None:
+        if self._data is _NULL:
             raise TypeError(
                 "Unable to convert function return value to a Python type! The "
                 "signature was\n\t(self: inviwopy.PythonOutport) -> object"
