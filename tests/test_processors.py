@@ -1014,6 +1014,7 @@ def mouse_event(
         buttonState=ivw.MouseButtons(ivw.MouseButton.Left)
         if held
         else ivw.MouseButtons(),
+        modifiers=ivw.KeyModifiers(),  # required: 0.9.11's defaults do not convert
         normalizedPosition=ivw.glm.dvec2(xy[0] / w, xy[1] / h),
         canvasSize=ivw.glm.uvec2(w, h),
     )

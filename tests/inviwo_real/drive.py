@@ -10,9 +10,9 @@ Every failure is written there too: a script error must not pass unseen.
 
 A state is a mapping of any of: ``rows`` (Ensemble Source's built-in rows),
 ``method`` (normalization), ``range`` ([lo, hi]), ``where`` (option filter
-text), ``primary``, ``secondary``, ``drag`` ([[x0, y0], [x1, y1]] in the
-histogram canvas' pixels, from the top left: a mouse drag sent to Metric
-Histogram Plot), ``click_cell`` ([a, option_a, b, option_b]: a click on that
+text), ``primary``, ``secondary``, ``drag`` ([lo, hi] on the normalized
+histogram's axis: a mouse drag from lo to hi sent to Metric Histogram Plot,
+in the canvas' pixels from its lower left, as Inviwo's events count them), ``click_cell`` ([a, option_a, b, option_b]: a click on that
 matrix cell), ``record`` (false: time only).
 """
 
@@ -41,6 +41,7 @@ def _mouse(proc, state, xy, held):
         buttonState=ivw.MouseButtons(ivw.MouseButton.Left)
         if held
         else ivw.MouseButtons(),
+        modifiers=ivw.KeyModifiers(),  # required: 0.9.11's defaults do not convert
         normalizedPosition=ivw.glm.dvec2(xy[0] / w, xy[1] / h),
         canvasSize=ivw.glm.uvec2(w, h),
     )
@@ -52,8 +53,7 @@ def _cell_xy(matrix, a, option_a, b, option_b):
     lay = cells.layout
     i, j = lay.options[a].index(option_a), lay.options[b].index(option_b)
     x, y = cells.transform.transform((lay.x0[a] + i + 0.5, lay.y0[b] + j + 0.5))
-    height = matrix.outport.getData().dimensions.y
-    return float(x), float(height - y)  # matplotlib counts from the bottom
+    return float(x), float(y)
 
 
 def _apply(state):
@@ -72,9 +72,13 @@ def _apply(state):
         _get("TrellisAggregator").secondary.selectedIdentifier = state["secondary"]
     if "drag" in state:
         hist = _get("MetricHistogramPlot")
-        (x0, y0), (x1, y1) = state["drag"]
+        fig = hist._plot.figure
+        (ax,) = [a for a in fig.axes if a.get_gid() == "histogram-normalized"]
+        lo, hi = state["drag"]
+        x0, y0 = ax.transData.transform((lo, 1.0))
+        x1, y1 = ax.transData.transform((hi, 1.0))
         _mouse(hist, "Press", (x0, y0), True)
-        _mouse(hist, "Move", ((x0 + x1) / 2, (y0 + y1) / 2), True)
+        _mouse(hist, "Move", ((x0 + x1) / 2, y0), True)
         _mouse(hist, "Move", (x1, y1), True)
         _mouse(hist, "Release", (x1, y1), False)
     if "click_cell" in state:

@@ -32,6 +32,7 @@ from ._core import (
 from ._events import (
     Event,
     InteractionEvent,
+    KeyModifiers,
     MouseButton,
     MouseButtons,
     MouseEvent,
@@ -99,6 +100,7 @@ __all__ = [
     "Event",
     "Inport",
     "InteractionEvent",
+    "KeyModifiers",
     "MouseButton",
     "MouseButtons",
     "MouseEvent",

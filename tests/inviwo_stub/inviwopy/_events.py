@@ -15,7 +15,6 @@ Positions are normalized with the lower-left corner at (0, 0)
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
 
 from .glm import dvec2, uvec2
 
@@ -58,6 +57,13 @@ class MouseButtons:
 
     def __hash__(self) -> int:
         return hash(frozenset(self._set))
+
+
+class KeyModifiers:
+    """``flags::flags<KeyModifier>``; the stand-in knows only "none"."""
+
+    def __init__(self) -> None:
+        self._set: set[object] = set()
 
 
 class Event:
@@ -112,23 +118,36 @@ class MouseInteractionEvent(InteractionEvent):
 
 
 class MouseEvent(MouseInteractionEvent):
-    """``MouseEvent(button=Left, state=Press, buttonState=None, modifiers=None,
-    normalizedPosition=dvec2(0), canvasSize=uvec2(0), depth=1.0)``."""
+    """``MouseEvent(button, state, buttonState, modifiers, normalizedPosition,
+    canvasSize, depth=1.0)``.
+
+    In Inviwo 0.9.11 the binding's defaults for ``buttonState``
+    (``MouseButton::None``) and ``modifiers`` (``KeyModifier::None``) are enum
+    values where flags are declared, which pybind11 cannot convert: every
+    call that leaves either out fails with "incompatible constructor
+    arguments" (seen in the real application, even ``MouseEvent()``). So
+    both are required here, as flags objects.
+    """
 
     def __init__(
         self,
         button: MouseButton = MouseButton.Left,
         state: MouseState = MouseState.Press,
-        buttonState: MouseButtons | MouseButton | None = None,
-        modifiers: Any = None,
+        buttonState: MouseButtons | None = None,
+        modifiers: KeyModifiers | None = None,
         normalizedPosition: dvec2 | None = None,
         canvasSize: uvec2 | None = None,
         depth: float = 1.0,
     ) -> None:
-        if isinstance(buttonState, MouseButton):
-            buttonState = MouseButtons(buttonState)
+        if not isinstance(buttonState, MouseButtons) or not isinstance(
+            modifiers, KeyModifiers
+        ):
+            raise TypeError(
+                "__init__(): incompatible constructor arguments: pass buttonState "
+                "(MouseButtons) and modifiers (KeyModifiers) explicitly"
+            )
         super().__init__(
-            buttonState or MouseButtons(),
+            buttonState,
             normalizedPosition if normalizedPosition is not None else dvec2(0, 0),
             canvasSize if canvasSize is not None else uvec2(0, 0),
             depth,
