@@ -12,8 +12,9 @@ A state is a mapping of any of: ``rows`` (Ensemble Source's built-in rows),
 ``method`` (normalization), ``range`` ([lo, hi]), ``where`` (option filter
 text), ``primary``, ``secondary``, ``drag`` ([lo, hi] on the normalized
 histogram's axis: a mouse drag from lo to hi sent to Metric Histogram Plot,
-in the canvas' pixels from its lower left, as Inviwo's events count them), ``click_cell`` ([a, option_a, b, option_b]: a click on that
-matrix cell), ``record`` (false: time only).
+in the canvas' pixels from its lower left, as Inviwo's events count them),
+``click_cell`` ([a, option_a, b, option_b]: a click on that matrix cell),
+``record`` (false: time only).
 """
 
 import json
