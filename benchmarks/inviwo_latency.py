@@ -77,7 +77,30 @@ def run(args: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - start
 
 
-def drive(rows: int, repeat: int) -> dict[str, Any]:
+def without(workspace: Path, drop: set[str], folder: Path) -> Path:
+    """A copy of ``workspace`` without the processors ``drop`` (and their
+    connections and links)."""
+    import xml.etree.ElementTree as ET
+
+    if not drop:
+        return workspace
+    tree = ET.parse(workspace)
+    net = tree.getroot().find("ProcessorNetwork")
+    assert net is not None
+    for group in ("Processors", "Connections", "PropertyLinks"):
+        parent = net.find(group)
+        for item in list(parent if parent is not None else []):
+            names = {item.get("identifier")} | {
+                (item.get(end) or "").split(".")[0] for end in ("src", "dst")
+            }
+            if names & drop:
+                parent.remove(item)  # type: ignore[union-attr]
+    copy = folder / workspace.name
+    tree.write(copy, encoding="utf-8", xml_declaration=True)
+    return copy
+
+
+def drive(rows: int, repeat: int, drop: set[str]) -> dict[str, Any]:
     states: list[dict[str, Any]] = [{"rows": rows, "record": False}]
     for _ in range(repeat):
         states += [{"range": list(r), "record": False} for r in RANGES]
@@ -86,7 +109,7 @@ def drive(rows: int, repeat: int) -> dict[str, Any]:
         inp, out = Path(tmp) / "in.json", Path(tmp) / "out.json"
         inp.write_text(json.dumps(states), encoding="utf-8")
         run(
-            ["-w", str(WORKSPACE), "-p", str(DRIVE)],
+            ["-w", str(without(WORKSPACE, drop, Path(tmp))), "-p", str(DRIVE)],
             env={"HPEXPLORER_DRIVE_IN": str(inp), "HPEXPLORER_DRIVE_OUT": str(out)},
         )
         driven = json.loads(out.read_text(encoding="utf-8"))
@@ -132,8 +155,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", default=str(REPO / "benchmarks" / "results" / "inviwo_latency.json")
     )
+    parser.add_argument(
+        "--drop",
+        default="",
+        help="processors to leave out of the workspace, comma-separated (e.g. "
+        "ParallelCoordinates,ParallelCoordinatesCanvas: Inviwo's own plot, "
+        "software-rendered without a GPU)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    drop = {d for d in args.drop.split(",") if d}
 
     empty = statistics.median(run([]) for _ in range(2))
     with_ws = statistics.median(run(["-w", str(WORKSPACE)]) for _ in range(2))
@@ -147,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     ]
     for n in sizes:
-        got = drive(n, args.repeat)
+        got = drive(n, args.repeat, drop)
         base = statistics.median(plain(n))
         rng = statistics.median(got["range"])
         rows += [
@@ -186,7 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
         json.dumps(
-            {"machine": platform.platform(), "cpus": os.cpu_count(), "rows": rows},
+            {
+                "machine": platform.platform(),
+                "cpus": os.cpu_count(),
+                "dropped": sorted(drop),
+                "rows": rows,
+            },
             indent=2,
         ),
         encoding="utf-8",

@@ -55,6 +55,9 @@ KNOWN: dict[str, dict[str, Any]] = {
             "showFiltered": "org.inviwo.BoolProperty",
             "handlesVisible": "org.inviwo.BoolProperty",
             "axisProps_": "org.inviwo.CompositeProperty",
+            "captions": "org.inviwo.FontProperty",
+            "labels": "org.inviwo.FontProperty",
+            "lines": "org.inviwo.CompositeProperty",
         },
     },
     "org.inviwo.DataFrameTable": {

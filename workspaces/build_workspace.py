@@ -72,7 +72,7 @@ PCP_HIDDEN = [
     "width_conv",
     "width_fc",
 ]
-PCP_CANVAS = (1200, 520)
+PCP_CANVAS = (1400, 560)
 
 
 @dataclass
@@ -166,6 +166,36 @@ def pcp_axes(hidden: list[str]) -> ET.Element:
     return prop
 
 
+def composite(identifier: str, kind: str, children: list[ET.Element]) -> ET.Element:
+    """A composite property (``kind``) with some of its children set."""
+    prop = ET.Element("Property", {"type": kind, "identifier": identifier})
+    ET.SubElement(prop, "Properties").extend(children)
+    return prop
+
+
+def value_property(identifier: str, kind: str, value: str) -> ET.Element:
+    prop = ET.Element("Property", {"type": kind, "identifier": identifier})
+    _content(prop, "value", value)
+    return prop
+
+
+def pcp_style() -> list[ET.Element]:
+    """Parallel Coordinates' text and lines, sized for eight axes on its
+    canvas: option labels at 14 px instead of 20 fit between the axes,
+    thinner lines (2 px instead of 7) keep 13,000 networks apart."""
+    font = "org.inviwo.FontProperty"
+    size = "org.inviwo.IntProperty"
+    return [
+        composite("captions", font, [value_property("fontSize", size, "18")]),
+        composite("labels", font, [value_property("fontSize", size, "14")]),
+        composite(
+            "lines",
+            "org.inviwo.CompositeProperty",
+            [value_property("lineWidth", "org.inviwo.FloatProperty", "2")],
+        ),
+    ]
+
+
 def _source_and_normalization(s: int) -> list[Node]:
     return [
         Node("EnsembleSource", OURS + "EnsembleSource", "Ensemble Source", 0, 100),
@@ -194,7 +224,7 @@ def _parallel_coordinates(x: int, y: int, canvas_x: int) -> list[Node]:
             "Parallel Coordinates",
             x,
             y,
-            [pcp_axes(PCP_HIDDEN)],
+            [pcp_axes(PCP_HIDDEN), *pcp_style()],
         ),
         Node(
             "ParallelCoordinatesCanvas",

@@ -1,7 +1,8 @@
 """Run the processor and workspace tests inside a running Inviwo.
 
-``Inviwo -p tests/inviwo_real/run_pytest.py`` (started by
-``tests/test_inviwo_real.py``): the tests then see the real ``inviwopy``,
+``Inviwo -p tests/inviwo_real/run_pytest.py`` with ``HPEXPLORER_TESTS`` naming
+the tests folder (started by ``tests/test_inviwo_real.py``): the tests then see
+the real ``inviwopy``,
 ``ivwdataframe`` and ``ivwbnl`` (``inviwo_stub.harness.load_inviwo`` prefers
 them) and build their networks in the running application. The exit code
 and the report go to the files named by ``HPEXPLORER_PYTEST_OUT`` (.code,
@@ -9,16 +10,18 @@ and the report go to the files named by ``HPEXPLORER_PYTEST_OUT`` (.code,
 """
 
 import contextlib
-import io
 import os
 import sys
 import traceback
 from pathlib import Path
 
 out = Path(os.environ["HPEXPLORER_PYTEST_OUT"])
-tests = Path(__file__).resolve().parents[1]
+# Inviwo runs the script without __file__: the tests folder comes from the
+# environment (tests/test_inviwo_real.py sets it)
+tests = Path(os.environ["HPEXPLORER_TESTS"])
 code = 99
-text = io.StringIO()
+# written as the tests go, so a test that hangs is seen in the report
+text = open(out.with_suffix(".txt"), "w", encoding="utf-8", buffering=1)  # noqa: SIM115
 try:
     import pytest
 
@@ -26,7 +29,7 @@ try:
     args = [
         str(tests / "test_processors.py"),
         str(tests / "test_workspace.py"),
-        "-q",
+        "-v",
         "-p",
         "no:cacheprovider",
         f"--rootdir={tests.parent}",
@@ -37,5 +40,5 @@ try:
         code = int(pytest.main(args))
 except Exception:
     text.write(traceback.format_exc())
-out.with_suffix(".txt").write_text(text.getvalue(), encoding="utf-8")
+text.close()
 out.with_suffix(".code").write_text(str(code), encoding="utf-8")

@@ -164,17 +164,21 @@ def apply_property(prop: Any, element: Any) -> None:
         selected = element.find("selectedIdentifier")
         if selected is not None:
             prop.selectedIdentifier = selected.get("content")
-    elif kind == "org.inviwo.CompositeProperty":
+    elif kind in ("org.inviwo.CompositeProperty", "org.inviwo.FontProperty"):
         owned = [
             e.get("content")
             for e in element.iterfind("OwnedPropertyIdentifiers/PropertyIdentifier")
         ]
         for child in element.iterfind("Properties/Property"):
             name = child.get("identifier")
-            if name not in owned:
-                raise NotImplementedError(f"{prop.path}.{name}: not an owned property")
-            checked = child.find("Properties/Property[@identifier='checked']/value")
-            prop.owned[name] = checked is None or checked.get("content") == "1"
+            if name in owned:  # made by the workspace (an axis)
+                checked = child.find("Properties/Property[@identifier='checked']/value")
+                prop.owned[name] = checked is None or checked.get("content") == "1"
+            else:  # one of the property's own children
+                value = child.find("value")
+                if value is None:
+                    raise NotImplementedError(f"{prop.path}.{name}: no value")
+                prop.values[name] = value.get("content", "")
     else:
         raise NotImplementedError(f"{prop.path}: cannot apply a {kind}")
 

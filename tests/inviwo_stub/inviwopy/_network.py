@@ -335,12 +335,18 @@ class ParallelCoordinates(_PortsOnly):
         background.optional = True
         self.addInport(background)
         self.addOutport(ImageOutport("outport"))
-        from .properties import CompositeProperty
+        from .properties import CompositeProperty, FontProperty
 
         # One axis per DataFrame column, made when data arrives; an axis the
         # workspace made beforehand is kept, and hidden when unchecked.
         self.axisProps_ = CompositeProperty("axisProps_", "Axis")
         self.addProperty(self.axisProps_)
+        for prop in (
+            FontProperty("captions", "Caption Settings"),
+            FontProperty("labels", "Label Settings"),
+            CompositeProperty("lines", "Line Settings"),
+        ):
+            self.addProperty(prop)
         self.axes: list[str] = []
 
     def process(self) -> None:

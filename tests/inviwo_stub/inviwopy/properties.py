@@ -68,6 +68,7 @@ __all__ = [
     "FileProperty",
     "FloatMinMaxProperty",
     "FloatProperty",
+    "FontProperty",
     "IntOption",
     "IntProperty",
     "InvalidationLevel",
@@ -227,12 +228,20 @@ class CompositeProperty(Property):
             PropertySemantics.Default,
         )
         self.owned: dict[str, bool] = {}
+        #: Values a workspace set on its (not owned) children, as written.
+        self.values: dict[str, str] = {}
 
     def _state(self) -> Any:
-        return dict(self.owned)
+        return dict(self.owned), dict(self.values)
 
     def _restore(self, state: Any) -> None:
-        self.owned = dict(state)
+        self.owned, self.values = dict(state[0]), dict(state[1])
+
+
+class FontProperty(CompositeProperty):
+    """``FontProperty`` (fontrendering module): fontFace, fontSize, ..."""
+
+    _class_identifier = "org.inviwo.FontProperty"
 
 
 class _ValueProperty(Property):
