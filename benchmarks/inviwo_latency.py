@@ -49,6 +49,10 @@ REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspaces" / "hyperparameter-analysis.inv"
 DRIVE = REPO / "tests" / "inviwo_real" / "drive.py"
 SCREEN = "-screen 0 1920x1080x24"
+
+sys.path.insert(0, str(REPO / "workspaces"))
+from build_workspace import without  # noqa: E402  (the workspaces' own writer)
+
 #: A drag: the upper end of the range moved in small steps, then the whole
 #: window moved, as a hand on the histogram does.
 RANGES = [(0.6, round(0.8 + 0.01 * i, 2)) for i in range(16)] + [
@@ -75,29 +79,6 @@ def run(args: list[str], env: dict[str, str] | None = None) -> float:
         cmd, env={**os.environ, **(env or {})}, check=True, capture_output=True
     )
     return time.perf_counter() - start
-
-
-def without(workspace: Path, drop: set[str], folder: Path) -> Path:
-    """A copy of ``workspace`` without the processors ``drop`` (and their
-    connections and links)."""
-    import xml.etree.ElementTree as ET
-
-    if not drop:
-        return workspace
-    tree = ET.parse(workspace)
-    net = tree.getroot().find("ProcessorNetwork")
-    assert net is not None
-    for group in ("Processors", "Connections", "PropertyLinks"):
-        parent = net.find(group)
-        for item in list(parent if parent is not None else []):
-            names = {item.get("identifier")} | {
-                (item.get(end) or "").split(".")[0] for end in ("src", "dst")
-            }
-            if names & drop:
-                parent.remove(item)  # type: ignore[union-attr]
-    copy = folder / workspace.name
-    tree.write(copy, encoding="utf-8", xml_declaration=True)
-    return copy
 
 
 def drive(rows: int, repeat: int, drop: set[str]) -> dict[str, Any]:

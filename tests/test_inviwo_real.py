@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from inviwo_stub import harness
 
 import hpcore
 from hpcore.analysis.settings import CI_LEVEL
@@ -142,28 +143,12 @@ def for_this_app(workspace: Path, tmp: Path) -> Path:
     (and their connections): that runner cannot create them."""
     if QT:
         return workspace
-    tree = ET.parse(workspace)
-    net = tree.getroot().find("ProcessorNetwork")
-    assert net is not None
-    processors = net.find("Processors")
-    assert processors is not None
-    gone = set()
-    for proc in list(processors):
-        if proc.get("type") in QT_ONLY:
-            gone.add(proc.get("identifier"))
-            processors.remove(proc)
-    for group, tag in (
-        ("Connections", "Connection"),
-        ("PropertyLinks", "PropertyLink"),
-    ):
-        parent = net.find(group)
-        for item in list(parent if parent is not None else []):
-            ends = (item.get("src", ""), item.get("dst", ""))
-            if item.tag == tag and any(e.split(".")[0] in gone for e in ends):
-                parent.remove(item)  # type: ignore[union-attr]
-    copy = tmp / workspace.name
-    tree.write(copy, encoding="utf-8", xml_declaration=True)
-    return copy
+    qt_only = {
+        proc.get("identifier", "")
+        for proc in ET.parse(workspace).getroot().iter("Processor")
+        if proc.get("type") in QT_ONLY
+    }
+    return harness.workspace_builder().without(workspace, qt_only, tmp)  # type: ignore[no-any-return]
 
 
 def empty_workspace(tmp: Path) -> Path:

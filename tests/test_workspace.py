@@ -11,8 +11,6 @@ fills every canvas without an error.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -132,15 +130,7 @@ def describe(kind: str, ours: dict[str, Any]) -> dict[str, Any]:
 
 def generator() -> ModuleType:
     """``workspaces/build_workspace.py`` as a module."""
-    name = "hpexplorer_build_workspace"
-    if name not in sys.modules:
-        path = WORKSPACES / "build_workspace.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return harness.workspace_builder()
 
 
 def workspace_files() -> list[Path]:

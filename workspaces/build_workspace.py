@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -594,6 +594,28 @@ def render(
     ET.indent(root, space="    ")
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8" ?>\n' + body + "\n"
+
+
+def without(workspace: Path, drop: Collection[str], folder: Path) -> Path:
+    """A copy of ``workspace`` in ``folder`` without the processors whose
+    identifiers are in ``drop``, and without their connections and links
+    (e.g. for Inviwo's GLFW runner, which has no Qt processors)."""
+    tree = ET.parse(workspace)
+    net = tree.getroot().find("ProcessorNetwork")
+    assert net is not None
+    for group in ("Processors", "Connections", "PropertyLinks"):
+        parent = net.find(group)
+        if parent is None:
+            continue
+        for item in list(parent):
+            ends = {item.get("identifier", "")} | {
+                item.get(end, "").split(".")[0] for end in ("src", "dst")
+            }
+            if ends & set(drop):
+                parent.remove(item)
+    copy = folder / workspace.name
+    tree.write(copy, encoding="utf-8", xml_declaration=True)
+    return copy
 
 
 #: Each workspace file and the network it holds.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +242,16 @@ def load_workspace(iv: Inviwo, path: Path) -> dict[str, Any]:
     finally:
         net.unlock()
     return procs
+
+
+def workspace_builder() -> ModuleType:
+    """``workspaces/build_workspace.py`` (the workspaces' writer) as a module."""
+    name = "hpexplorer_build_workspace"
+    if name not in sys.modules:
+        path = REPO / "workspaces" / "build_workspace.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
