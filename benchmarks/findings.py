@@ -34,10 +34,6 @@ Prints a table and writes JSON (``--out``, default
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import os
-import platform
 import resource
 import sys
 import time
@@ -46,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_common import write_results
 
 import hpcore
 from hpcore.analysis.findings import discover
@@ -111,15 +108,6 @@ def scan(ens: hpcore.Ensemble, effects: Sequence[tuple[str, ...]]) -> float:
     return time.perf_counter() - start
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
-    }
-
-
 def print_table(results: Sequence[dict[str, Any]]) -> None:
     print(f"{'rows':>12}  {'what':<44} {'ours':>8} {'baseline':>9} {'ratio':>6}")
     for r in results:
@@ -154,11 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results = [bench(n, args) for n in sizes]
     print_table(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps({"machine": machine(), "results": results}, indent=2)
-    )
-    print(f"wrote {args.out}")
+    write_results(args.out, results)
     return 0
 
 

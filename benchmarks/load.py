@@ -24,10 +24,7 @@ Prints a table and writes JSON (``--out``, default
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -35,6 +32,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from bench_common import write_results
 
 DEFAULT_SIZES = (1_000_000, 10_000_000)
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "load.json"
@@ -121,15 +120,6 @@ def bench(n_rows: int, repeat: int, folder: Path) -> dict[str, Any]:
     }
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
-    }
-
-
 def print_table(results: Sequence[dict[str, Any]]) -> None:
     mb = 1 / 2**20
     print(f"{'rows':>12}  {'what':<28} {'ours':>9} {'baseline':>9} {'ratio':>6}")
@@ -175,11 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = args.data or Path(tmp)
         results = [bench(n, args.repeat, folder) for n in sizes]
     print_table(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps({"machine": machine(), "results": results}, indent=2)
-    )
-    print(f"wrote {args.out}")
+    write_results(args.out, results)
     return 0
 
 
