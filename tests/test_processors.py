@@ -157,6 +157,7 @@ def pipeline(
                 net.connect(plot, "outport", f"Canvas{plot}", "inport")
         if configure is not None:
             configure(net)
+        harness.attach_sinks(iv, list(net.p.values()))
     finally:
         iv.network.unlock()
     return net
@@ -348,6 +349,7 @@ def test_counter_uses_plain_counts_for_a_hand_made_selection(
     counter = net.add("ParameterPairCounter")
     counter.ensemble.connectTo(feeder)
     counter.selectionInport.connectTo(feeder2)
+    harness.attach_sinks(iv, [counter])
     pd.testing.assert_frame_equal(
         counter.counts.getData(), hpcore.pair_statistics(norm, sel)
     )

@@ -124,6 +124,71 @@ def create(ptype: ProcessorType, identifier: str | None = None) -> Any:
     return ptype.cls(identifier or ptype.name, ptype.info.displayName)
 
 
+# ------------------------------------------------------------------ sinks
+
+
+def _sink_inport(iv: Inviwo, outport: Any) -> Any:
+    """An inport that can take ``outport``'s data (None for an image: a canvas)."""
+    kinds = (
+        (iv.ivw.PythonOutport, iv.ivw.PythonInport),
+        (iv.df.DataFrameOutport, iv.df.DataFrameInport),
+        (iv.bnl.BrushingAndLinkingOutport, iv.bnl.BrushingAndLinkingInport),
+    )
+    for out_kind, in_kind in kinds:
+        if isinstance(outport, out_kind):
+            return in_kind("inport")
+    return None
+
+
+def _sink_class(iv: Inviwo) -> type:
+    """A processor with one inport and no outports, so Inviwo evaluates what
+    it is connected to (``Processor::isSink``), as a view would."""
+    ivw = iv.ivw
+
+    class Sink(ivw.Processor):  # type: ignore[misc, name-defined]
+        def __init__(self, identifier: str, inport: Any) -> None:
+            ivw.Processor.__init__(self, identifier, identifier)
+            self.inport = inport
+            self.addInport(inport)
+
+        def getProcessorInfo(self) -> Any:
+            return ivw.ProcessorInfo(
+                classIdentifier="org.hpexplorer.tests.Sink",
+                displayName="Sink",
+                category="Tests",
+                codeState=ivw.CodeState.Experimental,
+                tags=ivw.Tags("PY"),
+            )
+
+    return Sink
+
+
+def attach_sinks(iv: Inviwo, processors: list[Any]) -> list[Any]:
+    """A sink on every outport of ``processors`` that has none connected.
+
+    Inviwo evaluates only processors with a sink (a processor without
+    outports, such as a canvas) among their descendants, so a test that reads
+    an outport must give it a consumer, as a user's network would. Images go
+    to a ``CanvasGL``, everything else to a small Python sink.
+    """
+    sink_class = _sink_class(iv)
+    added: list[Any] = []
+    for proc in processors:
+        for outport in proc.outports:
+            if outport.isConnected():
+                continue
+            inport = _sink_inport(iv, outport)
+            if inport is None:
+                sink = iv.app.processorFactory.create("org.inviwo.CanvasGL")
+                inport = sink.getInport("inport")
+            else:
+                sink = sink_class(f"Sink{proc.identifier}{outport.identifier}", inport)
+            iv.network.addProcessor(sink)
+            iv.network.addConnection(outport, inport)
+            added.append(sink)
+    return added
+
+
 # ------------------------------------------------------------------ workspaces
 
 

@@ -557,6 +557,15 @@ class Processor(PropertyOwner):
         return next((p for p in self._outports if p.identifier == identifier), None)
 
     # state
+    def isSource(self) -> bool:
+        """A processor with no inports brings data into the network."""
+        return not self._inports
+
+    def isSink(self) -> bool:
+        """A processor with no outports pulls data: only processors with a sink
+        among their descendants are evaluated (``Processor::isSink``)."""
+        return not self._outports
+
     def isReady(self) -> bool:
         """``allInportsAreReady``: each inport is ready or optional."""
         return all(p.isReady() or p.optional for p in self._inports)

@@ -7,8 +7,10 @@ and ``pyprocessors.cpp`` (``app.processorFactory.create(classId)``,
 ``CanvasProcessor.size``/``image``).
 
 Evaluation follows ``ProcessorNetworkEvaluator`` in spirit: when the network is
-unlocked and a processor was invalidated, every invalid processor whose inports
-are ready runs in topological order (``initializeResources`` first when its
+unlocked and a processor was invalidated, every invalid processor that has a
+sink among its descendants (``topologicalSortFiltered``: a sink is a processor
+without outports, such as a canvas) and whose inports are ready runs in
+topological order (``initializeResources`` first when its
 level is ``InvalidResources``), then ``setValid``; a processor that is not
 ready gets ``doIfNotReady``. Property links copy a changed value from source to
 destination (one way; a two-way link is two links, as in ``.inv`` files).
@@ -157,7 +159,8 @@ class ProcessorNetwork:
             done.append(p)
 
         for p in self._processors:
-            visit(p)
+            if p.isSink():
+                visit(p)
         return done
 
     def _evaluate(self) -> None:
@@ -176,11 +179,14 @@ class ProcessorNetwork:
                         if level == InvalidationLevel.InvalidResources:
                             p.initializeResources()
                         p.process()
-                    except Exception as err:  # Inviwo logs it and goes on
+                    except Exception as err:  # Inviwo logs it and goes on,
+                        # leaving the processor invalid (no setValid)
                         self.exceptions.append(
                             (p.identifier, err, traceback.format_exc())
                         )
-                    p.setValid()
+                        continue
+                    if p.isReady():  # callbacks may have unreadied the inports
+                        p.setValid()
                 if not self._pending:
                     break
         finally:
