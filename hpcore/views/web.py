@@ -86,6 +86,7 @@ from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
 from .style import DIVERGING_CMAP, IMPORTANCE_COLOURS, LOW_COUNT, OKABE_ITO, PAIR_CMAP
+from .trellis import is_ordered
 
 #: Width of the column of controls and of the main area, in CSS pixels.
 SIDEBAR_WIDTH = 290
@@ -295,7 +296,10 @@ def trellis_data(
     ``colour``, ``marker``, ``fill_alpha`` (0, an open marker, below
     :data:`LOW_COUNT` networks))
     and the segment source joining a secondary option's means across the
-    options of one parameter within one primary row (NaN ends: no line).
+    options of one ordered parameter (numbers, bins, booleans:
+    :func:`~hpcore.views.trellis.is_ordered`) within one primary row (NaN
+    ends: no line); nominal options (optimizers, activations) stay unjoined,
+    as in the report's trellis, since a line between them would suggest a trend.
     """
     n = len(trellis)
     secondary = (
@@ -329,13 +333,19 @@ def trellis_data(
         "marker": markers,
         "fill_alpha": np.where(count >= LOW_COUNT, 1.0, 0.0),
     }
-    # one segment between consecutive options of a parameter, per primary
-    # row and secondary option; an empty cell (mean NaN) leaves a gap. The
-    # segments follow the layout, so a brush changes only their ends' means.
+    # one segment between consecutive options of an ordered parameter, per
+    # primary row and secondary option; an empty cell (mean NaN) leaves a gap.
+    # The segments follow the layout, so a brush changes only their ends' means.
+    panel_options: dict[str, list[str]] = {}
+    for param, option in layout.factors:
+        panel_options.setdefault(param, []).append(option)
+    ordered = {p for p, opts in panel_options.items() if is_ordered(opts)}
     first: list[int] = []
     second: list[int] = []
     last: dict[tuple[str, str, str], int] = {}
     for i in range(n):
+        if params[i] not in ordered:
+            continue
         key = (primary[i], secondary[i], params[i])
         j = last.get(key)
         if j is not None:
