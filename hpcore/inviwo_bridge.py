@@ -328,23 +328,21 @@ def canvas_pixels(outport: Any) -> tuple[int, int]:
 
 
 def _pair_layout(pairs: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
-    params = [
-        str(p)
-        for p in dict.fromkeys(
-            v for ab in zip(pairs["param_a"], pairs["param_b"], strict=True) for v in ab
-        )
-    ]
-    options: dict[str, list[str]] = {}
-    for p in params:
-        seen = pd.concat(
-            [
-                pairs.loc[pairs["param_a"] == p, "option_a"],
-                pairs.loc[pairs["param_b"] == p, "option_b"],
-            ],
-            ignore_index=True,
-        )
-        options[p] = [str(o) for o in dict.fromkeys(seen.dropna().tolist())]
-    return params, options
+    """The parameters in order of appearance and, per parameter, its options as
+    first seen as ``option_a``, then as ``option_b`` (missing options left out).
+
+    One pass over the (few thousand) pair rows: this runs on every brush.
+    """
+    pa = pairs["param_a"].astype(str).tolist()
+    pb = pairs["param_b"].astype(str).tolist()
+    params = list(dict.fromkeys(v for ab in zip(pa, pb, strict=True) for v in ab))
+    seen: dict[str, dict[str, None]] = {p: {} for p in params}
+    for names, values in ((pa, pairs["option_a"]), (pb, pairs["option_b"])):
+        present = values.notna().tolist()
+        for p, o, ok in zip(names, values.tolist(), present, strict=True):
+            if ok:
+                seen[p].setdefault(str(o), None)
+    return params, {p: list(opts) for p, opts in seen.items()}
 
 
 def pair_matrix(
