@@ -256,7 +256,7 @@ class BitSet:
         elif isinstance(arg, list) and not all(
             isinstance(x, bool | np.bool_) for x in arg
         ):
-            values = [_uint32(x) for x in arg]
+            values = _uint32s(arg)
         elif isinstance(arg, list | tuple | np.ndarray):
             # std::vector<bool>: position i is in the set when item i is truthy
             values = [i for i, x in enumerate(arg) if bool(x)]
@@ -337,6 +337,19 @@ class BitSet:
 
     def __repr__(self) -> str:
         return f"BitSet({sorted(self._set)[:10]}{'...' if len(self._set) > 10 else ''})"
+
+
+def _uint32s(items: list[Any]) -> list[int]:
+    """``std::vector<uint32_t>`` from a list: Python ints in range (checked as
+    a whole when numpy reads them as integers, item by item otherwise)."""
+    array = np.asarray(items) if items else np.zeros(0, dtype=np.int64)
+    if array.dtype.kind in "iu":
+        if len(array) and (array.min() < 0 or array.max() >= 2**32):
+            bad = array[(array < 0) | (array >= 2**32)][0]
+            raise TypeError(f"BitSet(): {bad} does not fit in uint32")
+        out: list[int] = array.tolist()
+        return out
+    return [_uint32(x) for x in items]
 
 
 def _uint32(x: Any) -> int:
