@@ -378,15 +378,18 @@ def pair_matrix(
     if rows and cols and len(pairs):
 
         def where_in(keys: list[tuple[str, str]], param: str, option: str) -> Any:
-            return pd.MultiIndex.from_tuples(keys).get_indexer(
-                pd.MultiIndex.from_arrays(
-                    [pairs[param].astype(str), pairs[option].astype(str)]
-                )
+            at = {key: i for i, key in enumerate(keys)}
+            names = pairs[param].astype(str).tolist()
+            values = pairs[option].astype(str).tolist()
+            return np.array(
+                [at.get(k, -1) for k in zip(names, values, strict=True)],
+                dtype=np.int64,
             )
 
         r = where_in(rows, "param_b", "option_b")
         c = where_in(cols, "param_a", "option_a")
-        matrix[r, c] = pairs["count"].to_numpy(dtype=np.float64)
+        known = (r >= 0) & (c >= 0)  # a missing option has no row or column
+        matrix[r[known], c[known]] = pairs["count"].to_numpy(dtype=np.float64)[known]
     return matrix, rows, cols
 
 

@@ -803,6 +803,20 @@ def test_pair_matrix_is_the_lower_triangle(ensemble_df: pd.DataFrame) -> None:
     assert np.isnan(matrix[0, 2])  # opt x opt is not a pair
     rgba = bridge.pair_heatmap_rgba(pairs)
     assert rgba.shape == (4, 4, 4) and rgba[0, 2, 3] == 0 and rgba[0, 0, 3] == 255
+    # a pair row with a missing option has no cell: it must not land in the
+    # last row or column (index -1)
+    # (moved to the end of the table, so a stray write would come last and stay)
+    holed = pairs.astype({"option_b": object})
+    hole = (holed["option_a"] == "a") & (holed["option_b"] == "adam")
+    holed = pd.concat([holed[~hole], holed[hole]], ignore_index=True)
+    hole = pd.Series([False] * (~hole).sum() + [True] * hole.sum())
+    holed.loc[hole, ["option_b", "count"]] = [None, 99]
+    hmatrix, hrows, hcols = bridge.pair_matrix(holed)
+    for row in holed[~hole].itertuples():
+        r = hrows.index((row.param_b, str(row.option_b)))
+        c = hcols.index((row.param_a, str(row.option_a)))
+        assert hmatrix[r, c] == row.count, row
+    assert np.isfinite(hmatrix).sum() == (~hole).sum()
 
 
 # --------------------------------------------------- stand-in fidelity guards
