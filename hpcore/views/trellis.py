@@ -549,19 +549,28 @@ class _Marks:
                         continue
                     low, high = low_col[rows], high_col[rows]
                     bar = ok & np.isfinite(low) & np.isfinite(high)
+                    if not bar.any():
+                        continue
                     xb = x[bar]
                     lb = np.clip(low[bar], lo, hi)
                     hb = np.clip(high[bar], lo, hi)
-                    for a, b, c, b0, c0 in zip(
-                        xb, lb, hb, low[bar], high[bar], strict=True
-                    ):
-                        seg = [np.array([[a, b], [a, c]])]
-                        seg += [
-                            np.array([[a - half, e], [a + half, e]])
-                            for e, e0 in ((b, b0), (c, c0))
-                            if e == e0  # a cap only where the interval ends
-                        ]
-                        bars[m] += [panel_t.transform(s) for s in seg]
+                    # the intervals, then a cap only where an interval ends
+                    # inside the axis; all transformed in one call
+                    segs = [
+                        np.stack(
+                            [np.column_stack([xb, lb]), np.column_stack([xb, hb])], 1
+                        )
+                    ]
+                    for e, e0 in ((lb, low[bar]), (hb, high[bar])):
+                        cap = e == e0
+                        ends = [xb[cap] - half, xb[cap] + half]
+                        segs.append(
+                            np.stack([np.column_stack([z, e[cap]]) for z in ends], 1)
+                        )
+                    seg = np.concatenate(segs)
+                    bars[m] += list(
+                        panel_t.transform(seg.reshape(-1, 2)).reshape(-1, 2, 2)
+                    )
         identity = IdentityTransform()
         added: list[Artist] = []
         keys: dict[int, list[tuple[str, str, str, str]]] = {}
