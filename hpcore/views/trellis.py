@@ -578,13 +578,16 @@ class _Marks:
             color = self.colors[m]
             tag = "" if self.secondary[m] is None else str(self.secondary[m])
             if polys[m]:
-                lines = LineCollection(
-                    polys[m],
-                    colors=color,
-                    linewidths=0.9,
+                xy = _nan_joined(polys[m])
+                lines = Line2D(
+                    xy[:, 0],
+                    xy[:, 1],
+                    color=color,
+                    linewidth=0.9,
                     alpha=0.6,
                     zorder=2,
                     transform=identity,
+                    solid_capstyle="butt",
                     gid=f"trellis-live-lines:{tag}",
                 )
                 added.append(sheet.add(lines))
@@ -605,20 +608,30 @@ class _Marks:
                 added.append(sheet.add(points))
                 keys[id(points)] = names[m]
             if bars[m]:
-                added.append(
-                    sheet.add(
-                        LineCollection(
-                            bars[m],
-                            colors=color,
-                            linewidths=max(0.8, 0.1 * font),
-                            zorder=4,
-                            transform=identity,
-                            gid=f"trellis-live-ci:{tag}",
-                        )
-                    )
+                xy = _nan_joined(bars[m])
+                bar_line = Line2D(
+                    xy[:, 0],
+                    xy[:, 1],
+                    color=color,
+                    linewidth=max(0.8, 0.1 * font),
+                    zorder=4,
+                    transform=identity,
+                    solid_capstyle="butt",
+                    gid=f"trellis-live-ci:{tag}",
                 )
+                added.append(sheet.add(bar_line))
         self.artists = added
         self.keys = keys
+
+
+def _nan_joined(pieces: Sequence[np.ndarray]) -> np.ndarray:
+    """Polylines as one ``(n, 2)`` array, a NaN row between two: one Line2D
+    draws them all (a collection makes a Path per piece, per update)."""
+    gap = np.full((1, 2), np.nan)
+    out: np.ndarray = np.concatenate(
+        [part for piece in pieces for part in (piece, gap)]
+    )
+    return out
 
 
 def update_trellis(fig: Figure, trellis: pd.DataFrame) -> list[Artist]:
