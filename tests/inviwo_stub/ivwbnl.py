@@ -165,6 +165,8 @@ class BrushingAndLinkingManager:
         self, indices: BitSet, target: BrushingTarget = BrushingTarget.Row
     ) -> None:
         self._check(indices, target)
+        if self._selected.get(target, BitSet()) == indices:
+            return  # unchanged: nothing propagates (``BrushingAndLinkingManager::brush``)
         self._selected[target] = indices | BitSet()
         self._modified.add(BrushingAction.Select)
         self._propagate(BrushingAction.Select, target)
@@ -173,6 +175,8 @@ class BrushingAndLinkingManager:
         self, indices: BitSet, target: BrushingTarget = BrushingTarget.Row
     ) -> None:
         self._check(indices, target)
+        if self._highlighted.get(target, BitSet()) == indices:
+            return
         self._highlighted[target] = indices | BitSet()
         self._modified.add(BrushingAction.Highlight)
         self._propagate(BrushingAction.Highlight, target)
@@ -183,7 +187,14 @@ class BrushingAndLinkingManager:
         if not isinstance(source, str):
             raise TypeError("incompatible function arguments: source must be a str")
         self._check(indices, target)
-        self._filtered[(target, source)] = indices | BitSet()
+        # ``IndexList::set``: an empty set removes the source's filter; no
+        # change (also: clearing a filter never set) propagates nothing
+        if self._filtered.get((target, source), BitSet()) == indices:
+            return
+        if indices.empty():
+            del self._filtered[(target, source)]
+        else:
+            self._filtered[(target, source)] = indices | BitSet()
         self._modified.add(BrushingAction.Filter)
         self._propagate(BrushingAction.Filter, target)
 
