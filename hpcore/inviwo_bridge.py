@@ -120,7 +120,10 @@ def table_to_inviwo(table: pd.DataFrame) -> Any:
     for name in table.columns:
         column = table[name]
         header = str(name)
-        if _is_number(column):
+        if column.dtype == np.uint32:  # row numbers: exact, not float32
+            target = frame.addUIntColumn(header, n)
+            target.buffer.data = np.ascontiguousarray(column.to_numpy())
+        elif _is_number(column):
             values = column.to_numpy(dtype=np.float32, na_value=np.nan)
             target = frame.addFloatColumn(header, n)
             target.buffer.data = np.ascontiguousarray(values)
@@ -156,6 +159,43 @@ def ensemble_to_inviwo(ens: Ensemble) -> Any:
     :class:`~hpcore.Selection` indexes it directly.
     """
     return table_to_inviwo(ens.table[ensemble_columns(ens)])
+
+
+#: Rows of the selected-networks table (Metric Range Filter's *selected*).
+TABLE_ROWS = 1000
+#: Its first column: the network's row in the ensemble table (and in
+#: brushing and linking).
+NETWORK = "network"
+
+
+def best_rows(ens: Ensemble, mask: np.ndarray, limit: int) -> np.ndarray:
+    """Rows of the selected networks, best normalized metric first.
+
+    At most ``limit`` rows; ties in order of the table. Linear in the
+    selection (a partition, then a sort of the ``limit`` best), so it follows
+    a brush at millions of rows.
+    """
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+    values = ens.table[NORMALIZED].to_numpy(dtype=np.float64)[rows]
+    values = np.where(np.isnan(values), -np.inf, values)
+    limit = max(int(limit), 0)
+    if limit < len(rows):
+        if limit == 0:
+            return rows[:0]
+        cut = np.partition(values, len(values) - limit)[len(values) - limit]
+        keep = values >= cut  # the best, with every tie at the cut
+        rows, values = rows[keep], values[keep]
+    out: np.ndarray = rows[np.lexsort((rows, -values))][:limit]
+    return out
+
+
+def selected_table(ens: Ensemble, mask: np.ndarray, limit: int) -> pd.DataFrame:
+    """The best ``limit`` selected networks (:func:`best_rows`): their row as
+    :data:`NETWORK` (uint32), then :func:`ensemble_columns`."""
+    rows = best_rows(ens, mask, limit)
+    table = ens.table[ensemble_columns(ens)].iloc[rows].reset_index(drop=True)
+    table.insert(0, NETWORK, rows.astype(np.uint32))
+    return table
 
 
 def inviwo_to_table(frame: Any) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 import inviwopy as ivw
 import ivwbnl
+import ivwdataframe as ivwdf
 
 from hpcore import inviwo_bridge as bridge
 
@@ -33,6 +34,9 @@ class MetricRangeFilter(ivw.Processor):
 
     ### Outports
       * __selection__ the `hpcore.Selection` (row mask, count, range, filter).
+      * __selected__ the best selected networks, best first, as an Inviwo
+        DataFrame for a DataFrame Table: `network` (the row in the ensemble
+        table and in brushing), group, parameters, metric, normalized metric.
 
     ### Properties
       * __Normalized Range__ closed interval on the normalized metric, 0..1.
@@ -41,6 +45,7 @@ class MetricRangeFilter(ivw.Processor):
         `dataset = cifar10 | stl10`; empty: all options.
       * __Brushing__ *select* the selected rows, *filter* out the others, or
         leave brushing alone.
+      * __Table Rows__ how many networks __selected__ lists (default 1,000).
       * __Selected__ number of selected networks (read-only).
 
     An unknown parameter or option, a range outside 0..1 or an empty
@@ -67,6 +72,11 @@ class MetricRangeFilter(ivw.Processor):
             "selection", help=ivw.md2doc("The `hpcore.Selection`.")
         )
         self.addOutport(self.selection, owner=False)
+        self.selected = ivwdf.DataFrameOutport(
+            "selected",
+            help=ivw.md2doc("The best selected networks, best first."),
+        )
+        self.addOutport(self.selected, owner=False)
 
         self.range = bridge.normalized_range_property(
             "Normalized Range", "Closed interval on the normalized metric."
@@ -78,8 +88,19 @@ class MetricRangeFilter(ivw.Processor):
             help=ivw.md2doc("What the selection does to linked Inviwo plots."),
             options=[ivw.properties.StringOption(i, n, i) for i, n in ACTIONS],
         )
+        self.tableRows = ivw.properties.IntProperty(
+            "tableRows",
+            "Table Rows",
+            help=ivw.md2doc("How many of the best selected networks *selected* lists."),
+            value=bridge.TABLE_ROWS,
+            min=(1, ivw.properties.ConstraintBehavior.Immutable),
+            max=(100_000, ivw.properties.ConstraintBehavior.Ignore),
+            increment=100,
+        )
         self.count = bridge.count_property("selectedCount", "Selected")
-        self.addProperties([self.range, self.where, self.action, self.count])
+        self.addProperties(
+            [self.range, self.where, self.action, self.tableRows, self.count]
+        )
 
     @staticmethod
     def processorInfo():
@@ -89,7 +110,7 @@ class MetricRangeFilter(ivw.Processor):
         return MetricRangeFilter.processorInfo()
 
     def process(self):
-        with bridge.reporting(self, self.selection):
+        with bridge.reporting(self, self.selection, self.selected):
             ens = bridge.expect(self.inport.getData(), bridge.Ensemble, "ensemble")
             selection = bridge.brush_selection(
                 bridge.ENGINES,
@@ -102,3 +123,5 @@ class MetricRangeFilter(ivw.Processor):
                 self.brushing, selection.mask, self.action.value, self.identifier
             )
             self.selection.setData(bridge.check_selection(selection))
+            table = bridge.selected_table(ens, selection.mask, self.tableRows.value)
+            self.selected.setData(bridge.table_to_inviwo(table))

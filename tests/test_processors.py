@@ -819,6 +819,27 @@ def test_pair_matrix_is_the_lower_triangle(ensemble_df: pd.DataFrame) -> None:
     assert np.isfinite(hmatrix).sum() == (~hole).sum()
 
 
+@pytest.mark.parametrize("limit", [0, 1, 7, 50, 10_000])
+def test_best_rows_are_the_best_selected_first_ties_in_table_order(
+    limit: int,
+) -> None:
+    rng = np.random.default_rng(limit)
+    ens = hpcore.normalize(ensemble_from_frame(nws_like(600, seed=2)))
+    # many exact ties (values on a coarse grid) and a few missing values
+    values = np.round(rng.random(len(ens.table)) * 20) / 20
+    values[::97] = np.nan
+    ens.table["normalized"] = values
+    mask = rng.random(len(ens.table)) < 0.6
+    got = bridge.best_rows(ens, mask, limit)
+    rows = np.flatnonzero(mask)  # the oracle: a full stable sort
+    key = np.where(np.isnan(values[rows]), -np.inf, values[rows])
+    want = rows[np.argsort(-key, kind="stable")][:limit]
+    assert got.tolist() == want.tolist()
+    table = bridge.selected_table(ens, mask, limit)
+    assert table[bridge.NETWORK].tolist() == want.tolist()
+    assert table[bridge.NETWORK].dtype == np.uint32
+
+
 # --------------------------------------------------- stand-in fidelity guards
 
 

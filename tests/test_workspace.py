@@ -23,6 +23,7 @@ import pytest
 from inviwo_stub import harness
 
 import hpcore
+from hpcore import inviwo_bridge as bridge
 
 WORKSPACES = harness.REPO / "workspaces"
 ANALYSIS = WORKSPACES / "hyperparameter-analysis.inv"
@@ -322,12 +323,19 @@ def test_analysis_workspace_runs(
     heat = procs["HeatMapCanvas"].image
     assert heat is not None and heat.dimensions.x > 10
     assert procs["ParallelCoordinatesCanvas"].image is not None
-    table = procs["DataFrameTable"].received["inport"]
-    assert table.rows == len(norm)
-    selected = (
-        procs["DataFrameTable"].getInport("brushingAndLinking").getSelectedIndices()
+    # the table lists the best selected networks, best first (at most 1,000)
+    table = bridge.inviwo_to_table(procs["DataFrameTable"].received["inport"])
+    assert len(table) == min(want.count, bridge.TABLE_ROWS) > 0
+    rows = table[bridge.NETWORK].to_numpy(dtype=np.int64)
+    assert want.mask[rows].all()
+    best = norm.table["normalized"].to_numpy()[want.mask]
+    np.testing.assert_allclose(
+        table["normalized"].to_numpy(), np.sort(best)[::-1][: len(table)], rtol=1e-6
     )
-    assert selected.toVector() == np.flatnonzero(want.mask).tolist()
+    assert (
+        table["dataset"].astype(str).tolist()
+        == norm.table["dataset"].astype(str).to_numpy()[rows].tolist()
+    )
 
     # Parallel Coordinates: the normalized metric and the paper's parameters
     assert procs["ParallelCoordinates"].axes == [
