@@ -166,7 +166,7 @@ class BrushingAndLinkingManager:
     ) -> None:
         self._check(indices, target)
         if self._selected.get(target, BitSet()) == indices:
-            return  # unchanged: nothing propagates (``BrushingAndLinkingManager::brush``)
+            return  # unchanged: nothing propagates (``...Manager::brush``)
         self._selected[target] = indices | BitSet()
         self._modified.add(BrushingAction.Select)
         self._propagate(BrushingAction.Select, target)
