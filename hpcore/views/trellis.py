@@ -487,98 +487,152 @@ class _Marks:
 
     def draw_merged(self, trellis: pd.DataFrame) -> None:
         """The same marks as :meth:`draw`, as a handful of artists for a live
-        view: per secondary option one collection of markers, one of joining
-        lines and one of intervals, all panels together in pixels (drawing
-        hundreds of small artists per brush would cost more than the brush).
-        Intervals are cut at the panel's edges."""
+        view: per secondary option one collection of markers, one line of
+        joining lines and one of intervals (NaN-separated), all panels
+        together in pixels (drawing hundreds of small artists per brush would
+        cost more than the brush). Intervals are cut at the panel's edges.
+        Positions are computed for all rows at once, each row through its
+        panel's affine transform."""
         sheet, font, lo, hi = self.sheet, self.font, *self.limits
         n_sec = len(self.secondary)
-        pts: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
-        names: list[list[tuple[str, str, str, str]]] = [[] for _ in range(n_sec)]
-        faces: list[list[bool]] = [[] for _ in range(n_sec)]
-        polys: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
-        bars: list[list[np.ndarray]] = [[] for _ in range(n_sec)]
+        # where each row is drawn: column j, row i, secondary m, option slot k
         sec_col = (
             strings(trellis["secondary"])
             if self.with_sec
             else np.full(len(trellis), "")
         )
-        key_col = zip(
-            strings(trellis["parameter"]),
-            strings(trellis["primary"]),
-            sec_col,
-            strings(trellis["option"]),
-            strict=True,
+        col_of = {p: j for j, p in enumerate(self.params)}
+        row_of = {str(p): i for i, p in enumerate(self.primary)}
+        sec_of = {
+            ("" if s is None else str(s)): m for m, s in enumerate(self.secondary)
+        }
+        slot_of = {
+            (p, str(o)): k for p in self.params for k, o in enumerate(self.options[p])
+        }
+        params = strings(trellis["parameter"])
+        options = strings(trellis["option"])
+        jj = np.array([col_of.get(p, -1) for p in params], dtype=np.int64)
+        ii = np.array(
+            [row_of.get(p, -1) for p in strings(trellis["primary"])], dtype=np.int64
         )
-        row_of = {key: r for r, key in enumerate(key_col)}
-        mean_col = trellis["mean"].to_numpy(dtype=np.float64)
-        count_col = trellis["count"].to_numpy()
+        mm = np.array([sec_of.get(s, -1) for s in sec_col], dtype=np.int64)
+        kk = np.array(
+            [slot_of.get(po, -1) for po in zip(params, options, strict=True)],
+            dtype=np.int64,
+        )
+        shown = (jj >= 0) & (ii >= 0) & (mm >= 0) & (kk >= 0)
+        at = np.flatnonzero(shown)
+        at = at[np.lexsort((kk[at], ii[at], jj[at], mm[at]))]  # as draw() walks
+        jj, ii, mm, kk = jj[at], ii[at], mm[at], kk[at]
+        y = trellis["mean"].to_numpy(dtype=np.float64)[at]
+        count = trellis["count"].to_numpy()[at]
+        x = kk + np.asarray(self.offsets, dtype=np.float64)[mm]
+        ok = (count > 0) & np.isfinite(y)
+        matrices = np.array(
+            [
+                [
+                    self.panel_transform(j, i).get_matrix()
+                    for i in range(len(self.primary))
+                ]
+                for j in range(len(self.params))
+            ]
+        ).reshape(len(self.params), len(self.primary), 3, 3)
+
+        def pixels(
+            u: np.ndarray, v: np.ndarray, j: np.ndarray, i: np.ndarray
+        ) -> np.ndarray:
+            mat = matrices[j, i]
+            return np.column_stack(
+                [
+                    mat[:, 0, 0] * u + mat[:, 0, 1] * v + mat[:, 0, 2],
+                    mat[:, 1, 0] * u + mat[:, 1, 1] * v + mat[:, 1, 2],
+                ]
+            )
+
+        joined = np.array([p in self.joined for p in self.params], dtype=bool)[jj]
+        pts: list[np.ndarray] = []
+        polys: list[np.ndarray] = []
+        bars: list[np.ndarray] = []
+        names: list[list[tuple[str, str, str, str]]] = []
+        faces: list[np.ndarray] = []
         has_ci = self.has_ci
-        low_col = trellis["ci_low"].to_numpy(dtype=np.float64) if has_ci else None
-        high_col = trellis["ci_high"].to_numpy(dtype=np.float64) if has_ci else None
-        for j, param in enumerate(self.params):
-            opts = self.options[param]
-            n = len(opts)
-            half = 0.5 * self.cap / (self.widths[j] / n)
-            for i, prim in enumerate(self.primary):
-                panel_t = self.panel_transform(j, i)
-                for m, sec in enumerate(self.secondary):
-                    s_key = "" if sec is None else sec
-                    at = [row_of.get((param, prim, s_key, o), -1) for o in opts]
-                    have = np.asarray(at) >= 0
-                    if not have.any():
-                        continue
-                    rows = np.asarray(at)[have]
-                    x = np.arange(n, dtype=np.float64)[have] + self.offsets[m]
-                    y = mean_col[rows]
-                    ok = (count_col[rows] > 0) & np.isfinite(y)
-                    if param in self.joined:
-                        polys[m].append(
-                            panel_t.transform(
-                                np.column_stack([x, np.where(ok, y, np.nan)])
-                            )
-                        )
-                    if ok.any():
-                        pts[m].append(
-                            panel_t.transform(np.column_stack([x[ok], y[ok]]))
-                        )
-                        faces[m] += list(count_col[rows][ok] < self.low_count)
-                        drawn = np.asarray(opts)[have][ok]
-                        names[m] += [(param, prim, s_key, str(o)) for o in drawn]
-                    if low_col is None or high_col is None:
-                        continue
-                    low, high = low_col[rows], high_col[rows]
-                    bar = ok & np.isfinite(low) & np.isfinite(high)
-                    if not bar.any():
-                        continue
-                    xb = x[bar]
-                    lb = np.clip(low[bar], lo, hi)
-                    hb = np.clip(high[bar], lo, hi)
-                    # the intervals, then a cap only where an interval ends
-                    # inside the axis; all transformed in one call
-                    segs = [
-                        np.stack(
-                            [np.column_stack([xb, lb]), np.column_stack([xb, hb])], 1
-                        )
-                    ]
-                    for e, e0 in ((lb, low[bar]), (hb, high[bar])):
-                        cap = e == e0
-                        ends = [xb[cap] - half, xb[cap] + half]
-                        segs.append(
-                            np.stack([np.column_stack([z, e[cap]]) for z in ends], 1)
-                        )
-                    seg = np.concatenate(segs)
-                    bars[m] += list(
-                        panel_t.transform(seg.reshape(-1, 2)).reshape(-1, 2, 2)
+        low_all = trellis["ci_low"].to_numpy(dtype=np.float64)[at] if has_ci else None
+        high_all = trellis["ci_high"].to_numpy(dtype=np.float64)[at] if has_ci else None
+        slot = np.array(
+            [self.widths[j] / len(self.options[p]) for j, p in enumerate(self.params)]
+        )
+        for m in range(n_sec):
+            mine = mm == m
+            s_key = "" if self.secondary[m] is None else str(self.secondary[m])
+            # joining lines: per panel the options in order, a gap at an
+            # empty cell, a NaN row between panels
+            line = mine & joined
+            if line.any():
+                xy = pixels(
+                    x[line], np.where(ok[line], y[line], np.nan), jj[line], ii[line]
+                )
+                panel = jj[line] * len(self.primary) + ii[line]
+                starts = np.flatnonzero(np.diff(panel)) + 1
+                polys.append(np.insert(xy, starts, np.nan, axis=0))
+            else:
+                polys.append(np.zeros((0, 2)))
+            dot = mine & ok
+            pts.append(pixels(x[dot], y[dot], jj[dot], ii[dot]))
+            faces.append(count[dot] < self.low_count)
+            names.append(
+                [
+                    (
+                        self.params[j],
+                        str(self.primary[i]),
+                        s_key,
+                        self.options[self.params[j]][k],
                     )
+                    for j, i, k in zip(jj[dot], ii[dot], kk[dot], strict=True)
+                ]
+            )
+            if low_all is None or high_all is None:
+                bars.append(np.zeros((0, 2)))
+                continue
+            bar = dot & np.isfinite(low_all) & np.isfinite(high_all)
+            xb, jb, ib = x[bar], jj[bar], ii[bar]
+            low, high = low_all[bar], high_all[bar]
+            lb, hb = np.clip(low, lo, hi), np.clip(high, lo, hi)
+            half = 0.5 * self.cap / slot[jb]
+            # the intervals, then a cap only where an interval ends inside
+            # the axis; each segment two points and a NaN row
+            ends = [(xb, lb, xb, hb, jb, ib)]
+            for e, e0 in ((lb, low), (hb, high)):
+                cap = e == e0
+                ends.append(
+                    (
+                        xb[cap] - half[cap],
+                        e[cap],
+                        xb[cap] + half[cap],
+                        e[cap],
+                        jb[cap],
+                        ib[cap],
+                    )
+                )
+            segs = [
+                np.stack(
+                    [
+                        pixels(u0, v0, j, i),
+                        pixels(u1, v1, j, i),
+                        np.full((len(u0), 2), np.nan),
+                    ],
+                    axis=1,
+                ).reshape(-1, 2)
+                for u0, v0, u1, v1, j, i in ends
+            ]
+            bars.append(np.concatenate(segs))
         identity = IdentityTransform()
         added: list[Artist] = []
         keys: dict[int, list[tuple[str, str, str, str]]] = {}
         for m in range(n_sec):
             color = self.colors[m]
             tag = "" if self.secondary[m] is None else str(self.secondary[m])
-            if polys[m]:
-                xy = _nan_joined(polys[m])
+            if len(polys[m]):
+                xy = polys[m]
                 lines = Line2D(
                     xy[:, 0],
                     xy[:, 1],
@@ -591,8 +645,8 @@ class _Marks:
                     gid=f"trellis-live-lines:{tag}",
                 )
                 added.append(sheet.add(lines))
-            if pts[m]:
-                xy = np.concatenate(pts[m])
+            if len(pts[m]):
+                xy = pts[m]
                 points = PathCollection(
                     [_marker_path(MARKERS[m % len(MARKERS)])],
                     sizes=[self.marker**2],
@@ -607,8 +661,8 @@ class _Marks:
                 points.set_transform(Affine2D())  # sizes in points, as scatter's
                 added.append(sheet.add(points))
                 keys[id(points)] = names[m]
-            if bars[m]:
-                xy = _nan_joined(bars[m])
+            if len(bars[m]):
+                xy = bars[m]
                 bar_line = Line2D(
                     xy[:, 0],
                     xy[:, 1],
@@ -622,16 +676,6 @@ class _Marks:
                 added.append(sheet.add(bar_line))
         self.artists = added
         self.keys = keys
-
-
-def _nan_joined(pieces: Sequence[np.ndarray]) -> np.ndarray:
-    """Polylines as one ``(n, 2)`` array, a NaN row between two: one Line2D
-    draws them all (a collection makes a Path per piece, per update)."""
-    gap = np.full((1, 2), np.nan)
-    out: np.ndarray = np.concatenate(
-        [part for piece in pieces for part in (piece, gap)]
-    )
-    return out
 
 
 def update_trellis(fig: Figure, trellis: pd.DataFrame) -> list[Artist]:
