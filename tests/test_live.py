@@ -100,6 +100,45 @@ def test_matrix_update_colours_cells_as_a_full_drawing(state) -> None:
     assert sum(len(d.get_offsets()) for d in dots) == int(marks.sum())
 
 
+def test_matrix_update_keeps_its_colour_scale_while_it_serves(state) -> None:
+    _sel, t = tables(state, 0.5)
+    pairs = t.pairs.copy()
+    top = float(pairs["count"].max())
+    fig = views.draw_pair_matrix(pairs, annotate=False)
+    cells = fig._hpx_pairs  # type: ignore[attr-defined]
+    assert (cells.norm.vmin, cells.norm.vmax) == (0.0, top)
+
+    def colours_match(table: pd.DataFrame) -> None:
+        merged = next(m for m in gid_artists(fig, "pairs:*") if isinstance(m, QuadMesh))
+        colours = merged.get_facecolor().reshape(-1, 4)
+        width = len(cells.centres[0])
+        mapped = merged.cmap(cells.norm(table["count"].to_numpy(dtype=float)))
+        for k, row in enumerate(table.itertuples()):
+            at = cells.layout.options
+            r = cells.rows[row.param_b][at[row.param_b].index(str(row.option_b))]
+            c = cells.columns[row.param_a][at[row.param_a].index(str(row.option_a))]
+            np.testing.assert_allclose(colours[r * width + c], mapped[k])
+
+    # smaller counts, still more than half the scale: scale and bar stay
+    fewer = pairs.assign(count=np.floor(pairs["count"] * 0.8))
+    changed = update_pair_matrix(fig, fewer)
+    assert (cells.norm.vmin, cells.norm.vmax) == (0.0, top)
+    assert cells.bar.ax not in changed
+    colours_match(fewer)
+    # more than the scale holds: a new, rounded-up scale with room, bar redrawn
+    more = pairs.assign(count=pairs["count"] * 1.1)
+    changed = update_pair_matrix(fig, more)
+    want = float(more["count"].max())
+    assert want <= cells.norm.vmax <= 2 * 1.25 * want
+    assert cells.bar.ax in changed
+    colours_match(more)
+    # far fewer (under half the scale): the scale follows them down
+    few = pairs.assign(count=np.floor(pairs["count"] * 0.2))
+    update_pair_matrix(fig, few)
+    assert cells.norm.vmax <= 2 * 1.25 * float(few["count"].max())
+    colours_match(few)
+
+
 def test_trellis_update_puts_markers_where_a_full_drawing_does(state) -> None:
     _sel, t = tables(state, 0.5)
     _, first = tables(state, 0.9)

@@ -99,6 +99,31 @@ def _color_values(
     return shown, Normalize(vmin=-limit, vmax=limit)
 
 
+def _nice_ceil(x: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten
+    that is at least ``x`` (``x`` when it is not positive and finite)."""
+    if not (np.isfinite(x) and x > 0):
+        return x
+    power = 10.0 ** np.floor(np.log10(x))
+    for step in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if step * power >= x * (1 - 1e-12):
+            return float(step * power)
+    return float(10.0 * power)  # pragma: no cover - the loop ends at 10
+
+
+def _scale_serves(kept: tuple[float, float], wanted: tuple[float, float]) -> bool:
+    """Whether an update keeps the colour scale it has: it holds the new one
+    (no cell goes past an end) and the new one spans at least half of it.
+
+    A drag changes the largest count at every step; a new scale means
+    redrawing the colour bar (most of an update's time) and every colour
+    shifting at once. The bar always shows the scale the cells use.
+    """
+    (lo, hi), (new_lo, new_hi) = kept, wanted
+    inside = lo <= new_lo and new_hi <= hi
+    return inside and (new_hi - new_lo) >= 0.5 * (hi - lo)
+
+
 def _log2_ticks(bar: Colorbar, limit: float) -> None:
     """Colour-bar ticks of a log2 scale, labelled by the value (1/4, 1, 4).
 
@@ -606,8 +631,11 @@ def update_pair_matrix(
     ``pairs`` has the drawn option pairs (others are ignored) and the drawn
     value column; ``marks`` as in :func:`draw_pair_matrix`. Cells, marks, the
     colour bar (when the scale's ends move) and the title change; labels and
-    layout stay. Cell numbers are not redrawn: draw the matrix with
-    ``annotate=False`` for a live view.
+    layout stay. The colour scale is kept while it holds the new values and
+    they span at least half of it (so a drag does not redraw the colour bar at
+    every step); otherwise it takes the new values' ends, rounded up with a
+    quarter of room (a fixed ``limit`` stays as it is). Cell numbers are not
+    redrawn: draw the matrix with ``annotate=False`` for a live view.
 
     Returns the artists that changed (the ones a live view redraws).
     """
@@ -620,7 +648,17 @@ def update_pair_matrix(
     raw = pairs[cells.value].to_numpy(dtype=np.float64)
     shown, norm = _color_values(raw, cells.scale, cells.limit)
     changed: list[Artist] = []
-    if (norm.vmin, norm.vmax) != (cells.norm.vmin, cells.norm.vmax):
+    kept = (float(cells.norm.vmin), float(cells.norm.vmax))
+    if _scale_serves(kept, (float(norm.vmin), float(norm.vmax))):
+        if cells.scale != "sequential":  # ends (a ratio of 0) at the kept ends
+            shown, _ = _color_values(raw, cells.scale, kept[1])
+    else:
+        if cells.limit is None:  # ends that follow the values get room to grow
+            roomy = _nice_ceil(1.25 * max(abs(norm.vmin), abs(norm.vmax)))
+            if cells.scale == "sequential":
+                norm = Normalize(vmin=norm.vmin, vmax=roomy)
+            else:
+                shown, norm = _color_values(raw, cells.scale, roomy)
         cells.norm.vmin, cells.norm.vmax = norm.vmin, norm.vmax
         cells.bar.update_normal(cells.bar.mappable)
         changed.append(cells.bar.ax)
