@@ -194,6 +194,11 @@ STATES: list[dict[str, Any]] = [
     {"drag": [0.3, 0.6]},
     # ... and a click on a matrix cell filters to that option pair
     {"click_cell": ["optimizer", "ADAM", "activation", "ReLU"]},
+    # hovering a cell or a trellis marker shows its numbers; a click on a
+    # trellis column title makes that parameter the primary
+    {"hover_cell": ["optimizer", "ADAM", "activation", "ReLU"]},
+    {"click_title": "lrate"},
+    {"hover_point": ["activation", "[0.000201, 0.00116)", "ADAM", "ReLU"]},
 ]
 
 
@@ -231,6 +236,12 @@ def test_scripted_states_equal_hpcores_tables(tmp_path: Path) -> None:
     dragged = driven[6]["range"]
     assert dragged == pytest.approx([0.3, 0.6], abs=0.01)  # the drag set it
     assert driven[7]["where"] == {"optimizer": ["ADAM"], "activation": ["ReLU"]}
+    assert driven[8]["tooltip"].startswith("optimizer = ADAM, activation = ReLU\n")
+    assert f"selected networks: {len(driven[8]['selected']):,}" in driven[8]["tooltip"]
+    assert driven[9]["primary"] == "lrate"  # the title click chose it
+    assert driven[10]["tooltip"].startswith(
+        "activation = ReLU, lrate = [0.000201, 0.00116), optimizer = ADAM\nmean "
+    )
     for got in driven:
         norm = hpcore.normalize(ens, method=got["method"])
         sel = hpcore.select(norm, range=tuple(got["range"]), where=got["where"])

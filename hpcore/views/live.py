@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.artist import Artist
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -48,12 +49,16 @@ def _is_dynamic(artist: Artist, prefixes: tuple[str, ...]) -> bool:
 
 
 def _artists(fig: Figure) -> list[Artist]:
+    """Every artist of ``fig`` but the insides of its axes' Axis objects
+    (ticks and their labels never change with a brush, and listing them makes
+    matplotlib compute the tick positions anew)."""
     found: list[Artist] = []
     stack: list[Artist] = [fig]
     while stack:
         artist = stack.pop()
         found.append(artist)
-        stack.extend(artist.get_children())
+        if not isinstance(artist, Axis):
+            stack.extend(artist.get_children())
     return found
 
 

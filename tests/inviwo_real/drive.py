@@ -14,7 +14,13 @@ text), ``primary``, ``secondary``, ``drag`` ([lo, hi] on the normalized
 histogram's axis: a mouse drag from lo to hi sent to Metric Histogram Plot,
 in the canvas' pixels from its lower left, as Inviwo's events count them),
 ``click_cell`` ([a, option_a, b, option_b]: a click on that matrix cell),
-``record`` (false: time only).
+``hover_cell`` (the same four: the mouse moved onto that cell, no button),
+``hover_point`` ([parameter, primary, secondary, option]: onto that trellis
+marker), ``click_title`` (a parameter: a click on its trellis column title),
+``record`` (false: time only). A hover's tooltip is recorded as ``tooltip``:
+the event is a subclass of Inviwo's ``MouseEvent`` whose ``setToolTip``
+keeps the text (the processors call it from Python, so the override is the
+one they reach; a canvas would show it).
 """
 
 import json
@@ -33,10 +39,19 @@ def _get(identifier):
     return proc
 
 
+class _Probe(ivw.MouseEvent):
+    """A mouse event that keeps the tooltip a processor sets on it."""
+
+    tip = None
+
+    def setToolTip(self, text):
+        self.tip = text
+
+
 def _mouse(proc, state, xy, held):
     size = proc.outport.getData().dimensions
     w, h = int(size.x), int(size.y)
-    event = ivw.MouseEvent(
+    event = _Probe(
         button=ivw.MouseButton.Left,
         state=getattr(ivw.MouseState, state),
         buttonState=ivw.MouseButtons(ivw.MouseButton.Left)
@@ -47,6 +62,28 @@ def _mouse(proc, state, xy, held):
         canvasSize=ivw.glm.uvec2(w, h),
     )
     proc.propagateEvent(event, None)
+    return event.tip
+
+
+def _point_xy(trellis, parameter, primary, secondary, option):
+    marks = trellis._plot.figure._hpx_trellis
+    for artist in marks.artists:
+        keys = marks.keys.get(id(artist)) or []
+        if (parameter, primary, secondary, option) in keys:
+            at = keys.index((parameter, primary, secondary, option))
+            xy = artist.get_offset_transform().transform(artist.get_offsets()[at])
+            return float(xy[0]), float(xy[1])
+    raise LookupError(f"no trellis marker {(parameter, primary, secondary, option)}")
+
+
+def _title_xy(trellis, parameter):
+    fig = trellis._plot.figure
+    renderer = fig.canvas.get_renderer()
+    for text in fig.texts:
+        if text.get_gid() == f"trellis-title:{parameter}":
+            box = text.get_window_extent(renderer)
+            return float((box.x0 + box.x1) / 2), float((box.y0 + box.y1) / 2)
+    raise LookupError(f"no trellis column title {parameter!r}")
 
 
 def _cell_xy(matrix, a, option_a, b, option_b):
@@ -87,6 +124,20 @@ def _apply(state):
         xy = _cell_xy(matrix, *state["click_cell"])
         _mouse(matrix, "Press", xy, True)
         _mouse(matrix, "Release", xy, False)
+    if "click_title" in state:
+        trellis = _get("TrellisPlot")
+        xy = _title_xy(trellis, state["click_title"])
+        _mouse(trellis, "Press", xy, True)
+        _mouse(trellis, "Release", xy, False)
+    tip = None
+    if "hover_cell" in state:
+        matrix = _get("PairMatrixPlot")
+        tip = _mouse(matrix, "Move", _cell_xy(matrix, *state["hover_cell"]), False)
+    if "hover_point" in state:
+        trellis = _get("TrellisPlot")
+        xy = _point_xy(trellis, *state["hover_point"])
+        tip = _mouse(trellis, "Move", xy, False)
+    return tip
 
 
 def _frame(table):
@@ -130,9 +181,9 @@ def main():
             states = json.load(f)
         for state in states:
             start = time.perf_counter()
-            _apply(state)  # the network evaluates before the setter returns
+            tip = _apply(state)  # the network evaluates before the setter returns
             seconds = time.perf_counter() - start
-            entry = {"state": state, "seconds": seconds}
+            entry = {"state": state, "seconds": seconds, "tooltip": tip}
             if state.get("record", True):
                 entry.update(_record())
             out["states"].append(entry)
