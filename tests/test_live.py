@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import PathCollection, QuadMesh
+from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
+from matplotlib.patches import Rectangle
 
 import hpcore
 from hpcore import views
@@ -61,9 +62,23 @@ def test_histogram_update_fades_the_bars_a_full_drawing_fades(state) -> None:
         selected_range=(0.6, 1.0),
         selected_count=sel.count,
     )
-    alpha = {a.get_gid(): a.get_alpha() for a in gid_artists(fig, "bar:normalized")}
-    want = {a.get_gid(): a.get_alpha() for a in gid_artists(fresh, "bar:normalized")}
+
+    def bars(figure: object) -> list[Rectangle]:
+        return [
+            a for a in gid_artists(figure, "bar:normalized") if isinstance(a, Rectangle)
+        ]
+
+    alpha = {a.get_gid(): a.get_alpha() for a in bars(fig)}
+    want = {a.get_gid(): a.get_alpha() for a in bars(fresh)}
     assert alpha == want and FADED in alpha.values() and None in alpha.values()
+    # what is drawn: one collection coloured as the (hidden) bars
+    (merged,) = gid_artists(fig, "bar:normalized:*")
+    assert isinstance(merged, PolyCollection) and merged.get_visible()
+    assert not any(a.get_visible() for a in bars(fig))
+    np.testing.assert_allclose(
+        merged.get_facecolor(),
+        [bar.get_facecolor() for bar, _, _ in fig._hpx_histogram.bars],  # type: ignore[attr-defined]
+    )
 
     def norm_title(figure: object) -> str:
         (ax,) = [a for a in figure.axes if a.get_gid() == "histogram-normalized"]  # type: ignore[attr-defined]
