@@ -111,6 +111,13 @@ def _nice_ceil(x: float) -> float:
     return float(10.0 * power)  # pragma: no cover - the loop ends at 10
 
 
+def _ends(norm: Normalize) -> tuple[float, float]:
+    """A colour norm's ends (:func:`_color_values` always sets both)."""
+    if norm.vmin is None or norm.vmax is None:
+        raise ValueError("pair matrix: a colour scale without ends")
+    return float(norm.vmin), float(norm.vmax)
+
+
 def _scale_serves(kept: tuple[float, float], wanted: tuple[float, float]) -> bool:
     """Whether an update keeps the colour scale it has: it holds the new one
     (no cell goes past an end) and the new one spans at least half of it.
@@ -648,15 +655,15 @@ def update_pair_matrix(
     raw = pairs[cells.value].to_numpy(dtype=np.float64)
     shown, norm = _color_values(raw, cells.scale, cells.limit)
     changed: list[Artist] = []
-    kept = (float(cells.norm.vmin), float(cells.norm.vmax))
-    if _scale_serves(kept, (float(norm.vmin), float(norm.vmax))):
+    kept, wanted = _ends(cells.norm), _ends(norm)
+    if _scale_serves(kept, wanted):
         if cells.scale != "sequential":  # ends (a ratio of 0) at the kept ends
             shown, _ = _color_values(raw, cells.scale, kept[1])
     else:
         if cells.limit is None:  # ends that follow the values get room to grow
-            roomy = _nice_ceil(1.25 * max(abs(norm.vmin), abs(norm.vmax)))
+            roomy = _nice_ceil(1.25 * max(abs(wanted[0]), abs(wanted[1])))
             if cells.scale == "sequential":
-                norm = Normalize(vmin=norm.vmin, vmax=roomy)
+                norm = Normalize(vmin=wanted[0], vmax=roomy)
             else:
                 shown, norm = _color_values(raw, cells.scale, roomy)
         cells.norm.vmin, cells.norm.vmax = norm.vmin, norm.vmax
