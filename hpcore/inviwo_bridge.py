@@ -120,13 +120,16 @@ def table_to_inviwo(table: pd.DataFrame) -> Any:
     for name in table.columns:
         column = table[name]
         header = str(name)
+        # (an empty buffer cannot be assigned to: 0.9.11 copies from element 0)
         if column.dtype == np.uint32:  # row numbers: exact, not float32
             target = frame.addUIntColumn(header, n)
-            target.buffer.data = np.ascontiguousarray(column.to_numpy())
+            if n:
+                target.buffer.data = np.ascontiguousarray(column.to_numpy())
         elif _is_number(column):
             values = column.to_numpy(dtype=np.float32, na_value=np.nan)
             target = frame.addFloatColumn(header, n)
-            target.buffer.data = np.ascontiguousarray(values)
+            if n:
+                target.buffer.data = np.ascontiguousarray(values)
         else:
             labels, ids = _categories(column)
             target = frame.addCategoricalColumn(header, n)

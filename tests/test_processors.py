@@ -31,6 +31,19 @@ from hpcore.analysis.engine import BrushEngine
 from hpcore.data.loading import ensemble_from_frame
 from hpcore.data.synthetic import nws_like
 
+
+def named(frame: Any, header: str) -> Any:
+    """The column of an Inviwo DataFrame with this header (0.9.11 looks
+    columns up by position only)."""
+    return next(c for c in frame if c.header == header)
+
+
+def wh(vector: Any) -> tuple[int, int]:
+    """A glm vector's two components: inviwopy's vectors are not iterable
+    (``tuple(v)`` reads on past them until memory runs out)."""
+    return int(vector.x), int(vector.y)
+
+
 EXPECTED = {
     "EnsembleSource",
     "MetricNormalization",
@@ -153,7 +166,7 @@ def pipeline(
             net.connect("TrellisAggregator", "trellis", "TrellisPlot", "trellis")
             for plot in ("MetricHistogramPlot", "PairMatrixPlot", "TrellisPlot"):
                 canvas = net.inviwo("org.inviwo.CanvasGL", f"Canvas{plot}")
-                canvas.size = (320, 240)
+                harness.set_canvas_size(iv, canvas, 320, 240)
                 net.connect(plot, "outport", f"Canvas{plot}", "inport")
         if configure is not None:
             configure(net)
@@ -216,7 +229,16 @@ def test_each_file_loads_as_inviwo_loads_it(
     proc = harness.create(ptype, f"My{name}")
     assert proc.identifier == f"My{name}"
     assert proc.displayName == info.displayName
-    assert proc.getProcessorInfo() == info
+    got = proc.getProcessorInfo()  # (infos compare by identity in inviwopy)
+    assert (got.classIdentifier, got.displayName, got.category) == (
+        info.classIdentifier,
+        info.displayName,
+        info.category,
+    )
+    assert (got.codeState, got.tags.getString()) == (
+        info.codeState,
+        info.tags.getString(),
+    )
     assert proc.classIdentifier == info.classIdentifier
 
 
@@ -410,21 +432,21 @@ def test_plots_draw_hpcore_tables_at_the_canvas_size(
 
     for plot in ("MetricHistogramPlot", "PairMatrixPlot", "TrellisPlot"):
         image = net[plot].outport.getData()
-        assert tuple(image.dimensions) == (320, 240), plot
-        shown = net[f"Canvas{plot}"].image
-        assert tuple(shown.dimensions) == (320, 240)
+        assert wh(image.dimensions) == (320, 240), plot
+        shown = harness.canvas_image(net[f"Canvas{plot}"])
+        assert wh(shown.dimensions) == (320, 240)
         pixels = image.colorLayers[0].data
         assert pixels.shape == (240, 320, 4) and pixels.dtype == np.uint8
         assert len(np.unique(pixels.reshape(-1, 4), axis=0)) > 10, plot  # not blank
 
     # A resized canvas re-runs its plot at the new size.
-    net["CanvasTrellisPlot"].size = (400, 180)
-    assert tuple(net["TrellisPlot"].outport.getData().dimensions) == (400, 180)
+    harness.set_canvas_size(iv, net["CanvasTrellisPlot"], 400, 180)
+    assert wh(net["TrellisPlot"].outport.getData().dimensions) == (400, 180)
 
     # The bare heat map for Inviwo's Image Plot: one pixel per cell, not resized.
     heat = net["PairMatrixPlot"].heatmap.getData()
     _matrix, rows, cols = bridge.pair_matrix(hpcore.pair_counts(norm, sel))
-    assert tuple(heat.dimensions) == (len(cols), len(rows))
+    assert wh(heat.dimensions) == (len(cols), len(rows))
     assert heat.colorLayers[0].interpolation == iv.ivw.data.InterpolationType.Nearest
     assert errors == [] and escaped(iv) == []
 
@@ -482,8 +504,10 @@ def test_selection_is_brushed_to_linked_inviwo_plots(
     net = pipeline(iv, types, configure=configure)
     _, norm = expected
     # a plot's brushing inport (e.g. Parallel Coordinates) linked to the same processor
+    # (a port must belong to a processor to connect: a sink stands for the plot)
     plot_port = iv.bnl.BrushingAndLinkingInport("brushingAndLinking")
-    plot_port.connectTo(net["BnL"].outport)
+    plot = harness.make_sink(iv, "Plot", plot_port)
+    iv.network.addConnection(net["BnL"].getOutport("outport"), plot.inport)
     filt = net["MetricRangeFilter"]
     filt.range.value = iv.ivw.glm.vec2(0.8, 1.0)
     rows = np.flatnonzero(hpcore.select(norm, range=(0.8, 1.0)).mask)
@@ -575,9 +599,19 @@ def _same_primary_secondary(net: Net, tmp: Path) -> str:
 
 
 def _wrong_object(net: Net, tmp: Path) -> str:
-    net.connect(
-        "MetricNormalization", "normalized", "ParameterPairCounter", "selection"
-    )
+    # rewired: the selection's connection taken off first (a second outport on
+    # a Python inport would be connected too, and ignored: its data comes from
+    # the first)
+    selection = net["ParameterPairCounter"].getInport("selection")
+    net.iv.network.lock()
+    try:
+        while (source := selection.getConnectedOutport()) is not None:
+            net.iv.network.removeConnection(source, selection)
+        net.connect(
+            "MetricNormalization", "normalized", "ParameterPairCounter", "selection"
+        )
+    finally:
+        net.iv.network.unlock()
     return "inport 'selection' expects hpcore.analysis.selection.Selection"
 
 
@@ -629,7 +663,7 @@ def test_downstream_of_a_failed_processor_is_not_run(
     tmp_path: Path,
 ) -> None:
     net = pipeline(iv, types, plots=True)
-    assert net["CanvasTrellisPlot"].image is not None
+    assert harness.canvas_image(net["CanvasTrellisPlot"]) is not None
     _bad_file(net, tmp_path)
     assert not net["MetricRangeFilter"].selection.isReady()
     assert not net["TrellisPlot"].outport.isReady()
@@ -676,7 +710,7 @@ def test_table_to_inviwo_round_trip(iv: harness.Inviwo) -> None:
     frame = bridge.table_to_inviwo(table)
     pd.testing.assert_frame_equal(table, before)  # input untouched
     assert frame.rows == 4 and [c.header for c in frame] == ["index", *table.columns]
-    opt = frame.getColumn("opt")
+    opt = named(frame, "opt")
     assert opt.categories == ["sgd", "adam", bridge.MISSING_LABEL]
     assert [opt.get(i) for i in range(4)] == [
         "sgd",
@@ -684,9 +718,9 @@ def test_table_to_inviwo_round_trip(iv: harness.Inviwo) -> None:
         bridge.MISSING_LABEL,
         "sgd",
     ]
-    assert frame.getColumn("name").categories == ["x", "y", bridge.MISSING_LABEL]
-    assert frame.getColumn("flag").categories == ["True", "False"]
-    assert frame.getColumn("n").buffer.data.dtype == np.float32
+    assert named(frame, "name").categories == ["x", "y", bridge.MISSING_LABEL]
+    assert named(frame, "flag").categories == ["True", "False"]
+    assert named(frame, "n").buffer.data.dtype == np.float32
     back = bridge.inviwo_to_table(frame)
     np.testing.assert_array_equal(back["acc"], table["acc"].astype(np.float32))
     assert list(back["n"]) == [1.0, 2.0, 3.0, 4.0]
@@ -713,7 +747,7 @@ def test_rgba_to_image_flips_rows_and_checks_shape(iv: harness.Inviwo) -> None:
     rgba = np.zeros((3, 2, 4), dtype=np.uint8)
     rgba[0, :, 0] = 255  # top row red
     layer = bridge.rgba_to_image(rgba).colorLayers[0]
-    assert tuple(layer.dimensions) == (2, 3)
+    assert wh(layer.dimensions) == (2, 3)
     assert layer.data[2, 0, 0] == 255 and layer.data[0, 0, 0] == 0  # origin lower-left
     assert layer.data.flags.c_contiguous
     with pytest.raises(ValueError, match=r"\(height, width, 4\) uint8"):
@@ -1035,7 +1069,7 @@ def linked(iv: harness.Inviwo) -> Callable[[Net], None]:
             iv.network.addLink(a, b)
             iv.network.addLink(b, a)
         for plot in ("MetricHistogramPlot", "PairMatrixPlot", "TrellisPlot"):
-            net[f"Canvas{plot}"].size = (900, 700)
+            harness.set_canvas_size(iv, net[f"Canvas{plot}"], 900, 700)
 
     return configure
 
@@ -1257,7 +1291,7 @@ def _comparison(net: Net) -> None:
     net.add("PairMatrixPlot", "Difference")
     net["Difference"].colour.selectedIdentifier = "difference"
     canvas = net.inviwo("org.inviwo.CanvasGL", "DifferenceCanvas")
-    canvas.size = (400, 360)
+    harness.set_canvas_size(net.iv, canvas, 400, 360)
     net.connect("MetricNormalization", "normalized", "Bulk", "ensemble")
     net.connect("MetricNormalization", "normalized", "SelectionComparison", "ensemble")
     net.connect("MetricRangeFilter", "selection", "SelectionComparison", "selection")
@@ -1283,8 +1317,8 @@ def test_two_selections_compared_in_the_difference_matrix(
         got.drop(columns="count"), compare_selections(norm, bulk, top)
     )
     np.testing.assert_array_equal(got["count"], got["count_b"])
-    image = net["DifferenceCanvas"].image
-    assert image is not None and tuple(image.dimensions) == (400, 360)
+    image = harness.canvas_image(net["DifferenceCanvas"])
+    assert image is not None and wh(image.dimensions) == (400, 360)
     cell = got.iloc[int(np.argmax(np.abs(got["difference"].to_numpy())))]
     tip = bridge.pair_tooltip(
         got, cell["param_a"], cell["option_a"], cell["param_b"], cell["option_b"]

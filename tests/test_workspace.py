@@ -25,6 +25,13 @@ from inviwo_stub import harness
 import hpcore
 from hpcore import inviwo_bridge as bridge
 
+
+def wh(vector: Any) -> tuple[int, int]:
+    """A glm vector's two components: inviwopy's vectors are not iterable
+    (``tuple(v)`` reads on past them until memory runs out)."""
+    return int(vector.x), int(vector.y)
+
+
 WORKSPACES = harness.REPO / "workspaces"
 ANALYSIS = WORKSPACES / "hyperparameter-analysis.inv"
 OURS = "org.hpexplorer."
@@ -318,11 +325,11 @@ def test_analysis_workspace_runs(
         "PairMatrixCanvas": (900, 800),
         "TrellisCanvas": (1400, 600),
     }.items():
-        image = procs[canvas].image
-        assert image is not None and tuple(image.dimensions) == size, canvas
-    heat = procs["HeatMapCanvas"].image
+        image = harness.canvas_image(procs[canvas])
+        assert image is not None and wh(image.dimensions) == size, canvas
+    heat = harness.canvas_image(procs["HeatMapCanvas"])
     assert heat is not None and heat.dimensions.x > 10
-    assert procs["ParallelCoordinatesCanvas"].image is not None
+    assert harness.canvas_image(procs["ParallelCoordinatesCanvas"]) is not None
     # the table lists the best selected networks, best first (at most 1,000)
     table = bridge.inviwo_to_table(procs["DataFrameTable"].received["inport"])
     assert len(table) == min(want.count, bridge.TABLE_ROWS) > 0
@@ -387,7 +394,7 @@ def test_comparison_workspace_runs(
     pd.testing.assert_frame_equal(got.drop(columns="count"), want)
     assert got.attrs == {"selected": top.count, "reference": bulk.count}
     for canvas in ("TopCanvas", "BulkCanvas", "DifferenceCanvas"):
-        assert tuple(procs[canvas].image.dimensions) == (800, 720), canvas
+        assert wh(harness.canvas_image(procs[canvas]).dimensions) == (800, 720), canvas
 
     # nothing brushed in Parallel Coordinates: the trellis shows every network
     def counted(trellis: pd.DataFrame) -> int:  # networks in one panel

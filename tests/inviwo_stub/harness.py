@@ -124,6 +124,35 @@ def create(ptype: ProcessorType, identifier: str | None = None) -> Any:
     return ptype.cls(identifier or ptype.name, ptype.info.displayName)
 
 
+# ------------------------------------------------------------------ canvases
+
+
+def set_canvas_size(iv: Inviwo, canvas: Any, width: int, height: int) -> None:
+    """Give a canvas (``org.inviwo.CanvasGL``) the size its input is drawn at.
+
+    Python sees a canvas as a plain ``Processor`` (the binding's ``size`` is
+    out of reach), so the size goes through ``inputSize.dimensions``; it
+    reaches the processors above when the inport connects, so a connected
+    canvas is reconnected (what the GLFW runner needs: its hidden canvases do
+    not resize; the Qt editor's would).
+    """
+    canvas.inputSize.dimensions.value = iv.ivw.glm.size2_t(width, height)
+    inport = canvas.getInport("inport")
+    source = inport.getConnectedOutport()
+    if source is not None:
+        iv.network.lock()
+        try:
+            iv.network.removeConnection(source, inport)
+            iv.network.addConnection(source, inport)
+        finally:
+            iv.network.unlock()
+
+
+def canvas_image(canvas: Any) -> Any:
+    """The image a canvas shows: its inport's data (None before any)."""
+    return canvas.getInport("inport").getData()
+
+
 # ------------------------------------------------------------------ sinks
 
 
@@ -161,6 +190,15 @@ def _sink_class(iv: Inviwo) -> type:
             )
 
     return Sink
+
+
+def make_sink(iv: Inviwo, identifier: str, inport: Any) -> Any:
+    """A processor holding ``inport`` (and no outports), added to the network:
+    stands for a view at the end of a network (an inport must belong to a
+    processor to connect)."""
+    sink = _sink_class(iv)(identifier, inport)
+    iv.network.addProcessor(sink)
+    return sink
 
 
 def attach_sinks(iv: Inviwo, processors: list[Any]) -> list[Any]:
@@ -291,8 +329,8 @@ def load_workspace(iv: Inviwo, path: Path) -> dict[str, Any]:
             dims = element.find(
                 "MetaDataMap/MetaDataItem[@key='org.inviwo.ProcessorWidgetMetaData']/dimensions"
             )
-            if dims is not None:
-                proc.size = (int(dims.get("x")), int(dims.get("y")))
+            if dims is not None:  # (a canvas: its widget's size)
+                set_canvas_size(iv, proc, int(dims.get("x")), int(dims.get("y")))
         for conn in root.iterfind("ProcessorNetwork/Connections/Connection"):
             src, out = conn.get("src").split(".", 1)
             dst, into = conn.get("dst").split(".", 1)

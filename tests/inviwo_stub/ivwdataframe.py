@@ -18,8 +18,8 @@ Source: ``modules/dataframepython/bindings/src/pydataframe.cpp``.
 - ``Column.buffer.data`` is a writable numpy *view*; assigning an array to
   ``buffer.data`` copies it in after checking format and size
   (``bindings/src/pybuffer.cpp``).
-- ``getColumn(name)`` returns None for an unknown name; ``getColumn(i)``,
-  ``column(i)``, ``df[i]``, iteration.
+- Columns by position only: ``column(i)``, ``df[i]``, iteration (0.9.11
+  binds no ``getColumn``/lookup by name, no ``getIndexColumn``: ``indexcol()``).
 - Ports from ``exposeStandardDataPorts<DataFrame>``: ``DataFrameInport``,
   ``DataFrameMultiInport``, ``DataFrameOutport`` with ``(identifier,
   help=Document())``.
@@ -59,6 +59,8 @@ class Buffer:
     @data.setter
     def data(self, values: Any) -> None:
         values = np.asarray(values)
+        if values.size == 0:  # pybuffer.cpp copies from data.data(0)
+            raise IndexError("index 0 is out of bounds for axis 0 with size 0")
         if values.dtype != self._array.dtype or values.shape != self._array.shape:
             raise ValueError(
                 f"buffer data: expected {self._array.dtype} of shape "
@@ -212,16 +214,8 @@ class DataFrame:
     def indexcol(self) -> IndexColumn:
         return self._columns[0]  # type: ignore[return-value]
 
-    def getIndexColumn(self) -> IndexColumn:
-        return self.indexcol()
-
     def column(self, i: int) -> Column:
         return self._columns[i]
-
-    def getColumn(self, key: int | str) -> Column | None:
-        if isinstance(key, str):
-            return next((c for c in self._columns if c.header == key), None)
-        return self._columns[key]
 
     def __getitem__(self, i: int) -> Column:
         if not 0 <= i < len(self._columns):
@@ -257,11 +251,6 @@ class DataFrame:
 
     def updateIndex(self) -> None:
         self._columns[0] = IndexColumn("index", np.arange(self.rows, dtype=np.uint32))
-
-    def dropColumn(self, key: int | str) -> None:
-        col = self.getColumn(key)
-        if col is not None and col is not self._columns[0]:
-            self._columns.remove(col)
 
     def __repr__(self) -> str:
         return f"<DataFrame: {self.cols} column(s), {self.rows} rows>"

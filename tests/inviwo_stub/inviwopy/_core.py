@@ -184,6 +184,9 @@ class Inport(Port):
     def isConnected(self) -> bool:
         return bool(self._outports)
 
+    def _full(self) -> bool:
+        return len(self._outports) >= self._max_connections
+
     def isReady(self) -> bool:
         return self.isConnected() and all(o.isReady() for o in self._outports)
 
@@ -197,8 +200,9 @@ class Inport(Port):
             )
         if outport in self._outports:
             return
-        if len(self._outports) >= self._max_connections:
-            self.disconnectFrom(self._outports[0])
+        if self._full():
+            # ``DataInport::connectTo``: a single inport is not replaced
+            raise RuntimeError("Trying to connect to a full port.")
         self._outports.append(outport)
         outport._inports.append(self)
         self._outport_changed()
@@ -216,7 +220,12 @@ class Inport(Port):
         return self._outports[0] if self._outports else None
 
     def getConnectedOutports(self) -> list[Outport]:
-        return list(self._outports)
+        # bound in 0.9.11, but its std::vector<Outport*> does not convert
+        raise TypeError(
+            "Unable to convert function return value to a Python type! The "
+            "signature was\n\t(self: inviwopy.Inport) -> std::vector<inviwo::"
+            "Outport*, std::allocator<inviwo::Outport*> >"
+        )
 
     def getMaxNumberOfConnections(self) -> int:
         return self._max_connections
@@ -289,6 +298,12 @@ class PythonInport(Inport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         a = resolve("PythonInport", [_PORT_ARGS], args, kwargs)
         super().__init__(a["identifier"], a["help"])
+
+    def _full(self) -> bool:
+        # 0.9.11's PythonInport derives from Inport, not DataInport: a second
+        # outport is connected too (no check), and the data still comes from
+        # the first one
+        return False
 
     def hasData(self) -> bool:
         out = self.getConnectedOutport()
@@ -441,23 +456,7 @@ class ProcessorInfo:
         self.visible: bool = a["visible"]
         self._help: Document = a["help"]  # not readable in 0.9.11's binding
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ProcessorInfo) and (
-            self.classIdentifier,
-            self.displayName,
-            self.category,
-            self.codeState,
-            self.tags,
-        ) == (
-            other.classIdentifier,
-            other.displayName,
-            other.category,
-            other.codeState,
-            other.tags,
-        )
-
-    def __hash__(self) -> int:
-        return hash(self.classIdentifier)
+    # No __eq__: 0.9.11 binds none, so two infos compare by identity.
 
 
 class Processor(PropertyOwner):

@@ -33,10 +33,14 @@ from __future__ import annotations
 import traceback
 from typing import Any, ClassVar
 
-from . import glm
 from ._core import InvalidationLevel, Processor, ProcessorInfo, Tags
 from .data import Image, ImageInport, ImageOutport
-from .properties import FloatMinMaxProperty, Property
+from .properties import (
+    CompositeProperty,
+    FloatMinMaxProperty,
+    IntSize2Property,
+    Property,
+)
 
 
 class ProcessorNetwork:
@@ -80,7 +84,7 @@ class ProcessorNetwork:
 
     def removeProcessor(self, processor: Processor) -> None:
         for port in [*processor._inports]:
-            for out in port.getConnectedOutports():
+            for out in list(port._outports):
                 port.disconnectFrom(out)
         for port in [*processor._outports]:
             for inp in port.getConnectedInports():
@@ -150,7 +154,7 @@ class ProcessorNetwork:
                 return
             seen.add(id(p))
             for port in p._inports:
-                for out in port.getConnectedOutports():
+                for out in list(port._outports):
                     if (
                         out._processor is not None
                         and out._processor in self._processors
@@ -228,13 +232,27 @@ class InviwoApplication:
 
 
 class CanvasProcessor(Processor):
-    """``org.inviwo.CanvasGL``: shows ``inport``'s image; ``size`` sets the canvas."""
+    """``org.inviwo.CanvasGL``: shows ``inport``'s image.
+
+    As Python sees one from ``processorFactory.create`` or
+    ``network.processors``: a plain ``Processor`` (pybind cannot downcast to
+    ``CanvasProcessor``, the object being a ``CanvasProcessorGL``), so the
+    binding's ``size`` and ``image`` are out of reach. The size is set
+    through the property ``inputSize.dimensions`` (a ``glm.size2_t``); like
+    the GLFW runner's hidden canvas, a new size reaches the processors above
+    only when the inport connects (``inport_.onConnect`` -> ``sizeChanged``),
+    so set it before connecting, or reconnect. The image is the inport's data.
+    """
 
     def __init__(self) -> None:
         super().__init__("Canvas", "Canvas")
-        self.inport = ImageInport("inport")
-        self.addInport(self.inport)
-        self._size = (256, 256)
+        self._inport = ImageInport("inport")
+        self.addInport(self._inport)
+        self.inputSize = CompositeProperty("inputSize", "Input Dimensions")
+        self.inputSize.dimensions = IntSize2Property(  # type: ignore[attr-defined]
+            "dimensions", "Canvas Size", (256, 256)
+        )
+        self.addProperty(self.inputSize)
         self.shown: Image | None = None
 
     def getProcessorInfo(self) -> ProcessorInfo:
@@ -245,27 +263,17 @@ class CanvasProcessor(Processor):
             tags=Tags.GL,
         )
 
-    @property
-    def size(self) -> glm.size2_t:
-        return glm.size2_t(*self._size)
-
-    @size.setter
-    def size(self, dims: Any) -> None:
-        w, h = (int(v) for v in dims)
-        self._size = (w, h)
-        self._size_changed()
-
-    @property
-    def image(self) -> Image | None:
-        return self.inport.getData()
+    def _size(self) -> tuple[int, int]:
+        dims = self.inputSize.dimensions.value  # type: ignore[attr-defined]
+        return int(dims.x), int(dims.y)
 
     def _size_changed(self) -> None:
-        out = self.inport.getConnectedOutport()
+        out = self._inport.getConnectedOutport()
         if isinstance(out, ImageOutport):
-            out._resize_request(self.inport, self._size)
+            out._resize_request(self._inport, self._size())
 
     def process(self) -> None:
-        self.shown = self.inport.getData()
+        self.shown = self._inport.getData()
 
     def doIfNotReady(self) -> None:
         self.shown = None
@@ -280,12 +288,12 @@ class BrushingAndLinkingProcessor(Processor):
         super().__init__(
             "BrushingAndLinkingProcessor", "Brushing And Linking Processor"
         )
-        self.inport = ivwbnl.BrushingAndLinkingInport("inport")
-        self.inport.optional = True
-        self.outport = ivwbnl.BrushingAndLinkingOutport("outport", help=_doc())
-        self.outport._parent = self.inport
-        self.addInport(self.inport)
-        self.addOutport(self.outport)
+        self._inport = ivwbnl.BrushingAndLinkingInport("inport")
+        self._inport.optional = True
+        self._outport = ivwbnl.BrushingAndLinkingOutport("outport", help=_doc())
+        self._outport._parent = self._inport
+        self.addInport(self._inport)
+        self.addOutport(self._outport)
 
     def getProcessorInfo(self) -> ProcessorInfo:
         return ProcessorInfo(
@@ -341,7 +349,7 @@ class ParallelCoordinates(_PortsOnly):
         background.optional = True
         self.addInport(background)
         self.addOutport(ImageOutport("outport"))
-        from .properties import CompositeProperty, FontProperty
+        from .properties import FontProperty
 
         # One axis per DataFrame column, made when data arrives; an axis the
         # workspace made beforehand is kept, and hidden when unchecked.

@@ -15,12 +15,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 
+def xy(v: Any) -> tuple[Any, Any]:
+    """The two components of a vector or of a 2-sequence (the stand-in's own
+    code reads vectors through this: they are not iterable, see ``__iter__``)."""
+    if isinstance(v, _Vec2):
+        return v.x, v.y
+    x, y = v
+    return x, y
+
+
 class _Vec2:
     dtype: ClassVar[type] = np.float32
 
     def __init__(self, *args: Any) -> None:
         if len(args) == 1 and isinstance(args[0], _Vec2 | tuple | list):
-            x, y = args[0]
+            x, y = xy(args[0])
         elif len(args) == 1:
             x = y = args[0]
         elif len(args) == 2:
@@ -59,14 +68,19 @@ class _Vec2:
         return self._v[i].item()
 
     def __iter__(self) -> Iterator[Any]:
-        return iter([self.x, self.y])
-
-    def __len__(self) -> int:
-        return 2
+        # 0.9.11 binds __getitem__ without a range check and no __iter__ or
+        # __len__: tuple(v) reads past the vector until memory runs out
+        # (seen: a test grew to 13 GB inside Inviwo). Refuse it here.
+        raise TypeError(
+            f"{type(self).__name__} is not iterable in inviwopy (tuple() never "
+            "ends there): use .x and .y, or .array"
+        )
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, _Vec2 | tuple | list):
-            return list(self) == list(other)
+        if isinstance(other, _Vec2):
+            return (self.x, self.y) == (other.x, other.y)
+        if isinstance(other, tuple | list):
+            return len(other) == 2 and (self.x, self.y) == tuple(other)
         return NotImplemented
 
     def __hash__(self) -> int:

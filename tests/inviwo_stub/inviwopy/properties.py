@@ -71,6 +71,7 @@ __all__ = [
     "FontProperty",
     "IntOption",
     "IntProperty",
+    "IntSize2Property",
     "InvalidationLevel",
     "OptionPropertyInt",
     "OptionPropertyString",
@@ -382,6 +383,33 @@ class BoolProperty(_ValueProperty):
 # -------------------------------------------------------------------- ordinals
 
 
+class IntSize2Property(_ValueProperty):
+    """``IntSize2Property``: a ``glm.size2_t`` value (here only as a canvas'
+    ``inputSize.dimensions``, which Python sets with a ``size2_t``)."""
+
+    _class_identifier = "org.inviwo.IntSize2Property"
+
+    def __init__(self, identifier: str, displayName: str, value: Any) -> None:
+        super().__init__(
+            {
+                "identifier": identifier,
+                "displayName": displayName,
+                "help": Document(),
+                "invalidationLevel": InvalidationLevel.Valid,
+                "semantics": PropertySemantics.Default,
+            },
+            glm.size2_t(value),
+        )
+
+    def _convert(self, new: Any) -> Any:
+        if not isinstance(new, glm.size2_t):
+            raise TypeError(
+                f"{self.path}.value: incompatible type; expected a glm.size2_t, "
+                f"got {type(new).__name__}"
+            )
+        return glm.size2_t(new.x, new.y)
+
+
 class _OrdinalProperty(_ValueProperty):
     _defaults: tuple[Any, Any, Any, Any]
     _check: Callable[[Any], bool]
@@ -531,9 +559,11 @@ class _MinMaxProperty(Property):
 
     @value.setter
     def value(self, new: Any) -> None:
-        if not isinstance(new, glm._Vec2 | tuple | list) or len(new) != 2:
+        if not isinstance(new, glm._Vec2) and (
+            not isinstance(new, tuple | list) or len(new) != 2
+        ):
             raise TypeError(f"{type(self).__name__}.value: expected a vec2")
-        x, y = new
+        x, y = glm.xy(new)
         validated = self._validate(self._dtype(x), self._dtype(y))
         if validated != self._value:
             self._value = validated

@@ -163,7 +163,7 @@ class Image:
         if isinstance(arg, Layer):
             self._layers = [arg]
         else:
-            w, h = (int(v) for v in arg)
+            w, h = (int(v) for v in glm.xy(arg))
             self._layers = [Layer(np.zeros((max(h, 0), max(w, 0), 4), dtype=np.uint8))]
 
     @property
@@ -198,8 +198,8 @@ class ImageOutport(Outport):
         return self._data.dimensions
 
     def setDimensions(self, dims: Any) -> None:
-        w, h = (int(v) for v in dims)
-        if self._data is None or tuple(self.dimensions) != (w, h):
+        w, h = (int(v) for v in glm.xy(dims))
+        if self._data is None or glm.xy(self.dimensions) != (w, h):
             self._data = Image(glm.size2_t(w, h))
             self._changed()
 
