@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -628,23 +629,31 @@ class _Marks:
         identity = IdentityTransform()
         added: list[Artist] = []
         keys: dict[int, list[tuple[str, str, str, str]]] = {}
+
+        def pixel_line(xy: np.ndarray, gid: str, **style: Any) -> None:
+            """Polylines in pixels, NaN rows between them, as one line."""
+            if len(xy):
+                line = Line2D(
+                    xy[:, 0],
+                    xy[:, 1],
+                    transform=identity,
+                    solid_capstyle="butt",
+                    gid=gid,
+                    **style,
+                )
+                added.append(sheet.add(line))
+
         for m in range(n_sec):
             color = self.colors[m]
             tag = "" if self.secondary[m] is None else str(self.secondary[m])
-            if len(polys[m]):
-                xy = polys[m]
-                lines = Line2D(
-                    xy[:, 0],
-                    xy[:, 1],
-                    color=color,
-                    linewidth=0.9,
-                    alpha=0.6,
-                    zorder=2,
-                    transform=identity,
-                    solid_capstyle="butt",
-                    gid=f"trellis-live-lines:{tag}",
-                )
-                added.append(sheet.add(lines))
+            pixel_line(
+                polys[m],
+                f"trellis-live-lines:{tag}",
+                color=color,
+                linewidth=0.9,
+                alpha=0.6,
+                zorder=2,
+            )
             if len(pts[m]):
                 xy = pts[m]
                 points = PathCollection(
@@ -661,19 +670,13 @@ class _Marks:
                 points.set_transform(Affine2D())  # sizes in points, as scatter's
                 added.append(sheet.add(points))
                 keys[id(points)] = names[m]
-            if len(bars[m]):
-                xy = bars[m]
-                bar_line = Line2D(
-                    xy[:, 0],
-                    xy[:, 1],
-                    color=color,
-                    linewidth=max(0.8, 0.1 * font),
-                    zorder=4,
-                    transform=identity,
-                    solid_capstyle="butt",
-                    gid=f"trellis-live-ci:{tag}",
-                )
-                added.append(sheet.add(bar_line))
+            pixel_line(
+                bars[m],
+                f"trellis-live-ci:{tag}",
+                color=color,
+                linewidth=max(0.8, 0.1 * font),
+                zorder=4,
+            )
         self.artists = added
         self.keys = keys
 
