@@ -618,9 +618,17 @@ def _wrong_object(net: Net, tmp: Path) -> str:
 BAD = {
     "unreadable file": (_bad_file, "EnsembleSource", ("ensemble", "dataframe")),
     "bad column choice": (_bad_column, "EnsembleSource", ("ensemble", "dataframe")),
-    "empty selection": (_empty_selection, "MetricRangeFilter", ("selection",)),
-    "unknown option": (_unknown_option, "MetricRangeFilter", ("selection",)),
-    "bad filter line": (_bad_filter_line, "MetricRangeFilter", ("selection",)),
+    "empty selection": (
+        _empty_selection,
+        "MetricRangeFilter",
+        ("selection", "selected"),
+    ),
+    "unknown option": (_unknown_option, "MetricRangeFilter", ("selection", "selected")),
+    "bad filter line": (
+        _bad_filter_line,
+        "MetricRangeFilter",
+        ("selection", "selected"),
+    ),
     "primary equals secondary": (
         _same_primary_secondary,
         "TrellisAggregator",
