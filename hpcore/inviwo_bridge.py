@@ -370,24 +370,6 @@ def canvas_pixels(outport: Any) -> tuple[int, int]:
     return max(int(width * scale), 1), max(int(height * scale), 1)
 
 
-def _pair_layout(pairs: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
-    """The parameters in order of appearance and, per parameter, its options as
-    first seen as ``option_a``, then as ``option_b`` (missing options left out).
-
-    One pass over the (few thousand) pair rows: this runs on every brush.
-    """
-    pa = pairs["param_a"].astype(str).tolist()
-    pb = pairs["param_b"].astype(str).tolist()
-    params = list(dict.fromkeys(v for ab in zip(pa, pb, strict=True) for v in ab))
-    seen: dict[str, dict[str, None]] = {p: {} for p in params}
-    for names, values in ((pa, pairs["option_a"]), (pb, pairs["option_b"])):
-        present = values.notna().tolist()
-        for p, o, ok in zip(names, values.tolist(), present, strict=True):
-            if ok:
-                seen[p].setdefault(str(o), None)
-    return params, {p: list(opts) for p, opts in seen.items()}
-
-
 def pair_matrix(
     pairs: pd.DataFrame,
 ) -> tuple[np.ndarray, list[tuple[str, str]], list[tuple[str, str]]]:
@@ -414,7 +396,9 @@ def pair_matrix(
             f"pair counts: missing column(s) {fmt_list(missing)}; "
             f"available: {fmt_list(pairs.columns)}"
         )
-    params, options = _pair_layout(pairs)
+    from .views.layout import _pair_grid
+
+    params, options = _pair_grid(pairs)
     rows = [(p, o) for p in params[1:] for o in options[p]]
     cols = [(p, o) for p in params[:-1] for o in options[p]]
     matrix = np.full((len(rows), len(cols)), np.nan)
