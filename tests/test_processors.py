@@ -38,12 +38,6 @@ def named(frame: Any, header: str) -> Any:
     return next(c for c in frame if c.header == header)
 
 
-def wh(vector: Any) -> tuple[int, int]:
-    """A glm vector's two components: inviwopy's vectors are not iterable
-    (``tuple(v)`` reads on past them until memory runs out)."""
-    return int(vector.x), int(vector.y)
-
-
 EXPECTED = {
     "EnsembleSource",
     "MetricNormalization",
@@ -432,21 +426,21 @@ def test_plots_draw_hpcore_tables_at_the_canvas_size(
 
     for plot in ("MetricHistogramPlot", "PairMatrixPlot", "TrellisPlot"):
         image = net[plot].outport.getData()
-        assert wh(image.dimensions) == (320, 240), plot
+        assert harness.wh(image.dimensions) == (320, 240), plot
         shown = harness.canvas_image(net[f"Canvas{plot}"])
-        assert wh(shown.dimensions) == (320, 240)
+        assert harness.wh(shown.dimensions) == (320, 240)
         pixels = image.colorLayers[0].data
         assert pixels.shape == (240, 320, 4) and pixels.dtype == np.uint8
         assert len(np.unique(pixels.reshape(-1, 4), axis=0)) > 10, plot  # not blank
 
     # A resized canvas re-runs its plot at the new size.
     harness.set_canvas_size(iv, net["CanvasTrellisPlot"], 400, 180)
-    assert wh(net["TrellisPlot"].outport.getData().dimensions) == (400, 180)
+    assert harness.wh(net["TrellisPlot"].outport.getData().dimensions) == (400, 180)
 
     # The bare heat map for Inviwo's Image Plot: one pixel per cell, not resized.
     heat = net["PairMatrixPlot"].heatmap.getData()
     _matrix, rows, cols = bridge.pair_matrix(hpcore.pair_counts(norm, sel))
-    assert wh(heat.dimensions) == (len(cols), len(rows))
+    assert harness.wh(heat.dimensions) == (len(cols), len(rows))
     assert heat.colorLayers[0].interpolation == iv.ivw.data.InterpolationType.Nearest
     assert errors == [] and escaped(iv) == []
 
@@ -755,7 +749,7 @@ def test_rgba_to_image_flips_rows_and_checks_shape(iv: harness.Inviwo) -> None:
     rgba = np.zeros((3, 2, 4), dtype=np.uint8)
     rgba[0, :, 0] = 255  # top row red
     layer = bridge.rgba_to_image(rgba).colorLayers[0]
-    assert wh(layer.dimensions) == (2, 3)
+    assert harness.wh(layer.dimensions) == (2, 3)
     assert layer.data[2, 0, 0] == 255 and layer.data[0, 0, 0] == 0  # origin lower-left
     assert layer.data.flags.c_contiguous
     with pytest.raises(ValueError, match=r"\(height, width, 4\) uint8"):
@@ -1326,7 +1320,7 @@ def test_two_selections_compared_in_the_difference_matrix(
     )
     np.testing.assert_array_equal(got["count"], got["count_b"])
     image = harness.canvas_image(net["DifferenceCanvas"])
-    assert image is not None and wh(image.dimensions) == (400, 360)
+    assert image is not None and harness.wh(image.dimensions) == (400, 360)
     cell = got.iloc[int(np.argmax(np.abs(got["difference"].to_numpy())))]
     tip = bridge.pair_tooltip(
         got, cell["param_a"], cell["option_a"], cell["param_b"], cell["option_b"]

@@ -25,13 +25,6 @@ from inviwo_stub import harness
 import hpcore
 from hpcore import inviwo_bridge as bridge
 
-
-def wh(vector: Any) -> tuple[int, int]:
-    """A glm vector's two components: inviwopy's vectors are not iterable
-    (``tuple(v)`` reads on past them until memory runs out)."""
-    return int(vector.x), int(vector.y)
-
-
 WORKSPACES = harness.REPO / "workspaces"
 ANALYSIS = WORKSPACES / "hyperparameter-analysis.inv"
 OURS = "org.hpexplorer."
@@ -326,7 +319,7 @@ def test_analysis_workspace_runs(
         "TrellisCanvas": (1400, 600),
     }.items():
         image = harness.canvas_image(procs[canvas])
-        assert image is not None and wh(image.dimensions) == size, canvas
+        assert image is not None and harness.wh(image.dimensions) == size, canvas
     heat = harness.canvas_image(procs["HeatMapCanvas"])
     assert heat is not None and heat.dimensions.x > 10
     assert harness.canvas_image(procs["ParallelCoordinatesCanvas"]) is not None
@@ -394,7 +387,10 @@ def test_comparison_workspace_runs(
     pd.testing.assert_frame_equal(got.drop(columns="count"), want)
     assert got.attrs == {"selected": top.count, "reference": bulk.count}
     for canvas in ("TopCanvas", "BulkCanvas", "DifferenceCanvas"):
-        assert wh(harness.canvas_image(procs[canvas]).dimensions) == (800, 720), canvas
+        assert harness.wh(harness.canvas_image(procs[canvas]).dimensions) == (
+            800,
+            720,
+        ), canvas
 
     # nothing brushed in Parallel Coordinates: the trellis shows every network
     def counted(trellis: pd.DataFrame) -> int:  # networks in one panel

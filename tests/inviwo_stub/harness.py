@@ -127,6 +127,12 @@ def create(ptype: ProcessorType, identifier: str | None = None) -> Any:
 # ------------------------------------------------------------------ canvases
 
 
+def wh(vector: Any) -> tuple[int, int]:
+    """A glm vector's two components: inviwopy's vectors are not iterable
+    (``tuple(v)`` reads on past them until memory runs out)."""
+    return int(vector.x), int(vector.y)
+
+
 def set_canvas_size(iv: Inviwo, canvas: Any, width: int, height: int) -> None:
     """Give a canvas (``org.inviwo.CanvasGL``) the size its input is drawn at.
 
@@ -209,7 +215,6 @@ def attach_sinks(iv: Inviwo, processors: list[Any]) -> list[Any]:
     an outport must give it a consumer, as a user's network would. Images go
     to a ``CanvasGL``, everything else to a small Python sink.
     """
-    sink_class = _sink_class(iv)
     added: list[Any] = []
     for proc in processors:
         for outport in proc.outports:
@@ -218,10 +223,11 @@ def attach_sinks(iv: Inviwo, processors: list[Any]) -> list[Any]:
             inport = _sink_inport(iv, outport)
             if inport is None:
                 sink = iv.app.processorFactory.create("org.inviwo.CanvasGL")
+                iv.network.addProcessor(sink)
                 inport = sink.getInport("inport")
             else:
-                sink = sink_class(f"Sink{proc.identifier}{outport.identifier}", inport)
-            iv.network.addProcessor(sink)
+                name = f"Sink{proc.identifier}{outport.identifier}"
+                sink = make_sink(iv, name, inport)
             iv.network.addConnection(outport, inport)
             added.append(sink)
     return added

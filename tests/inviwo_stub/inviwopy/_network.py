@@ -3,8 +3,8 @@
 API as bound in ``bindings/src/pynetwork.cpp`` (``addProcessor``,
 ``addConnection(sourcePort, destPort)``, ``addLink(src, dst)``,
 ``removeConnection``, ``lock``/``unlock``, ``processors``, ``getProcessorByIdentifier``)
-and ``pyprocessors.cpp`` (``app.processorFactory.create(classId)``,
-``CanvasProcessor.size``/``image``).
+and ``pyprocessors.cpp`` (``app.processorFactory.create(classId)``; what it
+makes is a plain ``Processor`` to Python, see :class:`CanvasProcessor`).
 
 Evaluation follows ``ProcessorNetworkEvaluator`` in spirit: when the network is
 unlocked and a processor was invalidated, every invalid processor that has a

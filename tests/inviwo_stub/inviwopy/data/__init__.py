@@ -342,9 +342,9 @@ class BitSet:
 def _uint32s(items: list[Any]) -> list[int]:
     """``std::vector<uint32_t>`` from a list: Python ints in range (checked as
     a whole when numpy reads them as integers, item by item otherwise)."""
-    array = np.asarray(items) if items else np.zeros(0, dtype=np.int64)
+    array = np.asarray(items)  # (an empty list reads as floats: no items to check)
     if array.dtype.kind in "iu":
-        if len(array) and (array.min() < 0 or array.max() >= 2**32):
+        if array.min() < 0 or array.max() >= 2**32:
             bad = array[(array < 0) | (array >= 2**32)][0]
             raise TypeError(f"BitSet(): {bad} does not fit in uint32")
         out: list[int] = array.tolist()
