@@ -34,9 +34,10 @@ ten million) and ``N / B`` steps:
   of parameters with ``a`` and ``b`` options, ``(a - 1)(b - 1)`` word ANDs
   per 64 rows), ``O(N / 64)`` words per pair;
 - a **new trellis primary/secondary** (or a new filter, when a trellis is
-  asked for): one pass over the rows, per couple of panel parameters three
-  ``bincount`` and the gather of its bins' means (the two-pass spreads),
-  ``O(N)``;
+  asked for): one pass over the rows, per couple of panel parameters one
+  integer key (its joint code, the primary and secondary options and the
+  step), three ``bincount`` of it and the gather of its bins' means (the
+  two-pass spreads), ``O(N)``;
 - a **range drag** under a filter and trellis seen before: two binary
   searches, the popcounts of all option pairs over the at most ``B / 2`` rows
   between each end and its nearest step, the direct aggregation of the

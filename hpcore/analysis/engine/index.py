@@ -337,7 +337,9 @@ class RowIndex:
 
     def code(self, i: int, rows: slice | np.ndarray) -> np.ndarray:
         """Option codes (int64) of parameter ``i`` at the given sorted rows."""
-        out: np.ndarray = self.decode[i][self.joint[self.place[i][0]][rows]]
+        joint = self.joint[self.place[i][0]]
+        codes = joint[rows] if isinstance(rows, slice) else joint.take(rows)
+        out: np.ndarray = self.decode[i].take(codes)
         return out
 
     def option_rows(self, name: str, labels: Sequence[str]) -> np.ndarray:
@@ -461,8 +463,8 @@ class TrellisLayout:
     option x secondary option, as :func:`hpcore.trellis` lists them) start at
     ``offsets[i]``; ``group`` cells per panel option. ``couples``: the
     index's couples holding panels, with those panels; their joint code, the
-    primary and secondary options and the step make one ``bincount`` key of
-    ``block`` values per step.
+    primary and secondary options and the step make one ``bincount`` key
+    (see :func:`step_cells`).
     """
 
     primary: int
@@ -472,7 +474,6 @@ class TrellisLayout:
     group: int
     n_cells: int
     couples: tuple[tuple[int, tuple[int, ...]], ...]
-    block: int
 
 
 def trellis_layout(
@@ -492,10 +493,6 @@ def trellis_layout(
         for c, couple in enumerate(index.couples)
         if any(i in panels for i in couple)
     )
-    widest = max(
-        (int(np.prod([index.sizes[i] for i in index.couples[c]])) for c, _ in couples),
-        default=1,
-    )
     return TrellisLayout(
         primary=ip,
         secondary=isec,
@@ -504,7 +501,6 @@ def trellis_layout(
         group=group,
         n_cells=offsets[-1],
         couples=couples,
-        block=widest * group,
     )
 
 
@@ -527,7 +523,6 @@ def step_cells(
     first: int,
     rows_per: np.ndarray,
     start: int,
-    spread: bool = True,
 ) -> np.ndarray:
     """Per (step, trellis cell): rows, and sums of ``d = value - a`` and ``d**2``.
 
@@ -538,99 +533,94 @@ def step_cells(
     sums exactly in float64 (multiples of ``q`` below ``2**26 q``, and the
     rest a multiple of ``ulp(a)`` below ``q / 2`` when ``value <= 2 a``).
     Returns ``(4, steps, cells)``: count, the two parts' sums, and the sum
-    of squared deviations from the mean (zeros without ``spread``), two-pass:
-    per bin of the ``bincount`` key its rows' squared deviations from the
-    bin's mean, the bins of a cell merged around the cell's mean (Chan et
-    al.), so close values far from ``a`` lose nothing to cancellation. Per
-    couple of panels one ``bincount`` of the key (step, joint code, primary
-    and secondary option) with the count packed above the coarse multiples,
-    and one per other weight; then summed over each panel's partner.
+    of squared deviations from the mean, two-pass: per bin of the
+    ``bincount`` key its rows' squared deviations from the bin's mean, the
+    bins of a cell merged around the cell's mean (Chan et al.), so close
+    values far from ``a`` lose nothing to cancellation.
+
+    Per couple of panels one key, ``((joint code x group) + primary and
+    secondary option) x slots + step``, where the last of ``steps + 1`` slots
+    takes the rows the filter drops; three ``bincount`` of it (the count
+    packed above the coarse multiples, the rest, the squared deviations) and
+    one gather of the bins' means; then summed over each panel's partner.
     """
     width = len(rows_per)
     stop = start + int(rows_per.sum())
-    block, group = layout.block, layout.group
+    group, slots = layout.group, width + 1
     passing = unpack_bits(bits, start, stop)
     kept = int(np.count_nonzero(passing))
     rows: slice | np.ndarray
-    step: np.ndarray | None = None
+    steps = slice(first, first + width)
     if kept < COMPRESS_BELOW * (stop - start):  # a narrow filter: its rows only
         rows = start + np.flatnonzero(passing)
-        step = rows // index.step - first
-        base = step * block
-    else:  # all rows; those the filter drops go to a spare step
+        slot = rows // index.step - first
+        low, inv_quantum, quantum = (
+            a[steps].take(slot) for a in (index.low, index.inv_quantum, index.quantum)
+        )
+    else:  # all rows; those the filter drops go to the spare slot
         rows = slice(start, stop)
-        base = np.repeat(np.arange(0, width * block, block, dtype=np.int64), rows_per)
-        base[~passing] = width * block
-    del passing
-    base += cell_group(index, layout, rows)
-    steps = slice(first, first + width)
-    if step is None:  # the steps' constants, one run per step
+        slot = np.repeat(np.arange(width, dtype=np.int64), rows_per)
+        slot[~passing] = width
         low, inv_quantum, quantum = (
             np.repeat(a[steps], rows_per)
             for a in (index.low, index.inv_quantum, index.quantum)
         )
-    else:
-        low, inv_quantum, quantum = (
-            a[steps][step] for a in (index.low, index.inv_quantum, index.quantum)
-        )
-    del step
+    del passing
+    base = cell_group(index, layout, rows)
+    base *= slots
+    base += slot
+    del slot
     d = index.values[rows] - low
     coarse = np.rint(d * inv_quantum)
     fine = d - coarse * quantum
     del low, inv_quantum, quantum
     coarse += PACK  # the row count and the coarse multiples in one float64
     cells = np.zeros((4, width, layout.n_cells), dtype=np.float64)
-    size = (width + 1) * block
-    # each step's quantum, 0 for the spare step of the rows the filter drops
-    step_quantum = np.append(index.quantum[steps], 0.0)[:, None]
+    # each step's quantum, 0 for the spare slot of the rows the filter drops
+    step_quantum = np.append(index.quantum[steps], 0.0)
+    key = np.empty(len(d), dtype=np.int64)
+    dev = np.empty(len(d), dtype=np.float64)
     for c, members in layout.couples:
-        n_joint = int(np.prod([index.sizes[i] for i in index.couples[c]]))
-        key = (np.arange(n_joint, dtype=np.int64) * group)[index.joint[c][rows]]
-        key += base
         sizes = [int(index.sizes[i]) for i in index.couples[c]]
+        shape = (*sizes, group, slots)
+        size = math.prod(shape)
+        np.multiply(index.joint[c][rows], group * slots, out=key, dtype=np.int64)
+        key += base
         packed = np.bincount(key, weights=coarse, minlength=size)
-        fine_sum = np.bincount(key, weights=fine, minlength=size)
-        bins: list[np.ndarray] = [packed, fine_sum]
-        if spread:
-            # two-pass per bin (step, joint code, primary and secondary
-            # option): the squared deviations from the bin's own mean, so
-            # that close values far from the step's smallest value do not
-            # cancel (Chan et al. merge the bins into cells below)
-            count = np.floor(packed / PACK)
-            total = (packed - count * PACK).reshape(width + 1, block)
-            total *= step_quantum
-            total += fine_sum.reshape(width + 1, block)
-            mean = total.reshape(-1) / np.maximum(count, 1.0)
-            dev = d - mean[key]
-            dev *= dev
-            bins += [np.bincount(key, weights=dev, minlength=size), count, mean]
-            del dev
-        shaped = [
-            b[: width * block]
-            .reshape(width, block // group, group)[:, :n_joint]
-            .reshape(width, *sizes, group)
-            for b in bins
-        ]
+        total = np.bincount(key, weights=fine, minlength=size)
+        count = np.floor(packed / PACK)
+        multiples = packed - count * PACK
+        bins = [count, multiples, total]
+        # two-pass per bin (step, joint code, primary and secondary option):
+        # the squared deviations from the bin's own mean, so that close
+        # values far from the step's smallest value do not cancel (Chan et
+        # al. merge the bins into cells below)
+        mean = multiples.reshape(-1, slots) * step_quantum
+        mean += total.reshape(-1, slots)
+        mean = mean.reshape(-1)
+        mean /= np.maximum(count, 1.0)
+        np.subtract(d, mean.take(key), out=dev)
+        dev *= dev
+        bins.append(np.bincount(key, weights=dev, minlength=size))
+        shaped = [b.reshape(shape)[..., :width] for b in bins]
         for i in members:
             axis = index.couples[c].index(i)
-            others = tuple(1 + x for x in range(len(sizes)) if x != axis)
+            others = tuple(x for x in range(len(sizes)) if x != axis)
             cell = layout.offsets[layout.panels.index(i)]
             at = slice(cell, cell + sizes[axis] * group)
-            parts = [b.sum(axis=others) if others else b for b in shaped[:3]]
-            for out, part in zip(cells[1:], parts, strict=False):
-                out[:, at] = part.reshape(width, -1)
-            if spread and others:
+            for out, b in zip(cells, shaped, strict=True):
+                part = b.sum(axis=others) if others else b
+                out[:, at] = part.reshape(-1, width).T
+            if others:
                 # M2 of a cell: its bins' M2 plus n_bin (mean_bin - mean)**2
-                n_bin, m_bin = shaped[3], shaped[4]
+                n_bin = shaped[0]
+                m_bin = mean.reshape(shape)[..., :width]
                 n_cell = n_bin.sum(axis=others, keepdims=True)
                 m_cell = (n_bin * m_bin).sum(axis=others, keepdims=True)
                 m_cell /= np.maximum(n_cell, 1.0)
                 gap = m_bin - m_cell
                 between = (n_bin * gap * gap).sum(axis=others)
-                cells[3][:, at] += between.reshape(width, -1)
-    # unpack the counts and the coarse sums (exact: below 2**53)
-    np.floor(cells[1] / PACK, out=cells[0])
-    cells[1] -= cells[0] * PACK
+                cells[3][:, at] += between.reshape(-1, width).T
     cells[1] *= index.quantum[steps, None]
     return cells
 
