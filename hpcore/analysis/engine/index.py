@@ -41,7 +41,7 @@ import pandas as pd
 from ...data.errors import ParameterError
 from ...data.model import NORMALIZED, Ensemble
 from ...data.validation import fmt_list
-from .exact import dd_prefix, dd_square_over, split, two_product, two_sum
+from .exact import dd_prefix, dd_square_over, split, two_sum
 
 #: Rows per step: a power of two near ``2 sqrt(rows)``, within these bounds.
 #: The upper bound must stay at most ``2**13`` (the counts packed with the
@@ -233,11 +233,8 @@ class RowIndex:
         self.low = first  # each step's smallest value
         self.quantum = np.ldexp(1.0, exponent - SPLIT_BITS)
         self.inv_quantum = np.ldexp(1.0, SPLIT_BITS - exponent)
-        # its halves (26 + 27 bits: exact times a count below 2**26) and
-        # its square as a double-double whose high part is split the same way
+        # its halves (26 + 27 bits: exact times a count below 2**26)
         self.low_hi, self.low_lo = split(first)
-        square_hi, self.square_lo = two_product(first, first)
-        self.square_hi, self.square_mid = split(square_hi)
 
         # 3. one bitmap per option (little bit order, 64 rows per word), and
         # the codes in sorted order, two parameters to a "couple" code
@@ -625,44 +622,41 @@ def step_cells(
     return cells
 
 
-def leaf_moments(
+def leaf_sums(
     index: RowIndex, steps: slice, cells: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sum, spread and sum of squares of every (step, cell) of :func:`step_cells`.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact sum of every (step, cell) of :func:`step_cells`, double-double.
 
-    The sum ``n a + coarse + fine`` is added up exactly (``n a`` as two exact
-    products of ``n`` with the halves of ``a``, the rest by TwoSum) into an
-    unnormalized double-double. The spread ``M2`` is :func:`step_cells`'
-    two-pass one (squared deviations from each bin's own mean, bins merged
-    around the cell's mean), 0 for cells of fewer than two rows. The sum of
-    squares is ``n a**2 + 2 a (coarse + fine) + (coarse + fine)**2 / n +
-    M2``, its large terms exact products (the square over ``n`` in
-    double-double) added by TwoSum, so that a union of steps whose cell
-    values are all equal gives ``S2 - S1**2 / n`` within ``2**-100`` of the
-    running sums, hence 0. Returns ``(s1_hi, s1_lo, m2, s2_hi, s2_lo,
-    shifted)``; ``shifted = coarse + fine`` rounded.
+    ``n a + coarse + fine``: ``n a`` as two exact products of ``n`` with the
+    halves of ``a``, the rest added by TwoSum into an unnormalized
+    double-double ``(s1_hi, s1_lo)``.
     """
-    n, coarse, fine, square = cells
-    low = index.low[steps, None]
+    n, coarse, fine = cells[0], cells[1], cells[2]
     t, e1 = two_sum(n * index.low_hi[steps, None], coarse)
     t, e2 = two_sum(t, n * index.low_lo[steps, None])
     s1_hi, e3 = two_sum(t, fine)
     s1_lo = (e1 + e2) + e3
-    d_hi, d_lo = two_sum(coarse, fine)
-    spread = np.where(n >= 2, square, 0.0)
-    p, p_err = two_product(2.0 * low, d_hi)
-    # (coarse + fine)**2 / n in double-double, as the queries take S1**2 / n:
-    # rounded to float64 it would leave eps * sum(d)**2 / n in S2 - S1**2 / n
-    # and equal values a spread of that size instead of 0
-    q_hi, q_lo = dd_square_over(d_hi, d_lo, np.maximum(n, 1.0))
-    t, e1 = two_sum(n * index.square_hi[steps, None], n * index.square_mid[steps, None])
-    t, e2 = two_sum(t, p)
-    t, e3 = two_sum(t, q_hi)
-    s2_hi, e4 = two_sum(t, spread)
-    s2_lo = (((e1 + e2) + e3) + e4) + (
-        p_err + 2.0 * low * d_lo + n * index.square_lo[steps, None] + q_lo
-    )
-    return s1_hi, s1_lo, spread, s2_hi, s2_lo, d_hi
+    return s1_hi, s1_lo
+
+
+def leaf_moments(
+    index: RowIndex, steps: slice, cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sum and sum of squares of every (step, cell) of :func:`step_cells`.
+
+    The sum as :func:`leaf_sums`. The sum of squares is ``S1**2 / n + M2``:
+    the square over ``n`` in double-double (as the queries take ``S1**2 /
+    n``, so that a union of steps whose cell values are all equal gives
+    ``S2 - S1**2 / n`` within ``2**-100`` of the running sums, hence 0), the
+    spread ``M2`` :func:`step_cells`' two-pass one (0 for cells of fewer
+    than two rows) added by TwoSum. Returns ``(s1_hi, s1_lo, s2_hi,
+    s2_lo)``.
+    """
+    n, spread = cells[0], cells[3]
+    s1_hi, s1_lo = leaf_sums(index, steps, cells)
+    q_hi, q_lo = dd_square_over(s1_hi, s1_lo, np.maximum(n, 1.0))
+    s2_hi, e = two_sum(q_hi, np.where(n >= 2, spread, 0.0))
+    return s1_hi, s1_lo, s2_hi, q_lo + e
 
 
 @dataclass(frozen=True, eq=False)
@@ -716,7 +710,7 @@ def build_trellis(
         for a in range(first, last, piece):
             b = min(last, a + piece)
             part = cells[:, a - first : b - first]
-            a_hi, a_lo, _, b_hi, b_lo, _ = leaf_moments(index, slice(a, b), part)
+            a_hi, a_lo, b_hi, b_lo = leaf_moments(index, slice(a, b), part)
             s1_hi[a + 1 : b + 1], s1_lo[a + 1 : b + 1] = dd_prefix(
                 a_hi, a_lo, s1_hi[a], s1_lo[a]
             )

@@ -51,7 +51,7 @@ from .index import (
     build_steps,
     build_trellis,
     cell_group,
-    leaf_moments,
+    leaf_sums,
     popcount,
     range_mask,
     unpack_bits,
@@ -228,7 +228,7 @@ def _edge_moments(
     """Count, exact sum and spread per cell of the filtered rows ``start ..``.
 
     The rows lie in one step (a brush's partial step). The sum is taken as
-    the build takes a step's (:func:`~.index.leaf_moments`: ``n a + sum(v -
+    the build takes a step's (:func:`~.index.leaf_sums`: ``n a + sum(v -
     a)`` with the differences split so that both parts add up exactly); the
     spread is two-pass: the squared deviations from the cell's exact mean,
     less ``(sum of the deviations)**2 / n``, 0 within its rounding bound
@@ -260,7 +260,7 @@ def _edge_moments(
             zeros,
         ]
     )[:, None, :]
-    s_hi, s_lo, _, _, _, _ = leaf_moments(index, slice(step, step + 1), cells)
+    s_hi, s_lo = leaf_sums(index, slice(step, step + 1), cells)
     n = cells[0, 0]
     if not spread:
         return n, s_hi[0], s_lo[0], zeros
