@@ -239,10 +239,14 @@ def test_table_sizes_follow_steps_and_cells() -> None:
     index = engine._index
     assert index.step % 64 == 0 and index.n_steps == -(-index.n // index.step)
     # per row: value 8, row id 4, one byte per couple of parameters (6), one
-    # bit per option (42): about 23 bytes, plus the per-step arrays
+    # bit per option (42) and one for all rows (the bitmaps padded to whole
+    # steps plus one word): about 23 bytes; plus the per-step arrays and the
+    # pair cells' option rows and columns
     options = sum(len(v) for v in TWELVE.values())
-    per_row = 8 + 4 + 6 + options / 8
-    assert index.nbytes <= per_row * n + 64 * (index.n_steps + 1) + 2 * options * 8
+    padded = index.n_steps * index.step + 64
+    per_step = 64 * (index.n_steps + 1)
+    limit = (8 + 4 + 6) * index.n + (options + 1) / 8 * padded + per_step + 16 * 804
+    assert index.nbytes <= limit
     engine.query(where={"optimizer": "SGD"}, primary="dataset", secondary="lrate")
     ft = next(iter(engine._store.filters.values()))
     assert ft.pair_cum is not None and ft.option_cum is not None

@@ -43,7 +43,7 @@ from ...data.model import NORMALIZED, Ensemble
 from ...data.validation import fmt_list
 from .exact import dd_prefix, dd_square_over, split, two_sum
 
-#: Rows per step: a power of two near ``2 sqrt(rows)``, within these bounds.
+#: Rows per step: a power of two near ``4 sqrt(rows)``, within these bounds.
 #: The upper bound must stay at most ``2**13`` (the counts packed with the
 #: coarse sums of :func:`build_trellis` rely on it) and both must be
 #: multiples of 64.
@@ -70,7 +70,7 @@ Key = tuple[tuple[str, tuple[str, ...]], ...]
 
 def step_rows(n: int) -> int:
     """Rows per step for ``n`` sorted rows (see :data:`STEP_MIN`)."""
-    target = 1 << max(0, round(math.log2(2.0 * math.sqrt(max(n, 1)))))
+    target = 1 << max(0, round(math.log2(4.0 * math.sqrt(max(n, 1)))))
     return int(min(STEP_MAX, max(STEP_MIN, target)))
 
 
