@@ -47,9 +47,9 @@ between 64 and 4096: 512 at 13 thousand rows, 4096 from a million on) and
   parameter combinations.
 
 Measured (``benchmarks/brush.py``, README "Instant brushing at millions of
-rows"): range drags in a few milliseconds at every size; a new filter's
-pair counts in about the time of one scan of the codes; the trellis pass
-several scans' worth, the one cost that still grows with ``N``.
+rows"): range drags in about a millisecond at every size; a new filter's
+pair counts in under the time of one scan of the codes; the trellis pass
+about two scans' worth, the one cost that still grows with ``N``.
 
 Memory: per row 8 bytes of sorted value, 4 of row id, one byte per couple
 of parameters (their joint code) and one bit per option: about 23 bytes per
