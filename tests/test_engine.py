@@ -313,6 +313,32 @@ def test_sums_exact_in_a_large_combination() -> None:
         assert got == pytest.approx(math.fsum(picked) / len(picked), rel=4e-16, abs=0.0)
 
 
+def test_full_steps_in_one_cell_pack_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # steps of STEP_MAX rows, every row of a step in one trellis cell: the
+    # count packed with the coarse multiples in one float64 reaches its
+    # largest (2**13 rows times PACK plus their multiples) and must unpack
+    # exactly
+    monkeypatch.setattr(index_module, "STEP_MIN", index_module.STEP_MAX)
+    step = index_module.STEP_MAX
+    assert step * index_module.PACK + step * 2.0**index_module.SPLIT_BITS < 2.0**53
+    rng = np.random.default_rng(4)
+    n = 3 * step + 2
+    values = np.r_[0.0, 1.0, np.sort(rng.uniform(0.3, 0.9, n - 2))]
+    ens = _hand_ensemble({"p": [0] * n, "q": [0] * n}, list(values))
+    engine = BrushEngine(ens)
+    assert engine._index.step == step
+    norm = ens.table["normalized"].to_numpy()
+    bounds = engine._index.values[engine._index.pos[:-1]]
+    for lo, hi in [(bounds[1], bounds[3]), (bounds[1], 1.0), (0.0, 1.0)]:
+        res = assert_matches(engine, (lo, hi), None, "p")
+        assert res.trellis is not None
+        picked = norm[(norm >= lo) & (norm <= hi)]
+        got = res.trellis.loc[res.trellis["count"] > 0]
+        assert int(got["count"].iloc[0]) == len(picked)
+        want = math.fsum(picked) / len(picked)
+        assert got["mean"].iloc[0] == pytest.approx(want, rel=4e-16, abs=0.0)
+
+
 # ---------------------------------------------------------- random tables
 
 POOL = [0.0, 1.0, 0.5, 2.0, 0.25, 3.0, 1e-300, 7.5]

@@ -23,8 +23,8 @@ The engine is two modules:
 Cost
 ----
 With ``N`` rows, ``B`` rows per step (a power of two near ``4 sqrt(N)``,
-between 64 and 4096: 512 at 13 thousand rows, 4096 from a million on) and
-``N / B`` steps:
+between 64 and 8192: 512 at 13 thousand rows, 4096 at a million, 8192 at ten
+million) and ``N / B`` steps:
 
 - build: one sort of the values (``O(N log N)``), the codes gathered into
   that order and packed into one bitmap per option (``O(N)``);
@@ -55,8 +55,8 @@ Memory: per row 8 bytes of sorted value, 4 of row id, one byte per couple
 of parameters (their joint code) and one bit per option: about 23 bytes per
 row for the twelve NWS parameters, under the table's own 28. Per filter
 kept: its bitmap (``N / 8`` bytes) and ``N / B`` x (pair cells + options)
-running counts (about 10 MB at 10 million rows); per trellis kept: ``N /
-B`` x trellis cells x 36 bytes (about 70 MB at 10 million rows).
+running counts (about 5 MB at 10 million rows); per trellis kept: ``N /
+B`` x trellis cells x 36 bytes (up to about 30 MB at 10 million rows).
 :data:`query.FILTER_CACHE` filters and :data:`query.TRELLIS_CACHE` trellis
 tables are kept; :attr:`BrushEngine.nbytes` counts them all.
 

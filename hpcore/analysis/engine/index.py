@@ -45,10 +45,10 @@ from .exact import dd_prefix, dd_square_over, split, two_sum
 
 #: Rows per step: a power of two near ``4 sqrt(rows)``, within these bounds.
 #: The upper bound must stay at most ``2**13`` (the counts packed with the
-#: coarse sums of :func:`build_trellis` rely on it) and both must be
-#: multiples of 64.
+#: coarse sums of :func:`step_cells` rely on it, see :data:`PACK`) and both
+#: must be multiples of 64.
 STEP_MIN = 64
-STEP_MAX = 4096
+STEP_MAX = 8192
 #: Bitmap words per chunk of the pair-count pass (cache-sized pieces).
 CHUNK_WORDS = 8192
 #: Rows per chunk of the trellis pass.
@@ -59,10 +59,12 @@ LEAF_ENTRIES = 1 << 14
 #: fewer than this share of them; otherwise all rows, the others binned away.
 COMPRESS_BELOW = 0.6
 #: Scale of the count packed with the coarse multiples in one weighted
-#: ``bincount``: above ``2**26`` multiples times :data:`STEP_MAX` rows.
-PACK = 2.0**40
+#: ``bincount``: above the sum of at most :data:`STEP_MAX` multiples of at
+#: most ``2**SPLIT_BITS`` (``2**38``), and small enough that ``2**13`` rows
+#: times it plus that sum stays below ``2**53`` (exact in float64).
+PACK = 2.0**39
 #: Bits of the per-step split of ``value - a`` into a coarse and a fine part.
-SPLIT_BITS = 26
+SPLIT_BITS = 25
 EPS = 2.0**-53
 
 Key = tuple[tuple[str, tuple[str, ...]], ...]
@@ -527,7 +529,7 @@ def step_cells(
     step ``first + i`` (all of a step's, or the part of one step at a
     brush's end). ``a`` is the step's smallest value; ``d`` is split at the
     step's power of two ``q`` into ``round(d / q) * q + rest``, and each part
-    sums exactly in float64 (multiples of ``q`` below ``2**26 q``, and the
+    sums exactly in float64 (multiples of ``q`` up to ``2**25 q``, and the
     rest a multiple of ``ulp(a)`` below ``q / 2`` when ``value <= 2 a``).
     Returns ``(4, steps, cells)``: count, the two parts' sums, and the sum
     of squared deviations from the mean, two-pass: per bin of the
