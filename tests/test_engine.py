@@ -547,8 +547,8 @@ def test_code_paths(limits: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_popcount_without_numpy_2(monkeypatch: pytest.MonkeyPatch) -> None:
     """hpcore supports numpy 1.26 (Inviwo's embedded Python on Debian 12 has
-    it), which has no ``bitwise_count``: the engine counts bits by byte table
-    there, with the same tables."""
+    it), which has no ``bitwise_count``: the engine counts bits by a table of
+    16-bit halves there, with the same tables (words of every width)."""
     rng = np.random.default_rng(5)
     words = rng.integers(0, 2**63, size=(7, 9), dtype=np.uint64) ^ np.uint64(2**63)
     want = np.array(
@@ -560,6 +560,10 @@ def test_popcount_without_numpy_2(monkeypatch: pytest.MonkeyPatch) -> None:
     got = index_module.popcount(words[:, ::2])  # not contiguous
     np.testing.assert_array_equal(got, want[:, ::2])
     assert got.dtype == np.uint8
+    for kind in (np.uint8, np.uint16, np.uint32):
+        small = (words & np.uint64(np.iinfo(kind).max)).astype(kind)
+        want_small = [[bin(int(w)).count("1") for w in row] for row in small]
+        np.testing.assert_array_equal(index_module.popcount(small), want_small)
     test_code_paths(MANY_STEPS, monkeypatch)
 
 
