@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from hpcore.inviwo_bridge import parse_where
+
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspaces" / "hyperparameter-analysis.inv"
 DRIVE = REPO / "tests" / "inviwo_real" / "drive.py"
@@ -58,7 +60,13 @@ from build_workspace import without  # noqa: E402  (the workspaces' own writer)
 RANGES = [(0.6, round(0.8 + 0.01 * i, 2)) for i in range(16)] + [
     (round(0.6 + 0.01 * i, 2), round(0.95 + 0.0025 * i, 4)) for i in range(1, 11)
 ]
-FILTERS = ["optimizer = ADAM", "optimizer = ADAM | SGD\nactivation = ReLU", ""]
+#: Option filters, each new to the engine (its tables are built), each valid:
+#: the run checks that the selection took each one (an error would be fast).
+FILTERS = [
+    "optimizer = ADAM",
+    "optimizer = ADAM | Momentum SGD\nactivation = ReLU",
+    "dataset = mnist | svhn",
+]
 
 
 def app() -> Path:
@@ -96,8 +104,15 @@ def drive(rows: int, repeat: int, drop: set[str]) -> dict[str, Any]:
         driven = json.loads(out.read_text(encoding="utf-8"))
     if driven["error"]:
         sys.exit(driven["error"])
-    seconds = [s["seconds"] for s in driven["states"]]
     n_ranges = repeat * len(RANGES)
+    for text, state in zip(FILTERS, driven["states"][1 + n_ranges :], strict=True):
+        want = {k: sorted(v) for k, v in parse_where(text).items()}
+        if state["where_now"] != want:
+            sys.exit(
+                f"the option filter {text!r} did not take: the selection's "
+                f"filter is {state['where_now']!r} (see the processors' errors)"
+            )
+    seconds = [s["seconds"] for s in driven["states"]]
     return {
         "open": seconds[0],
         "range": seconds[1 : 1 + n_ranges],

@@ -17,7 +17,8 @@ in the canvas' pixels from its lower left, as Inviwo's events count them),
 ``hover_cell`` (the same four: the mouse moved onto that cell, no button),
 ``hover_point`` ([parameter, primary, secondary, option]: onto that trellis
 marker), ``click_title`` (a parameter: a click on its trellis column title),
-``record`` (false: time only). A hover's tooltip is recorded as ``tooltip``:
+``record`` (false: time only; the selection's filter is kept as ``where_now``
+either way). A hover's tooltip is recorded as ``tooltip``:
 the event is a subclass of Inviwo's ``MouseEvent`` whose ``setToolTip``
 keeps the text (the processors call it from Python, so the override is the
 one they reach; a canvas would show it).
@@ -184,6 +185,12 @@ def main():
             tip = _apply(state)  # the network evaluates before the setter returns
             seconds = time.perf_counter() - start
             entry = {"state": state, "seconds": seconds, "tooltip": tip}
+            sel = _get("MetricRangeFilter").selection.getData()
+            entry["where_now"] = (
+                None
+                if sel is None
+                else {k: sorted(map(str, v)) for k, v in sel.where.items()}
+            )
             if state.get("record", True):
                 entry.update(_record())
             out["states"].append(entry)
