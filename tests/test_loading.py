@@ -329,3 +329,78 @@ def test_separator_is_taken_from_the_header(
     ensemble_df.to_csv(tabbed, index=False, sep="\t")
     for path in (semi, tabbed):
         pd.testing.assert_frame_equal(hpcore.load(path).table, ref.table)
+
+
+# ------------------------------------------- options by counting, not hashing
+
+
+def _reference_options(
+    series: pd.Series, bins: int | None
+) -> tuple[list[str], list[int]]:
+    """Labels and codes by the plain route: hash-factorize, or a binary search of
+    the bin edges (the fast paths count and compare instead)."""
+    from hpcore.data.options import _bin_labels, bin_edges, number_label
+
+    if bins is None:
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes, uniques = pd.factorize(series, sort=bool(series.cat.ordered))
+            labels = [str(u) for u in uniques]
+        elif pd.api.types.is_bool_dtype(series.dtype):
+            codes, uniques = pd.factorize(series, sort=True)
+            labels = [str(bool(u)) for u in uniques]
+        else:
+            codes, uniques = pd.factorize(series.to_numpy(), sort=True)
+            labels = [number_label(u) for u in uniques]
+        return labels, list(codes)
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~np.isnan(values)
+    edges, integer = bin_edges(values[present], bins)
+    idx = np.searchsorted(edges[1:-1], values, side="right")
+    used = sorted(set(idx[present].tolist()))
+    labels = [_bin_labels(edges, integer)[i] for i in used]
+    codes = [used.index(i) if ok else -1 for i, ok in zip(idx, present, strict=True)]
+    return labels, codes
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_options_by_counting_equal_the_hashed_ones(seed: int) -> None:
+    from hpcore.data.options import MISSING_LABEL, make_options
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    series = [
+        pd.Series(rng.integers(-7, 9, n)),  # narrow integers: counted
+        pd.Series(rng.integers(0, 5, n) * 10**7),  # wide: hashed
+        pd.Series(rng.integers(0, 4, n), dtype="int8"),
+        pd.Series(rng.choice([True, False], n)),
+        pd.Series(rng.choice([True, True, True, False], n)),
+        pd.Series(pd.Categorical(rng.choice(list("abc"), n), list("dcba"), True)),
+        pd.Series(pd.Categorical(rng.choice(list("abc"), n), list("dcba"), False)),
+    ]
+    floats = rng.choice([1e-5, 3e-4, 1e-2, 0.5, np.nan], n)
+    for column in series:
+        got = make_options(column, bins=None).values
+        labels, codes = _reference_options(column, None)
+        assert list(got.categories) == labels
+        assert np.asarray(got.codes).tolist() == codes
+    for bins in (2, 5, 40):  # compared edge by edge, and searched
+        for column in (pd.Series(floats), pd.Series(rng.normal(0, 1, n))):
+            got = make_options(column, bins=bins).values
+            labels, codes = _reference_options(column, bins)
+            if -1 in codes:
+                labels = [*labels, MISSING_LABEL]
+                codes = [len(labels) - 1 if c < 0 else c for c in codes]
+            assert list(got.categories) == labels
+            assert np.asarray(got.codes).tolist() == codes
+
+
+def test_binning_integers_beyond_float64_is_refused_clearly() -> None:
+    df = pd.DataFrame(
+        {
+            "x": 2**60 + np.arange(40) % 5,
+            "y": ["a", "b"] * 20,
+            "accuracy": np.linspace(0, 1, 40),
+        }
+    )
+    with pytest.raises(ParameterError, match=r"parameter 'x'.*too large to bin"):
+        hpcore.load(df, parameters=["x", "y"], bins={"x": 3})

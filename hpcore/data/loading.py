@@ -330,6 +330,22 @@ def _reserved(what: str) -> str:
     )
 
 
+def _distinct(series: pd.Series) -> int:
+    """Distinct values of a column, missing ones not counted.
+
+    Counted without hashing for plain booleans and categoricals.
+    """
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "b":
+        trues = int(np.count_nonzero(series.to_numpy()))
+        return int(trues > 0) + int(trues < len(series))
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        given = codes if bool((codes >= 0).all()) else codes[codes >= 0]
+        n_cats = len(series.cat.categories)
+        return int(np.count_nonzero(np.bincount(given, minlength=n_cats)))
+    return int(series.nunique(dropna=True))
+
+
 def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
     """Why a column cannot be a hyper-parameter, or None when it can.
 
@@ -338,10 +354,14 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
     """
     name = str(series.name)
     if is_numeric(series):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isnan(values).all():
-            return "all values missing"
-        lo, hi = np.nanmin(values), np.nanmax(values)
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+            ints = series.to_numpy()  # no missing values, no float copy
+            lo, hi = (ints.min(), ints.max()) if len(ints) else (0, 0)
+        else:
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.isnan(values).all():
+                return "all values missing"
+            lo, hi = np.nanmin(values), np.nanmax(values)
         if lo == hi:
             return f"constant (one value: {fmt_value(series.dropna().iloc[0])})"
         if pd.api.types.is_float_dtype(series.dtype) and looks_like_metric(name):
@@ -354,7 +374,7 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
         ):
             return "identifier (a distinct integer on every row)"
         return None
-    distinct = int(series.nunique(dropna=True))
+    distinct = _distinct(series)
     if distinct == 0:
         return "all values missing"
     if distinct == 1:

@@ -9,6 +9,7 @@ option labelled ``"missing"``. Numeric columns with more than
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -65,14 +66,51 @@ def number_labels(values: np.ndarray) -> list[str]:
     return labels
 
 
+def _small_codes(n: int) -> type[np.signedinteger]:
+    """The smallest signed integer type holding codes ``-1 .. n``."""
+    for kind in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(kind).max:
+            return kind
+    return np.int64
+
+
 def _from_codes(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
-    """Build an ordered categorical; code -1 becomes the ``missing`` option."""
-    codes = np.asarray(codes, dtype=np.int64)
+    """Build an ordered categorical; code -1 becomes the ``missing`` option.
+
+    ``codes`` (any integer type) must lie in ``-1 .. len(labels) - 1``, as
+    the callers build them; they are not checked again.
+    """
+    codes = np.asarray(codes)
     if (codes < 0).any():
         missing = MISSING_LABEL if MISSING_LABEL not in labels else f"<{MISSING_LABEL}>"
         codes = np.where(codes < 0, len(labels), codes)
         labels = [*labels, missing]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(labels), ordered=True)
+    dtype: Any = pd.CategoricalDtype(pd.Index(labels), ordered=True)
+    out: pd.Categorical[str] = pd.Categorical.from_codes(
+        codes.astype(_small_codes(len(labels)), copy=False), dtype=dtype, validate=False
+    )
+    return out
+
+
+def _int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pandas.factorize(values, sort=True)`` of integers in a narrow range.
+
+    Counting instead of hashing: the values' range (at most the number of
+    values, and at most 2**20) is counted once, its used values ranked. None
+    for a range wider than that (the caller hashes).
+    """
+    if not len(values):
+        return None
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo >= min(len(values), 1 << 20):
+        return None
+    if lo >= 0 and hi < 1 << 20:  # counted from 0: no shifted copy
+        lo = 0
+    shifted = values - lo if lo else values
+    used = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+    rank = np.full(hi - lo + 1, -1, dtype=_small_codes(len(used)))
+    rank[used] = np.arange(len(used))
+    return rank[shifted], used + lo
 
 
 def _dedupe_labels(labels: list[str], values: list[object]) -> list[str]:
@@ -91,7 +129,10 @@ def raw_options(series: pd.Series) -> Options:
         # np.unique + searchsorted sort all n values
         if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
             # plain integers: factorized as they are, no float copy of the column
-            codes, ints = pd.factorize(series.to_numpy(), sort=True)
+            # (counted where their range is narrow, else hashed)
+            ints_array = series.to_numpy()
+            counted = _int_codes(ints_array)
+            codes, ints = counted or pd.factorize(ints_array, sort=True)
             if len(ints) == 0 or max(abs(int(ints[0])), abs(int(ints[-1]))) < 10**15:
                 return Options(_from_codes(codes, [str(int(u)) for u in ints]))
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -100,23 +141,24 @@ def raw_options(series: pd.Series) -> Options:
     if pd.api.types.is_bool_dtype(series.dtype):
         present = series.notna().to_numpy()
         values = series.to_numpy(dtype=bool, na_value=False)
-        seen = values[present]
-        uniques_b = [
-            u for u, there in ((False, not seen.all()), (True, seen.any())) if there
-        ]
-        codes = np.full(len(values), -1, dtype=np.int64)
-        codes[present] = np.searchsorted(np.array(uniques_b, dtype=bool), seen)
+        all_present = bool(present.all())
+        seen = values if all_present else values[present]
+        has_false, has_true = not seen.all(), bool(seen.any())
+        uniques_b = [u for u, there in ((False, has_false), (True, has_true)) if there]
+        # False is code 0 where it occurs, True the next code
+        codes = values.astype(np.int8) if has_false else np.zeros(len(values), np.int8)
+        if not all_present:
+            codes[~present] = -1
         return Options(_from_codes(codes, [str(u) for u in uniques_b]))
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cat_codes = series.cat.codes.to_numpy().astype(np.int64)
+        cat_codes = series.cat.codes.to_numpy()  # the column's own small codes
         n_cats = len(series.cat.categories)
-        present = cat_codes >= 0
+        given = cat_codes if bool((cat_codes >= 0).all()) else cat_codes[cat_codes >= 0]
         if series.cat.ordered:  # declared order, unused categories dropped
-            used = np.flatnonzero(np.bincount(cat_codes[present], minlength=n_cats))
-            order = used
+            order = np.flatnonzero(np.bincount(given, minlength=n_cats))
         else:  # first-seen order, like any other string column
-            order = pd.unique(cat_codes[present])
-        remap = np.full(n_cats + 1, -1, dtype=np.int64)
+            order = pd.unique(cast(Any, given))
+        remap = np.full(n_cats + 1, -1, dtype=_small_codes(len(order)))
         remap[order] = np.arange(len(order))
         codes = remap[cat_codes]  # code -1 picks the last entry, -1
         cat_values = list(series.cat.categories.take(order))
@@ -173,7 +215,7 @@ def bin_edges(
     (True: log-spaced whenever all values are positive; False: equal width).
     """
     vmin, vmax = float(values.min()), float(values.max())
-    integer = bool(np.all(np.mod(values, 1) == 0))
+    integer = bool(np.array_equal(values, np.floor(values)))
     use_log = False
     if log is not None:
         use_log = log and vmin > 0 and vmax > vmin
@@ -202,19 +244,30 @@ def binned_options(series: pd.Series, bins: int, log: bool | None = None) -> Opt
     see :func:`bin_edges`.
     """
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    present = ~np.isnan(values)
-    edges, integer = bin_edges(values[present], bins, log)
-    idx = np.full(len(values), -1, dtype=np.int64)
-    idx[present] = np.clip(
-        np.searchsorted(edges[1:-1], values[present], side="right"), 0, len(edges) - 2
-    )
+    missing = np.isnan(values)
+    some_missing = bool(missing.any())
+    edges, integer = bin_edges(values[~missing] if some_missing else values, bins, log)
+    if len(edges) < 2:  # integers beyond 2**53: float64 cannot tell them apart
+        raise ValueError(
+            f"its values ({number_label(edges[0])} and near) are too large to bin "
+            "exactly as float64 numbers; keep its raw values (bins None)"
+        )
+    inner = edges[1:-1]
+    kind = _small_codes(len(edges))
+    if len(inner) <= 16:  # a comparison per edge beats a binary search per value
+        idx = np.zeros(len(values), dtype=kind)
+        for edge in inner:
+            idx += values >= edge  # NaN compares False
+    else:
+        idx = np.searchsorted(inner, values, side="right").astype(kind)
+    if some_missing:
+        idx[missing] = -1
     labels = _bin_labels(edges, integer)
-    used = np.unique(idx[present])
-    remap = np.full(len(labels), -1, dtype=np.int64)
+    used = np.flatnonzero(np.bincount(idx[~missing] if some_missing else idx))
+    remap = np.full(len(labels) + 1, -1, dtype=kind)  # code -1 picks the last
     remap[used] = np.arange(len(used))
-    codes = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
     return Options(
-        _from_codes(codes, [labels[i] for i in used]),
+        _from_codes(remap[idx], [labels[i] for i in used]),
         tuple(float(e) for e in edges),
     )
 
