@@ -404,3 +404,41 @@ def test_binning_integers_beyond_float64_is_refused_clearly() -> None:
     )
     with pytest.raises(ParameterError, match=r"parameter 'x'.*too large to bin"):
         hpcore.load(df, parameters=["x", "y"], bins={"x": 3})
+
+
+def test_codes_are_counted_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpcore.data import options
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 6, 100)
+    monkeypatch.setattr(options, "COUNT_PIECE", 7)
+    for kind in (np.int8, np.int16, np.intp):
+        got = options.count_codes(codes.astype(kind), 9)
+        np.testing.assert_array_equal(got, np.bincount(codes, minlength=9))
+
+
+def test_the_table_shares_no_memory_with_the_input() -> None:
+    df = pd.DataFrame(
+        {
+            "accuracy": np.linspace(0.1, 0.9, 30),
+            "opt": pd.Categorical(["a", "b", "c"] * 10, ordered=True),
+            "batch": [32, 64] * 15,
+            "aug": [True, False, False] * 10,
+        }
+    )
+    ens = hpcore.load(df)
+    for name in ens.table.columns:
+        table_column = ens.table[name]
+        mine = (
+            table_column.cat.codes.to_numpy()
+            if isinstance(table_column.dtype, pd.CategoricalDtype)
+            else table_column.to_numpy()
+        )
+        for theirs in df.columns:
+            column = df[theirs]
+            data = (
+                column.cat.codes.to_numpy()
+                if isinstance(column.dtype, pd.CategoricalDtype)
+                else column.to_numpy()
+            )
+            assert not np.shares_memory(mine, data), (name, theirs)

@@ -20,7 +20,7 @@ from .errors import (
     ParameterError,
 )
 from .model import NORMALIZED, Ensemble
-from .options import Options, is_numeric, make_options
+from .options import Options, count_codes, is_numeric, make_options
 from .validation import fmt_list, fmt_value, require_columns
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
@@ -342,7 +342,7 @@ def _distinct(series: pd.Series) -> int:
         codes = series.cat.codes.to_numpy()
         given = codes if bool((codes >= 0).all()) else codes[codes >= 0]
         n_cats = len(series.cat.categories)
-        return int(np.count_nonzero(np.bincount(given, minlength=n_cats)))
+        return int(np.count_nonzero(count_codes(given, n_cats)))
     return int(series.nunique(dropna=True))
 
 
@@ -666,8 +666,10 @@ def ensemble_from_frame(
     for column in (group, one_group):
         if column is not None and column not in table:
             table[column] = make_options(kept[column], None).values
-    table[metric] = values[keep]
-    frame = pd.DataFrame(table, index=pd.RangeIndex(int(keep.sum())))
+    fresh = not np.may_share_memory(values, df[metric].to_numpy())
+    table[metric] = values if fresh and keep.all() else values[keep]
+    # every column is a new array made here: no copy of 10 million rows again
+    frame = pd.DataFrame(table, index=pd.RangeIndex(int(keep.sum())), copy=False)
     return Ensemble(
         table=frame,
         parameters=tuple(params),

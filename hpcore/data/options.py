@@ -92,6 +92,26 @@ def _from_codes(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
     return out
 
 
+#: Rows per piece of :func:`count_codes` (its cast to machine integers).
+COUNT_PIECE = 1 << 20
+
+
+def count_codes(codes: np.ndarray, n: int) -> np.ndarray:
+    """``numpy.bincount(codes, minlength=n)`` for non-negative codes of any type.
+
+    ``bincount`` casts small integer types to machine integers first: a
+    temporary eight times the column. Counted piece by piece, the temporary
+    stays a few megabytes and is reused.
+    """
+    if codes.dtype == np.intp:
+        out: np.ndarray = np.bincount(codes, minlength=n)
+        return out
+    counts = np.zeros(n, dtype=np.int64)
+    for start in range(0, len(codes), COUNT_PIECE):
+        counts += np.bincount(codes[start : start + COUNT_PIECE], minlength=n)
+    return counts
+
+
 def _int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``pandas.factorize(values, sort=True)`` of integers in a narrow range.
 
@@ -107,7 +127,7 @@ def _int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if lo >= 0 and hi < 1 << 20:  # counted from 0: no shifted copy
         lo = 0
     shifted = values - lo if lo else values
-    used = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+    used = np.flatnonzero(count_codes(shifted, hi - lo + 1))
     rank = np.full(hi - lo + 1, -1, dtype=_small_codes(len(used)))
     rank[used] = np.arange(len(used))
     return rank[shifted], used + lo
@@ -155,7 +175,7 @@ def raw_options(series: pd.Series) -> Options:
         n_cats = len(series.cat.categories)
         given = cat_codes if bool((cat_codes >= 0).all()) else cat_codes[cat_codes >= 0]
         if series.cat.ordered:  # declared order, unused categories dropped
-            order = np.flatnonzero(np.bincount(given, minlength=n_cats))
+            order = np.flatnonzero(count_codes(given, n_cats))
         else:  # first-seen order, like any other string column
             order = pd.unique(cast(Any, given))
         remap = np.full(n_cats + 1, -1, dtype=_small_codes(len(order)))
@@ -263,7 +283,9 @@ def binned_options(series: pd.Series, bins: int, log: bool | None = None) -> Opt
     if some_missing:
         idx[missing] = -1
     labels = _bin_labels(edges, integer)
-    used = np.flatnonzero(np.bincount(idx[~missing] if some_missing else idx))
+    used = np.flatnonzero(
+        count_codes(idx[~missing] if some_missing else idx, len(edges) - 1)
+    )
     remap = np.full(len(labels) + 1, -1, dtype=kind)  # code -1 picks the last
     remap[used] = np.arange(len(used))
     return Options(
