@@ -57,7 +57,7 @@ CHUNK_ROWS = 1 << 18
 LEAF_ENTRIES = 1 << 14
 #: A trellis pass takes only the filter's rows (gathered) when it keeps
 #: fewer than this share of them; otherwise all rows, the others binned away.
-COMPRESS_BELOW = 0.6
+COMPRESS_BELOW = 0.85
 #: Scale of the count packed with the coarse multiples in one weighted
 #: ``bincount``: above the sum of at most :data:`STEP_MAX` multiples of at
 #: most ``2**SPLIT_BITS`` (``2**38``), and small enough that ``2**13`` rows
