@@ -108,7 +108,8 @@ def count_codes(codes: np.ndarray, n: int) -> np.ndarray:
         return out
     counts = np.zeros(n, dtype=np.int64)
     for start in range(0, len(codes), COUNT_PIECE):
-        counts += np.bincount(codes[start : start + COUNT_PIECE], minlength=n)
+        piece = codes[start : start + COUNT_PIECE].astype(np.intp)  # numpy 1.26
+        counts += np.bincount(piece, minlength=n)  # refuses uint64 itself
     return counts
 
 
