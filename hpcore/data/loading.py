@@ -20,7 +20,7 @@ from .errors import (
     ParameterError,
 )
 from .model import NORMALIZED, Ensemble
-from .options import Options, count_codes, is_numeric, make_options
+from .options import Options, count_codes, is_numeric, make_options, present_codes
 from .validation import fmt_list, fmt_value, require_columns
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
@@ -339,10 +339,8 @@ def _distinct(series: pd.Series) -> int:
         trues = int(np.count_nonzero(series.to_numpy()))
         return int(trues > 0) + int(trues < len(series))
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
-        given = codes if bool((codes >= 0).all()) else codes[codes >= 0]
-        n_cats = len(series.cat.categories)
-        return int(np.count_nonzero(count_codes(given, n_cats)))
+        given = present_codes(series.cat.codes.to_numpy())
+        return int(np.count_nonzero(count_codes(given, len(series.cat.categories))))
     return int(series.nunique(dropna=True))
 
 

@@ -92,6 +92,11 @@ def _from_codes(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
     return out
 
 
+def present_codes(codes: np.ndarray) -> np.ndarray:
+    """The categorical codes of the rows with a value (-1 marks a missing one)."""
+    return codes if bool((codes >= 0).all()) else codes[codes >= 0]
+
+
 #: Rows per piece of :func:`count_codes` (its cast to machine integers).
 COUNT_PIECE = 1 << 20
 
@@ -174,7 +179,7 @@ def raw_options(series: pd.Series) -> Options:
     if isinstance(series.dtype, pd.CategoricalDtype):
         cat_codes = series.cat.codes.to_numpy()  # the column's own small codes
         n_cats = len(series.cat.categories)
-        given = cat_codes if bool((cat_codes >= 0).all()) else cat_codes[cat_codes >= 0]
+        given = present_codes(cat_codes)
         if series.cat.ordered:  # declared order, unused categories dropped
             order = np.flatnonzero(count_codes(given, n_cats))
         else:  # first-seen order, like any other string column
