@@ -443,3 +443,12 @@ def test_the_table_shares_no_memory_with_the_input() -> None:
                 else column.to_numpy()
             )
             assert not np.shares_memory(mine, data), (name, theirs)
+
+
+def test_no_finite_metric_is_a_clear_error_not_a_crash() -> None:
+    # every row dropped: the integer column is empty (it crashed on its first value)
+    df = pd.DataFrame(
+        {"a": [1, 2, 3], "b": ["x", "y", "x"], "accuracy": [np.inf, np.inf, -np.inf]}
+    )
+    with pytest.raises(ParameterError, match=r"'a': 'all values missing'"):
+        hpcore.load(df)

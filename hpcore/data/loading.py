@@ -354,7 +354,9 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
     if is_numeric(series):
         if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
             ints = series.to_numpy()  # no missing values, no float copy
-            lo, hi = (ints.min(), ints.max()) if len(ints) else (0, 0)
+            if not len(ints):  # no row kept (e.g. every metric value infinite)
+                return "all values missing"
+            lo, hi = ints.min(), ints.max()
         else:
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
             if np.isnan(values).all():
