@@ -244,7 +244,7 @@ def _edge_moments(
     j = cell_group(index, layout, rows)
     keys = np.concatenate(
         [
-            j + index.code(i, rows) * layout.group + off
+            j + index.code(i, rows).astype(np.int64) * layout.group + off
             for i, off in zip(layout.panels, layout.offsets, strict=True)
         ]
     )
