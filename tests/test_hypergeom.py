@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from hpcore.analysis import hypergeom
-from hpcore.analysis.stats import hypergeom_two_sided
+from hpcore.analysis.stats import RELATIVE_TOLERANCE, hypergeom_two_sided
 
 
 def test_logpmf_is_scipys() -> None:
@@ -77,3 +77,40 @@ def test_large_tables_go_to_scipy_and_agree() -> None:
         for a, n, b, c in zip(k, nn, kk, dd, strict=True)
     ]
     np.testing.assert_allclose(hypergeom_two_sided(k, nn, kk, dd), theirs, rtol=1e-8)
+
+
+@pytest.mark.parametrize("population", [7, 60, 2_000, 30_000])
+def test_tail_ends_are_those_of_an_exhaustive_search(population: int) -> None:
+    # the ends are found by probing near k and its mirror, then bisecting:
+    # they must be those a search over the whole support finds
+    rng = np.random.default_rng(population)
+    m = 40
+    nn = np.full(m, population)
+    kk = rng.integers(0, population + 1, m)
+    dd = rng.integers(0, population + 1, m)
+    lo, hi = np.maximum(0, dd + kk - nn), np.minimum(dd, kk)
+    mean = dd * kk / population
+    sd = np.sqrt(mean * (1 - kk / population) * (population - dd) / (population - 1))
+    scale = rng.choice([0.0, 0.5, 2.0, 6.0], m)
+    k = np.clip(np.rint(mean + rng.normal(0, 1, m) * sd * scale), lo, hi).astype(int)
+    k[:4] = [lo[0], hi[1], lo[2] + 1, hi[3] - 1]  # support ends, next to them
+    k[:4] = np.clip(k[:4], lo[:4], hi[:4])
+    left, right = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    for i in range(m):
+        x = np.arange(lo[i], hi[i] + 1)
+        logp = hypergeom.logpmf(x, nn[i], kk[i], dd[i])
+        threshold = hypergeom.logpmf(k[i], nn[i], kk[i], dd[i]) + np.log1p(
+            RELATIVE_TOLERANCE
+        )
+        mode = min(max((dd[i] + 1) * (kk[i] + 1) // (population + 2), lo[i]), hi[i])
+        ok = logp <= threshold
+        below, above = ok & (x <= mode), ok & (x >= mode)
+        left[i] = x[below].max() if below.any() else lo[i] - 1
+        right[i] = x[above].min() if above.any() else hi[i] + 1
+    want = np.where(
+        left >= right,
+        1.0,
+        hypergeom.tails(left, right, lo, hi, nn, kk, dd),
+    )
+    want = np.where(hi > lo, want, 1.0)
+    np.testing.assert_array_equal(hypergeom_two_sided(k, nn, kk, dd), want)

@@ -25,7 +25,7 @@ from pair-count frames computed elsewhere (e.g. by the fast engine).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -165,7 +165,18 @@ def hypergeom_two_sided(
 def _two_sided_unique(
     k: np.ndarray, nn: np.ndarray, ks: np.ndarray, d: np.ndarray
 ) -> np.ndarray:
-    """Two-sided p-values for entries with a support of at least two points."""
+    """Two-sided p-values for entries with a support of at least two points.
+
+    The counts at most as likely as ``k`` form two tails, ``[lo, left]`` and
+    ``[right, hi]``; each end is the boundary of a monotone test ("at most
+    as likely as ``k``") between the support's end and the mode, found by
+    bisection. Before bisecting, each bracket is narrowed by testing points
+    where the end is expected: next to ``k`` on its own side (``k`` itself
+    qualifies), and on the other side around the mirror image of ``k``
+    about the mean. Any tested point narrows the bracket soundly, so the
+    ends are those a full bisection finds, in a few tests instead of about
+    ``2 log2(draws)``.
+    """
     lo = np.maximum(0, d + ks - nn)
     hi = np.minimum(d, ks)
     mode = np.clip((d + 1) * (ks + 1) // (nn + 2), lo, hi)
@@ -176,32 +187,60 @@ def _two_sided_unique(
         logp = log_pmf(x, sel)
         return np.asarray(logp <= threshold[sel], dtype=bool)
 
-    # left tail [lo, left]: the largest x <= mode with logpmf(x) <= threshold
-    # (log-probabilities rise up to the mode); invariant: a qualifies (lo - 1
-    # is a virtual point that does), b does not (mode + 1 is a virtual point).
-    a, b = lo - 1, mode + 1
+    nf, kf, df = (a.astype(np.float64) for a in (nn, ks, d))
+    mean = df * kf / nf
+    spread = np.sqrt(
+        df * (kf / nf) * (1.0 - kf / nf) * (nf - df) / np.maximum(nf - 1.0, 1.0)
+    )
+    mirror = np.floor(2.0 * mean - k).astype(np.int64)
+    reach = 1 + (spread / 64.0).astype(np.int64)
+    below = k <= mode
+    # left tail [lo, left]: the largest x <= mode at most as likely as k
+    # (log-probabilities rise up to the mode); a qualifies (lo - 1 is a
+    # virtual point that does), b does not (mode + 1 is a virtual one)
+    a, b = np.where(below, k, lo - 1), mode + 1
+    _narrow(a, b, np.where(below, k + 1, mirror + reach), within)
+    _narrow(a, b, np.where(below, a, mirror - reach), within)
+    left = _bisect(a, b, within)
+    # right tail [right, hi]: the smallest x >= mode at most as likely as k
+    a, b = np.where(below, hi + 1, k), mode - 1
+    _narrow(a, b, np.where(below, mirror - reach, k - 1), within)
+    _narrow(a, b, np.where(below, mirror + reach, a), within)
+    right = _bisect(a, b, within)
+    p = hypergeom.tails(left, right, lo, hi, nn, ks, d)
+    return np.where(left >= right, 1.0, p)
+
+
+def _narrow(
+    a: np.ndarray,
+    b: np.ndarray,
+    x: np.ndarray,
+    within: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> None:
+    """Test ``x`` where it lies strictly between ``a`` (qualifies) and ``b``
+    (does not), and move ``a`` or ``b`` there (in place)."""
+    inside = np.flatnonzero((x > np.minimum(a, b)) & (x < np.maximum(a, b)))
+    if inside.size:
+        ok = within(x[inside], inside)
+        a[inside] = np.where(ok, x[inside], a[inside])
+        b[inside] = np.where(ok, b[inside], x[inside])
+
+
+def _bisect(
+    a: np.ndarray,
+    b: np.ndarray,
+    within: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """The qualifying end of the boundary between ``a`` (qualifies) and ``b``
+    (does not) of a monotone test, by bisection (either order; in place)."""
     while True:
-        active = np.flatnonzero(b - a > 1)
+        active = np.flatnonzero(np.abs(b - a) > 1)
         if not active.size:
-            break
+            return a
         mid = (a[active] + b[active]) // 2
         ok = within(mid, active)
         a[active] = np.where(ok, mid, a[active])
         b[active] = np.where(ok, b[active], mid)
-    left = a
-    # right tail [right, hi]: the smallest x >= mode with logpmf(x) <= threshold
-    a, b = mode - 1, hi + 1
-    while True:
-        active = np.flatnonzero(b - a > 1)
-        if not active.size:
-            break
-        mid = (a[active] + b[active]) // 2
-        ok = within(mid, active)
-        b[active] = np.where(ok, mid, b[active])
-        a[active] = np.where(ok, a[active], mid)
-    right = b
-    p = hypergeom.tails(left, right, lo, hi, nn, ks, d)
-    return np.where(left >= right, 1.0, p)
 
 
 def bh_q(p_values: Any) -> np.ndarray:
