@@ -43,6 +43,8 @@ from .trellis import check_trellis_args, trellis, trellis_panels
 #: Relative tolerance under which two probabilities count as equal in the
 #: two-sided exact tests (R's ``fisher.test`` uses the same ``1 + 1e-7``).
 RELATIVE_TOLERANCE = 1e-7
+#: Newton steps towards the far tail's end before bisecting what is left.
+NEWTON_ROUNDS = 4
 #: Smallest expected count for which the chi-square approximation of
 #: :func:`parameter_importance` is trusted; below it a Monte Carlo test is used.
 MIN_EXPECTED = 5.0
@@ -172,41 +174,67 @@ def _two_sided_unique(
     as likely as ``k``") between the support's end and the mode, found by
     bisection. Before bisecting, each bracket is narrowed by testing points
     where the end is expected: next to ``k`` on its own side (``k`` itself
-    qualifies), and on the other side around the mirror image of ``k``
-    about the mean. Any tested point narrows the bracket soundly, so the
-    ends are those a full bisection finds, in a few tests instead of about
-    ``2 log2(draws)``.
+    qualifies); on the other side at the mirror image of ``k`` about the
+    mean, then (up to :data:`NEWTON_ROUNDS` times) at the two counts around
+    where a Newton step on the log-probability from the last tested count
+    crosses ``log P(k)``. Any tested point narrows a bracket soundly, so the
+    ends are those a full bisection finds, in a handful of tests instead of
+    about ``2 log2(draws)``. Both tails are searched together (one
+    log-probability call per round).
     """
     lo = np.maximum(0, d + ks - nn)
     hi = np.minimum(d, ks)
     mode = np.clip((d + 1) * (ks + 1) // (nn + 2), lo, hi)
     log_pmf = hypergeom.LogPmf(nn, ks, d)
     threshold = log_pmf(k) + np.log1p(RELATIVE_TOLERANCE)
+    m = len(k)
+    entry = np.concatenate([np.arange(m), np.arange(m)])
 
-    def within(x: np.ndarray, sel: np.ndarray) -> np.ndarray:
-        logp = log_pmf(x, sel)
-        return np.asarray(logp <= threshold[sel], dtype=bool)
+    def logp_of(x: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        return log_pmf(x, entry[sel])
 
-    nf, kf, df = (a.astype(np.float64) for a in (nn, ks, d))
-    mean = df * kf / nf
-    spread = np.sqrt(
-        df * (kf / nf) * (1.0 - kf / nf) * (nf - df) / np.maximum(nf - 1.0, 1.0)
-    )
-    mirror = np.floor(2.0 * mean - k).astype(np.int64)
-    reach = 1 + (spread / 64.0).astype(np.int64)
+    # the left tail's search (first m) and the right tail's (last m): ``a``
+    # qualifies, ``b`` does not (virtual points beyond the support's ends
+    # qualify, those beyond the mode do not); log-probabilities rise up to
+    # the mode and fall after it
     below = k <= mode
-    # left tail [lo, left]: the largest x <= mode at most as likely as k
-    # (log-probabilities rise up to the mode); a qualifies (lo - 1 is a
-    # virtual point that does), b does not (mode + 1 is a virtual one)
-    a, b = np.where(below, k, lo - 1), mode + 1
-    _narrow(a, b, np.where(below, k + 1, mirror + reach), within)
-    _narrow(a, b, np.where(below, a, mirror - reach), within)
-    left = _bisect(a, b, within)
-    # right tail [right, hi]: the smallest x >= mode at most as likely as k
-    a, b = np.where(below, hi + 1, k), mode - 1
-    _narrow(a, b, np.where(below, mirror - reach, k - 1), within)
-    _narrow(a, b, np.where(below, mirror + reach, a), within)
-    right = _bisect(a, b, within)
+    a = np.concatenate([np.where(below, k, lo - 1), np.where(below, hi + 1, k)])
+    b = np.concatenate([mode + 1, mode - 1])
+    other = np.concatenate([~below, below])  # the tail k is not in
+    # on the other side, start at the mirror of k about the mean
+    nf, kf, df = (v.astype(np.float64) for v in (nn, ks, d))
+    mirror = np.clip(np.floor(2.0 * df * kf / nf - k), lo, hi).astype(np.int64)
+    limit = np.tile(threshold, 2)
+    first = np.where(other, np.tile(mirror, 2), np.concatenate([k + 1, k - 1]))
+    logp = _narrow(a, b, [first], logp_of, limit)[0]
+    # then Newton steps on the log-probability (its slope per count outwards
+    # is the log of the ratio of neighbouring probabilities), testing the
+    # two counts around each step's landing point
+    outward = np.concatenate([np.full(m, -1.0), np.full(m, 1.0)])
+    kf2, df2, bad2 = (np.tile(v, 2) for v in (kf, df, nf - kf - df))
+    at = first.astype(np.float64)
+    for _ in range(NEWTON_ROUNDS):
+        todo = np.flatnonzero(other & (np.abs(b - a) > 1) & np.isfinite(logp))
+        if not todo.size:
+            break
+        j, kk_, dd_, bb_ = (v[todo] for v in (at, kf2, df2, bad2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            up = np.log((kk_ - j) * (dd_ - j)) - np.log((j + 1.0) * (bb_ + j + 1.0))
+            down = np.log(j * (bb_ + j)) - np.log((kk_ - j + 1.0) * (dd_ - j + 1.0))
+            rightward = outward[todo] > 0
+            steps = (limit[todo] - logp[todo]) / np.where(rightward, up, down)
+        steps = np.where(np.isfinite(steps), steps, 0.0)
+        low = np.minimum(a[todo], b[todo]) + 1
+        high = np.maximum(a[todo], b[todo]) - 2
+        land = np.clip(np.floor(j + outward[todo] * steps), low, np.maximum(low, high))
+        guess = a.copy()  # a: not tested
+        guess[todo] = land.astype(np.int64)
+        values = _narrow(a, b, [guess, guess + 1], logp_of, limit)[0]
+        logp = np.full(len(a), np.nan)
+        logp[todo] = values[todo]
+        at = guess.astype(np.float64)
+    ends = _bisect(a, b, logp_of, limit)
+    left, right = ends[:m], ends[m:]
     p = hypergeom.tails(left, right, lo, hi, nn, ks, d)
     return np.where(left >= right, 1.0, p)
 
@@ -214,22 +242,39 @@ def _two_sided_unique(
 def _narrow(
     a: np.ndarray,
     b: np.ndarray,
-    x: np.ndarray,
-    within: Callable[[np.ndarray, np.ndarray], np.ndarray],
-) -> None:
-    """Test ``x`` where it lies strictly between ``a`` (qualifies) and ``b``
-    (does not), and move ``a`` or ``b`` there (in place)."""
-    inside = np.flatnonzero((x > np.minimum(a, b)) & (x < np.maximum(a, b)))
-    if inside.size:
-        ok = within(x[inside], inside)
-        a[inside] = np.where(ok, x[inside], a[inside])
-        b[inside] = np.where(ok, b[inside], x[inside])
+    points: list[np.ndarray],
+    logp_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    threshold: np.ndarray,
+) -> list[np.ndarray]:
+    """Test ``points`` (each an array like ``a``) where they lie strictly
+    between ``a`` (qualifies: log-probability at most ``threshold``) and ``b``
+    (does not), all in one call, and move ``a`` or ``b`` there (in place).
+    Returns each point's log-probability (NaN where not tested)."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    inside = [np.flatnonzero((x > low) & (x < high)) for x in points]
+    values = logp_of(
+        np.concatenate([x[i] for x, i in zip(points, inside, strict=True)]),
+        np.concatenate(inside),
+    )
+    out, at = [], 0
+    for x, i in zip(points, inside, strict=True):
+        logp = np.full(len(x), np.nan)
+        logp[i] = values[at : at + len(i)]
+        at += len(i)
+        out.append(logp)
+        # a later point may fall outside a bracket an earlier one narrowed
+        i = i[(x[i] > np.minimum(a[i], b[i])) & (x[i] < np.maximum(a[i], b[i]))]
+        ok = logp[i] <= threshold[i]
+        a[i] = np.where(ok, x[i], a[i])
+        b[i] = np.where(ok, b[i], x[i])
+    return out
 
 
 def _bisect(
     a: np.ndarray,
     b: np.ndarray,
-    within: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    logp_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    threshold: np.ndarray,
 ) -> np.ndarray:
     """The qualifying end of the boundary between ``a`` (qualifies) and ``b``
     (does not) of a monotone test, by bisection (either order; in place)."""
@@ -238,7 +283,7 @@ def _bisect(
         if not active.size:
             return a
         mid = (a[active] + b[active]) // 2
-        ok = within(mid, active)
+        ok = logp_of(mid, active) <= threshold[active]
         a[active] = np.where(ok, mid, a[active])
         b[active] = np.where(ok, b[active], mid)
 

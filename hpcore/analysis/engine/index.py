@@ -631,7 +631,10 @@ def step_cells(
         mean += total.reshape(-1, slots)
         mean = mean.reshape(-1)
         mean /= np.maximum(count, 1.0)
-        np.subtract(d, mean.take(key), out=dev)
+        # gathered into the preallocated buffer; mode="clip" (the keys are
+        # in range) spares the index check's copy that mode="raise" makes
+        np.take(mean, key, out=dev, mode="clip")
+        np.subtract(d, dev, out=dev)
         dev *= dev
         bins.append(np.bincount(key, weights=dev, minlength=size))
         shaped = [b.reshape(shape)[..., :width] for b in bins]
