@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hpcore
+from hpcore.analysis.aggregates import with_columns
 from hpcore.data.errors import HpcoreError, ParameterError, SelectionError
 
 
@@ -266,3 +267,23 @@ def test_pair_count_properties(seed: int, lo: float, width: float) -> None:
         marg = block.groupby("option_a", sort=False)["count"].sum()
         want = t[a].value_counts().reindex(list(ens.options(a)), fill_value=0)
         assert marg.tolist() == want.tolist()
+
+
+def test_with_columns_is_drop_then_assign_and_leaves_the_table_alone() -> None:
+    table = pd.DataFrame(
+        {"a": pd.Series(["x", "y"], dtype="str"), "count": [1, 2], "b": [0.5, 0.25]}
+    )
+    table.attrs["primary"] = "optimizer"
+    cases: list[tuple[tuple[str, ...], dict[str, np.ndarray]]] = [
+        ((), {"count": np.array([3, 4])}),  # replaced in place
+        (("count",), {"z": np.array([1.0, 2.0])}),  # dropped, one appended
+        ((), {"new": np.array([1, 2]), "a": np.array(["p", "q"], dtype=object)}),
+    ]
+    for drop, columns in cases:
+        want = table.drop(columns=list(drop)).assign(**columns)
+        got = with_columns(table, drop=drop, **columns)
+        pd.testing.assert_frame_equal(got, want)
+        assert got.attrs == want.attrs == {"primary": "optimizer"}
+    got = with_columns(table, count=np.array([9, 9]))
+    got.loc[0, "a"] = "changed"  # copy-on-write: the (template) table keeps its own
+    assert table.loc[0, "a"] == "x"

@@ -27,6 +27,28 @@ def selection_mask(ens: Ensemble, selection: Selection | None) -> np.ndarray:
     return selection.mask
 
 
+def with_columns(
+    table: pd.DataFrame, drop: tuple[str, ...] = (), **columns: np.ndarray
+) -> pd.DataFrame:
+    """``table`` without the columns ``drop``, with ``columns`` set.
+
+    As ``table.drop(columns=drop).assign(**columns)`` (a column already there
+    keeps its place, new ones follow in order), in one constructor call:
+    about twice as fast, which every brush's tables pay. ``table``'s own
+    columns are passed as Series, so copy-on-write keeps ``table`` (often a
+    cached template) safe from changes to the result; its ``attrs`` carry
+    over.
+    """
+    data: dict[str, pd.Series | np.ndarray] = {
+        name: table[name] for name in table.columns if name not in drop
+    }
+    data.update(columns)
+    out = pd.DataFrame(data, index=table.index)
+    if table.attrs:  # as drop and assign carry them
+        out.attrs = dict(table.attrs)
+    return out
+
+
 def labels(values: list[str] | np.ndarray) -> pd.Series:
     """A string column for option labels (missing stays missing)."""
     return pd.Series(values, dtype="str")

@@ -35,7 +35,7 @@ from scipy import special
 from ..data.errors import HpcoreError, SelectionError
 from ..data.model import Ensemble
 from . import hypergeom
-from .aggregates import labels, selection_mask
+from .aggregates import labels, selection_mask, with_columns
 from .pairs import pair_counts
 from .selection import Selection, where_mask
 from .trellis import check_trellis_args, trellis, trellis_panels
@@ -509,7 +509,8 @@ def enrich_pair_counts(
             expected > 0, count / np.where(expected > 0, expected, 1.0), np.nan
         )
     p = hypergeom_two_sided(count, n_pop, k_pop, n_sel) if len(count) else np.zeros(0)
-    return counts.assign(
+    return with_columns(
+        counts,
         expected=np.asarray(expected, dtype=np.float64),
         enrichment=enrichment.astype(np.float64),
         p_value=p,
@@ -897,8 +898,8 @@ def trellis_ci_from_moments(
         t = t_quantile(0.5 + float(level) / 2.0, n - 1.0)
         half = np.where(n >= 2, t * sd / np.sqrt(n), np.nan)
     means = moments["mean"].to_numpy(dtype=np.float64)
-    return moments.drop(columns="sum_sq_dev").assign(
-        ci_low=means - half, ci_high=means + half
+    return with_columns(
+        moments, drop=("sum_sq_dev",), ci_low=means - half, ci_high=means + half
     )
 
 
@@ -976,7 +977,9 @@ def compare_pair_counts(
     share_a = ca / na if na else np.full(len(ca), np.nan)
     share_b = cb / nb if nb else np.full(len(cb), np.nan)
     p = hypergeom_two_sided(ca, na + nb, ca + cb, na) if len(ca) else np.zeros(0)
-    out = counts_a.drop(columns="count").assign(
+    out = with_columns(
+        counts_a,
+        drop=("count",),
         count_a=ca,
         count_b=cb,
         share_a=np.asarray(share_a, dtype=np.float64),

@@ -34,6 +34,7 @@ import pandas as pd
 from ...data.errors import HpcoreError, ParameterError
 from ...data.model import NORMALIZED, Ensemble
 from ...data.validation import check_interval, fmt_list
+from ..aggregates import with_columns
 from ..histogram import histogram_edges, histogram_frame
 from ..pairs import pairs_frame, parameter_pairs
 from ..selection import Selection, Where, require_normalized, resolve_where
@@ -140,14 +141,6 @@ class _Order:
     pairs_template: pd.DataFrame
     option_template: pd.DataFrame
     trellis: dict[tuple[str, str | None], tuple[pd.DataFrame, np.ndarray]]
-
-
-def _with_columns(template: pd.DataFrame, **columns: np.ndarray) -> pd.DataFrame:
-    """A shallow copy of ``template`` (copy-on-write labels) with new columns."""
-    out = template.copy(deep=False)
-    for name, values in columns.items():
-        out[name] = values
-    return out
 
 
 def _nearest(index: RowIndex, p: int) -> tuple[int, int, int, int]:
@@ -611,7 +604,7 @@ class BrushEngine:
         columns = {"mean": mean, "count": m.count[cells]}
         if spread:
             columns["sum_sq_dev"] = m.spread[cells]
-        return _with_columns(template, **columns)
+        return with_columns(template, **columns)
 
     # --------------------------------------------------------------- queries
 
@@ -670,11 +663,11 @@ class BrushEngine:
             trellis_table = self._trellis(ft, p_lo, p_hi, primary, secondary, False)
         return BrushResult(
             count=count,
-            histogram=_with_columns(self._hist_template, count=self._histogram(ft)),
-            pair_counts=_with_columns(
+            histogram=with_columns(self._hist_template, count=self._histogram(ft)),
+            pair_counts=with_columns(
                 order.pairs_template, count=pairs[order.pair_cells]
             ),
-            option_counts=_with_columns(
+            option_counts=with_columns(
                 order.option_template, count=options[order.option_cells]
             ),
             trellis=trellis_table,
@@ -718,7 +711,7 @@ class BrushEngine:
         ft = self._filter(resolve_where(self._ens, where), steps=True)
         _, _, options = range_counts(self._index, ft, *self._index.positions(lo, hi))
         order = self._order
-        return _with_columns(order.option_template, count=options[order.option_cells])
+        return with_columns(order.option_template, count=options[order.option_cells])
 
     def trellis_moments(
         self,
