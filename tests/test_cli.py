@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -320,3 +321,25 @@ def test_rows_without_a_group_are_announced(
     assert cli.main(["report", str(data), "--out", str(tmp_path / "r")]) == 0
     err = capsys.readouterr().err
     assert "2 row(s) have no 'dataset'; they are normalized together" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "user", "want"),
+    [
+        (["report", "--range", "2", "3"], None, "1"),  # no BLAS work: one thread
+        (["report", "--range", "2", "3"], "4", "4"),  # the user's choice stands
+        (["findings", "--permutations", "-1"], None, None),  # least squares: pool
+    ],
+)
+def test_blas_threads_only_where_the_command_uses_blas(
+    argv: list[str], user: str | None, want: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hpcore.app.common import BLAS_THREADS
+
+    monkeypatch.setenv(BLAS_THREADS, "sentinel")  # undone after the test
+    if user is None:
+        monkeypatch.delenv(BLAS_THREADS)
+    else:
+        monkeypatch.setenv(BLAS_THREADS, user)
+    assert cli.main(argv) == 2
+    assert os.environ.get(BLAS_THREADS) == want

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..data.errors import HpcoreError
-from .common import Command, cli_message
+from .common import Command, cli_message, one_blas_thread
 from .output import Terminated, signals_end_the_run
 
 
@@ -88,7 +88,7 @@ def build_parser() -> tuple[
         )
         command.configure(child)
         child.epilog = _epilog(child.epilog, command.examples)
-        child.set_defaults(run=command.run)
+        child.set_defaults(run=command.run, uses_blas=command.uses_blas)
         children[name] = child
     return parser, children
 
@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the command they were given to
         children[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    if not args.uses_blas:
+        one_blas_thread()  # before the command imports numpy and scipy
     try:
         with signals_end_the_run():
             status: int = args.run(args)

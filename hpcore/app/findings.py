@@ -232,6 +232,7 @@ COMMAND = Command(
     "normalized metric, with permutation p-values and FDR control",
     configure=_configure,
     run=_run,
+    uses_blas=True,  # least squares over the design matrices
     examples=(
         ("hpexplorer findings", "the built-in synthetic ensemble, into findings/"),
         (
