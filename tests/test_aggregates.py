@@ -284,6 +284,10 @@ def test_with_columns_is_drop_then_assign_and_leaves_the_table_alone() -> None:
         got = with_columns(table, drop=drop, **columns)
         pd.testing.assert_frame_equal(got, want)
         assert got.attrs == want.attrs == {"primary": "optimizer"}
-    got = with_columns(table, count=np.array([9, 9]))
+    cached = np.array([9, 9])
+    cached.setflags(write=False)
+    got = with_columns(table, count=cached)
     got.loc[0, "a"] = "changed"  # copy-on-write: the (template) table keeps its own
+    got.loc[0, "count"] = 1  # a copy of the (cached, read-only) array given
     assert table.loc[0, "a"] == "x"
+    assert cached.tolist() == [9, 9]
