@@ -5,9 +5,11 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,9 @@ from .validation import fmt_list, fmt_value, require_columns
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
 METRIC_NAMES = ("test_accuracy", "test_acc", "accuracy", "acc")
+#: Threads of :func:`per_column` at most (and never more than the cores).
+MAX_WORKERS = 4
+T = TypeVar("T")
 #: Column taken as the group by default (case-insensitive).
 GROUP_NAME = "dataset"
 #: A non-numeric column with more distinct values than this is not a parameter.
@@ -146,12 +151,16 @@ def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    """A Parquet file as a DataFrame, one column at a time.
+    """A Parquet file as a DataFrame, converted one column at a time.
 
     ``pandas.read_parquet`` holds the whole Arrow table and the whole
-    DataFrame at once (about twice the table at its peak); read column by
-    column, each Arrow column is freed as soon as it is converted, so the
-    peak stays near the DataFrame itself. The pandas metadata (categorical
+    DataFrame at once (about twice the table at its peak). Here Arrow reads
+    the whole table (decoding columns and row groups on all cores, as
+    ``read_parquet`` does), then each column is converted and dropped from
+    the Arrow table, so its buffers are freed as soon as pandas holds it: the
+    peak stays near the DataFrame plus one column. (Reading one column per
+    call keeps the peak a column lower but decodes on one core: 1.4-1.8 s
+    against 0.9 s for ten million rows.) The pandas metadata (categorical
     order, dtypes) is kept; a stored index is not needed and left out.
     """
     import pyarrow as pa
@@ -169,19 +178,37 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"data file {str(path)!r}: duplicate column names {fmt_list(dupes)}; "
             "each column needs its own name"
         )
+    wanted = [name for name in names if name not in stored_index]
+    table = file.read(columns=wanted, use_pandas_metadata=True, use_threads=True)
     columns: dict[str, pd.Series] = {}
-    for name in names:
-        if name in stored_index:
-            continue
-        part = file.read(columns=[name], use_pandas_metadata=True)
+    for name in wanted:
+        part = table.select([name])
+        table = table.drop_columns([name])  # the table lets go of its buffers
         frame = part.to_pandas(self_destruct=True, split_blocks=True)
         del part
         columns[name] = frame[name].reset_index(drop=True)
         del frame
         pool.release_unused()  # see _release_arrow_memory
+    del table
     if not columns:
         return pd.DataFrame()
     return pd.DataFrame(columns, copy=False)
+
+
+def per_column(work: Callable[[str], T], columns: Sequence[str]) -> list[T]:
+    """``[work(c) for c in columns]``, the columns spread over the machine's cores.
+
+    Option inference is numpy and pandas work on one column at a time, most
+    of it outside the GIL (``bincount``, casts, comparisons, hashing), so
+    threads run columns side by side. Results come back in column order; an
+    exception propagates as it would from the loop (``work`` may instead
+    return it, to raise it in column order with its context).
+    """
+    workers = min(len(columns), os.cpu_count() or 1, MAX_WORKERS)
+    if workers <= 1:
+        return [work(c) for c in columns]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(work, columns))
 
 
 def _release_arrow_memory() -> None:
@@ -600,13 +627,21 @@ def ensemble_from_frame(
         group = None
     if parameters is None:
         params: list[str] = []
+        candidates = [col for col in columns if col not in (metric, NORMALIZED)]
+        reasons = dict(
+            zip(
+                candidates,
+                per_column(lambda c: _exclusion_reason(kept[c], len(kept)), candidates),
+                strict=True,
+            )
+        )
         for col in columns:
             if col == metric:
                 continue
             reason = (
                 "name reserved for the normalized metric; rename the column to use it"
                 if col == NORMALIZED
-                else _exclusion_reason(kept[col], len(kept))
+                else reasons[col]
             )
             if reason is None:
                 params.append(col)
@@ -642,19 +677,23 @@ def ensemble_from_frame(
 
     table: dict[str, object] = {}
     binned: dict[str, tuple[float, ...]] = {}
-    for name in params:
+
+    def options_of(name: str) -> Options | Exception:
         k = (bins or {}).get(name, "auto")
         try:
-            opts: Options = make_options(
-                kept[name], k, True if name in log_scale else None
-            )
-        except (ValueError, TypeError) as err:  # never a bare pandas error
-            if isinstance(err, HpcoreError):
-                raise
-            raise ParameterError(
+            return make_options(kept[name], k, True if name in log_scale else None)
+        except (ValueError, TypeError) as err:  # raised below, in column order
+            return err
+
+    for name, found in zip(params, per_column(options_of, params), strict=True):
+        if isinstance(found, Exception):
+            if isinstance(found, HpcoreError):
+                raise found
+            raise ParameterError(  # never a bare pandas error
                 f"{source}: parameter {name!r} ({kept[name].dtype}) could not be "
-                f"turned into options: {err}"
-            ) from err
+                f"turned into options: {found}"
+            ) from found
+        opts = found
         if len(opts.values.categories) < 2:
             raise ParameterError(
                 f"parameter {name!r} has one option ({opts.values.categories[0]!r}) "
