@@ -452,3 +452,41 @@ def test_no_finite_metric_is_a_clear_error_not_a_crash() -> None:
     )
     with pytest.raises(ParameterError, match=r"'a': 'all values missing'"):
         hpcore.load(df)
+
+
+def test_per_column_keeps_column_order_and_the_first_error() -> None:
+    import time
+
+    from hpcore.data.loading import per_column
+
+    def work(name: str) -> str:
+        time.sleep(0.02 if name == "a" else 0.0)  # "a" finishes last
+        if name in ("b", "d"):
+            raise KeyError(name)
+        return name.upper()
+
+    assert per_column(work, ["a", "c", "e"]) == ["A", "C", "E"]
+    with pytest.raises(KeyError, match="b"):  # b comes before d
+        per_column(work, ["a", "b", "c", "d"])
+
+
+def test_options_errors_name_the_first_parameter_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hpcore.data import loading
+
+    real = loading.make_options
+
+    def failing(series: pd.Series, *args: object, **kwargs: object) -> object:
+        if series.name in ("p2", "p1"):
+            raise ValueError(f"cannot do {series.name}")
+        return real(series, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loading, "make_options", failing)
+    n = 60
+    df = pd.DataFrame(
+        {f"p{i}": np.arange(n) % (i + 2) for i in range(4)}
+        | {"test_acc": np.linspace(0.1, 0.9, n)}
+    )
+    with pytest.raises(ParameterError, match=r"parameter 'p1'.*cannot do p1"):
+        hpcore.load(df, parameters=["p0", "p1", "p2", "p3"])
