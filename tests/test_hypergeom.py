@@ -114,3 +114,36 @@ def test_tail_ends_are_those_of_an_exhaustive_search(population: int) -> None:
     )
     want = np.where(hi > lo, want, 1.0)
     np.testing.assert_array_equal(hypergeom_two_sided(k, nn, kk, dd), want)
+
+
+def test_compiled_tails_are_scipy_stats_own() -> None:
+    rng = np.random.default_rng(3)
+    m = 300
+    nn = rng.integers(2, 10**7, m)
+    kk = rng.integers(0, nn + 1)
+    dd = rng.integers(0, nn + 1)
+    lo, hi = np.maximum(0, dd + kk - nn), np.minimum(dd, kk)
+    x = lo + (rng.random(m) * (hi - lo + 1)).astype(np.int64)
+    cdf, sf = hypergeom.compiled_tails()
+    np.testing.assert_array_equal(
+        cdf(x, nn, kk, dd), stats.hypergeom.cdf(x, nn, kk, dd)
+    )
+    np.testing.assert_array_equal(sf(x, nn, kk, dd), stats.hypergeom.sf(x, nn, kk, dd))
+
+
+def test_large_tables_do_not_import_scipy_stats() -> None:
+    # scipy.stats costs about a second to import: the first brush of a large
+    # table must not pay it
+    code = (
+        "import sys, numpy as np;"
+        "from hpcore.analysis.stats import hypergeom_two_sided;"
+        "hypergeom_two_sided(np.array([50_500]), 10**6, np.array([10**5]), 500_000);"
+        "print('scipy.stats' in sys.modules)"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

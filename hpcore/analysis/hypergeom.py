@@ -22,10 +22,12 @@ errors of ~1e-11 at a hundred thousand rows (checked against
 ``scipy.stats.fisher_exact`` on every table with population <= 12 and against
 the scipy tails on large ones). Above :data:`OWN_TAILS_UP_TO` networks, or when
 the tails would take many terms, :func:`tails` hands them to scipy's
-compiled (and at that size more precise) ``cdf``/``sf``.
+compiled (and at that size more precise) ``cdf``/``sf`` (:func:`compiled_tails`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import betaln
@@ -142,6 +144,37 @@ def _terms(population: np.ndarray, successes: np.ndarray, draws: np.ndarray) -> 
     return float(np.sum(20.0 * np.sqrt(np.nan_to_num(var)) + 20.0))
 
 
+Tail = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def compiled_tails() -> tuple[Tail, Tail]:
+    """``scipy.stats.hypergeom``'s ``cdf`` and ``sf`` (Boost's sums), as
+    ``(x, population, successes, draws) -> probability``.
+
+    The compiled functions that ``scipy.stats.hypergeom`` itself calls,
+    taken from ``scipy.special`` where this scipy has them (1.11 and later):
+    the same numbers without importing ``scipy.stats`` (about a second,
+    which the first brush of a large table would pay) or its argument
+    handling on every call. Another scipy gets the public distribution.
+    """
+    try:
+        from scipy.special._ufuncs import _hypergeom_cdf, _hypergeom_sf
+    except ImportError:  # pragma: no cover - an older or newer scipy
+        from scipy import stats
+
+        return stats.hypergeom.cdf, stats.hypergeom.sf
+
+    def cdf(
+        x: np.ndarray, nn: np.ndarray, kk: np.ndarray, dd: np.ndarray
+    ) -> np.ndarray:
+        return np.asarray(_hypergeom_cdf(x, kk, dd, nn), dtype=np.float64)
+
+    def sf(x: np.ndarray, nn: np.ndarray, kk: np.ndarray, dd: np.ndarray) -> np.ndarray:
+        return np.asarray(_hypergeom_sf(x, kk, dd, nn), dtype=np.float64)
+
+    return cdf, sf
+
+
 def tails(
     left: np.ndarray,
     right: np.ndarray,
@@ -158,12 +191,13 @@ def tails(
         _terms(nn, kk, dd) <= OWN_TERMS_UP_TO
     )
     if not own:
-        from scipy import stats  # about a second to import: only for large tables
-
-        hyper = stats.hypergeom
-        p_left = np.where(left >= lo, hyper.cdf(left, nn, kk, dd), 0.0)
-        p_right = np.where(right <= hi, hyper.sf(right - 1, nn, kk, dd), 0.0)
-        return np.asarray(np.minimum(p_left + p_right, 1.0), dtype=np.float64)
+        cdf, sf = compiled_tails()
+        p = np.zeros(np.shape(left), dtype=np.float64)
+        s = np.flatnonzero(left >= lo)
+        p[s] += cdf(left[s], nn[s], kk[s], dd[s])
+        s = np.flatnonzero(right <= hi)
+        p[s] += sf(right[s] - 1, nn[s], kk[s], dd[s])
+        return np.asarray(np.minimum(p, 1.0), dtype=np.float64)
     log_p = np.full(np.shape(left), -np.inf)
     for side, end, stop, step in (
         (left >= lo, left, lo, -1),
