@@ -227,9 +227,10 @@ def _two_sided_unique(
         low = np.minimum(a[todo], b[todo]) + 1
         high = np.maximum(a[todo], b[todo]) - 2
         land = np.clip(np.floor(j + outward[todo] * steps), low, np.maximum(low, high))
-        guess = a.copy()  # a: not tested
+        guess, after = a.copy(), a.copy()  # a: not tested
         guess[todo] = land.astype(np.int64)
-        values = _narrow(a, b, [guess, guess + 1], logp_of, limit)[0]
+        after[todo] = guess[todo] + 1
+        values = _narrow(a, b, [guess, after], logp_of, limit)[0]
         logp = np.full(len(a), np.nan)
         logp[todo] = values[todo]
         at = guess.astype(np.float64)
