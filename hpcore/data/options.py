@@ -98,7 +98,7 @@ def present_codes(codes: np.ndarray) -> np.ndarray:
 
 
 #: Rows per piece of :func:`count_codes` (its cast to machine integers).
-COUNT_PIECE = 1 << 20
+COUNT_PIECE = 1 << 16
 
 
 def count_codes(codes: np.ndarray, n: int) -> np.ndarray:
@@ -184,9 +184,12 @@ def raw_options(series: pd.Series) -> Options:
             order = np.flatnonzero(count_codes(given, n_cats))
         else:  # first-seen order, like any other string column
             order = pd.unique(cast(Any, given))
-        remap = np.full(n_cats + 1, -1, dtype=_small_codes(len(order)))
-        remap[order] = np.arange(len(order))
-        codes = remap[cat_codes]  # code -1 picks the last entry, -1
+        if len(order) == n_cats and bool((np.diff(order) == 1).all()):
+            codes = cat_codes.copy()  # every category, in order: the same codes
+        else:
+            remap = np.full(n_cats + 1, -1, dtype=_small_codes(len(order)))
+            remap[order] = np.arange(len(order))
+            codes = remap[cat_codes]  # code -1 picks the last entry, -1
         cat_values = list(series.cat.categories.take(order))
         labels = [str(v) for v in cat_values]
         return Options(_from_codes(codes, _dedupe_labels(labels, cat_values)))
