@@ -47,9 +47,11 @@ million) and ``N / B`` steps:
   parameter combinations.
 
 Measured (``benchmarks/brush.py``, README "Instant brushing at millions of
-rows"): range drags in about a millisecond at every size; a new filter's
-pair counts in under the time of one scan of the codes; the trellis pass
-about two scans' worth, the one cost that still grows with ``N``.
+rows"): range drags in one to three milliseconds at every size; a new
+filter's pair counts in under the time of one scan of the codes; the trellis
+pass one to two scans' worth, the one cost of the engine that still grows
+with ``N``. (The p-values of a brush's pair cells, computed from the
+engine's counts, do grow with ``N``: see :mod:`hpcore.analysis.hypergeom`.)
 
 Memory: per row 8 bytes of sorted value, 4 of row id, one byte per couple
 of parameters (their joint code) and one bit per option: about 23 bytes per
