@@ -37,6 +37,19 @@ def run_main(
     return status, captured.out, captured.err
 
 
+def imports_scipy_stats(code: str) -> bool:
+    """Whether running ``code`` in a fresh interpreter imports ``scipy.stats``
+    (about a second to import; brushes and the report do without it)."""
+    import subprocess
+    import sys
+
+    probe = f"{code}\nimport sys\nprint('scipy.stats' in sys.modules)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip() == "True"
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
