@@ -81,10 +81,7 @@ def step_rows(n: int) -> int:
 
 def small_uint(size: int) -> np.dtype:
     """The smallest unsigned integer type holding ``0 .. size - 1``."""
-    for kind in ("u1", "u2", "u4"):
-        if size <= 1 << (8 * np.dtype(kind).itemsize):
-            return np.dtype(kind)
-    return np.dtype("u8")
+    return np.min_scalar_type(max(size - 1, 0))
 
 
 def where_key(where: Mapping[str, tuple[str, ...]]) -> Key:
