@@ -97,6 +97,19 @@ class LogPmf:
         return out
 
 
+def neighbour_ratio(
+    j: np.ndarray, step: int, successes: np.ndarray, draws: np.ndarray, bad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator of ``P(X = j + step) / P(X = j)``.
+
+    ``step`` is -1 or +1; ``bad`` is ``population - successes``. Exact
+    products of integers (as floats), so the ratio has one rounding.
+    """
+    if step < 0:
+        return j * (bad - draws + j), (successes - j + 1.0) * (draws - j + 1.0)
+    return (successes - j) * (draws - j), (j + 1.0) * (bad - draws + j + 1.0)
+
+
 def log_tail(
     end: np.ndarray,
     stop: np.ndarray,
@@ -122,13 +135,9 @@ def log_tail(
     offsets = np.arange(BLOCK, dtype=np.float64)
     while active.size:
         j = here[active, None] + step * offsets  # the index each ratio starts at
-        a_k, a_d, a_b = kk[active, None], dd[active, None], bad[active, None]
-        if step < 0:  # P(j - 1) / P(j)
-            num = j * (a_b - a_d + j)
-            den = (a_k - j + 1.0) * (a_d - j + 1.0)
-        else:  # P(j + 1) / P(j)
-            num = (a_k - j) * (a_d - j)
-            den = (j + 1.0) * (a_b - a_d + j + 1.0)
+        num, den = neighbour_ratio(
+            j, step, kk[active, None], dd[active, None], bad[active, None]
+        )
         left = np.abs(goal[active] - here[active])  # terms before the support ends
         valid = offsets[None, :] < left[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):

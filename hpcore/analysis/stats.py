@@ -211,7 +211,7 @@ def _two_sided_unique(
     # is the log of the ratio of neighbouring probabilities), testing the
     # two counts around each step's landing point
     outward = np.concatenate([np.full(m, -1.0), np.full(m, 1.0)])
-    kf2, df2, bad2 = (np.tile(v, 2) for v in (kf, df, nf - kf - df))
+    kf2, df2, bad2 = (np.tile(v, 2) for v in (kf, df, nf - kf))
     at = first.astype(np.float64)
     for _ in range(NEWTON_ROUNDS):
         todo = np.flatnonzero(other & (np.abs(b - a) > 1) & np.isfinite(logp))
@@ -219,8 +219,13 @@ def _two_sided_unique(
             break
         j, kk_, dd_, bb_ = (v[todo] for v in (at, kf2, df2, bad2))
         with np.errstate(divide="ignore", invalid="ignore"):
-            up = np.log((kk_ - j) * (dd_ - j)) - np.log((j + 1.0) * (bb_ + j + 1.0))
-            down = np.log(j * (bb_ + j)) - np.log((kk_ - j + 1.0) * (dd_ - j + 1.0))
+            up, down = (
+                np.log(num) - np.log(den)
+                for num, den in (
+                    hypergeom.neighbour_ratio(j, step, kk_, dd_, bb_)
+                    for step in (1, -1)
+                )
+            )
             rightward = outward[todo] > 0
             steps = (limit[todo] - logp[todo]) / np.where(rightward, up, down)
         steps = np.where(np.isfinite(steps), steps, 0.0)
