@@ -36,6 +36,7 @@ built.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -165,6 +166,7 @@ def _terms(population: np.ndarray, successes: np.ndarray, draws: np.ndarray) -> 
 Tail = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
+@functools.cache
 def compiled_tails() -> tuple[Tail, Tail]:
     """``scipy.stats.hypergeom``'s ``cdf`` and ``sf`` (Boost's sums), as
     ``(x, population, successes, draws) -> probability``.
