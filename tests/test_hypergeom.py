@@ -1,14 +1,65 @@
-"""hpcore.analysis.hypergeom: scipy's numbers without scipy.stats' overhead."""
+"""hpcore.analysis.hypergeom: exact hypergeometric tails at a cost that does not
+grow with the table, checked against 40-digit sums (mpmath) and scipy."""
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 from conftest import imports_scipy_stats
 from scipy import stats
 
 from hpcore.analysis import hypergeom
-from hpcore.analysis.stats import RELATIVE_TOLERANCE, hypergeom_two_sided
+from hpcore.analysis import stats as stats_module
+from hpcore.analysis.stats import (
+    RELATIVE_TOLERANCE,
+    hypergeom_two_sided,
+    tail_ends,
+)
+
+mpmath.mp.dps = 40
+
+
+def exact_logpmf(x: int, nn: int, kk: int, dd: int) -> mpmath.mpf:
+    """``log P(X = x)`` to 40 digits."""
+    lg = mpmath.loggamma
+    x, nn, kk, dd = (mpmath.mpf(int(v)) for v in (x, nn, kk, dd))
+    return (
+        lg(kk + 1)
+        - lg(x + 1)
+        - lg(kk - x + 1)
+        + lg(nn - kk + 1)
+        - lg(dd - x + 1)
+        - lg(nn - kk - dd + x + 1)
+        - lg(nn + 1)
+        + lg(dd + 1)
+        + lg(nn - dd + 1)
+    )
+
+
+def exact_log_right_tail(end: int, nn: int, kk: int, dd: int) -> float:
+    """``log sum_{j >= end} P(j) / P(end)``, summed term by term in 40 digits
+    until the terms are below 1e-30 of the sum."""
+    j, term, total = int(end), mpmath.mpf(1), mpmath.mpf(0)
+    while j <= min(kk, dd) and term > total * mpmath.mpf(10) ** -30:
+        total += term
+        term *= mpmath.mpf((kk - j) * (dd - j)) / ((j + 1) * (nn - kk - dd + j + 1))
+        j += 1
+    return float(mpmath.log(total))
+
+
+def random_ends(
+    rng: np.random.Generator, population: int, m: int
+) -> tuple[np.ndarray, ...]:
+    """Right-tail ends from the mode to eight standard deviations out."""
+    nn = np.full(m, population)
+    kk = rng.integers(max(1, population // 200), population // 2, m)
+    dd = rng.integers(max(1, population // 50), population // 2, m)
+    mean = dd * kk / nn
+    sd = np.sqrt(mean * (1 - kk / nn) * (1 - dd / nn))
+    z = rng.choice([0.0, 0.3, 1.0, 2.0, 4.0, 8.0], m)
+    end = np.minimum(np.round(mean + z * sd), np.minimum(kk, dd)).astype(np.int64)
+    return end, nn, kk, dd
 
 
 def test_logpmf_is_scipys() -> None:
@@ -80,7 +131,7 @@ def test_large_tables_go_to_scipy_and_agree() -> None:
     np.testing.assert_allclose(hypergeom_two_sided(k, nn, kk, dd), theirs, rtol=1e-8)
 
 
-@pytest.mark.parametrize("population", [7, 60, 2_000, 30_000])
+@pytest.mark.parametrize("population", [7, 60, 2_000, 30_000, 300_000])
 def test_tail_ends_are_those_of_an_exhaustive_search(population: int) -> None:
     # the ends are found by probing near k and its mirror, then bisecting:
     # they must be those a search over the whole support finds
@@ -108,28 +159,137 @@ def test_tail_ends_are_those_of_an_exhaustive_search(population: int) -> None:
         below, above = ok & (x <= mode), ok & (x >= mode)
         left[i] = x[below].max() if below.any() else lo[i] - 1
         right[i] = x[above].min() if above.any() else hi[i] + 1
+    wide = np.flatnonzero(hi > lo)
+    found = tail_ends(k[wide], nn[wide], kk[wide], dd[wide])
+    np.testing.assert_array_equal(found[0], left[wide])
+    np.testing.assert_array_equal(found[1], right[wide])
     want = np.where(
         left >= right,
         1.0,
         hypergeom.tails(left, right, lo, hi, nn, kk, dd),
     )
     want = np.where(hi > lo, want, 1.0)
-    np.testing.assert_array_equal(hypergeom_two_sided(k, nn, kk, dd), want)
+    np.testing.assert_allclose(hypergeom_two_sided(k, nn, kk, dd), want, rtol=1e-12)
 
 
-def test_compiled_tails_are_scipy_stats_own() -> None:
+def test_compiled_binomial_is_scipy_stats_own() -> None:
     rng = np.random.default_rng(3)
     m = 300
-    nn = rng.integers(2, 10**7, m)
-    kk = rng.integers(0, nn + 1)
-    dd = rng.integers(0, nn + 1)
-    lo, hi = np.maximum(0, dd + kk - nn), np.minimum(dd, kk)
-    x = lo + (rng.random(m) * (hi - lo + 1)).astype(np.int64)
-    cdf, sf = hypergeom.compiled_tails()
+    trials = rng.integers(1, 10**7, m)
+    p = rng.random(m)
+    x = (rng.random(m) * (trials + 1)).astype(np.int64)
     np.testing.assert_array_equal(
-        cdf(x, nn, kk, dd), stats.hypergeom.cdf(x, nn, kk, dd)
+        hypergeom.compiled_binomial()(x, trials, p), stats.binom.pmf(x, trials, p)
     )
-    np.testing.assert_array_equal(sf(x, nn, kk, dd), stats.hypergeom.sf(x, nn, kk, dd))
+
+
+@pytest.mark.parametrize("population", [12, 2_000, 130_000, 10**7])
+def test_log_probability_is_exact(population: int) -> None:
+    # scipy's own formula (betaln) is off by ~3e-8 at 10**7 rows; this one is not
+    rng = np.random.default_rng(population)
+    end, nn, kk, dd = random_ends(rng, population, 30)
+    exact = [float(exact_logpmf(*row)) for row in zip(end, nn, kk, dd, strict=True)]
+    np.testing.assert_allclose(
+        hypergeom.log_probability(end, nn, kk, dd), exact, rtol=0, atol=2e-11
+    )
+
+
+@pytest.mark.parametrize("population", [60, 5_000, 13_000, 10**6, 10**7])
+def test_log_ratio_is_exact_near_and_far(population: int) -> None:
+    rng = np.random.default_rng(population + 1)
+    m = 30
+    nn = np.full(m, population)
+    kk = rng.integers(1, population, m)
+    dd = rng.integers(1, population, m)
+    kk[:6] = rng.integers(1, 40, 6)  # small arguments next to large ones
+    lo, hi = np.maximum(0, dd + kk - nn), np.minimum(dd, kk)
+    x, y = (lo + (rng.random(m) * (hi - lo + 1)).astype(np.int64) for _ in "xy")
+    exact = [
+        float(exact_logpmf(b, n, k, d) - exact_logpmf(a, n, k, d))
+        for a, b, n, k, d in zip(x, y, nn, kk, dd, strict=True)
+    ]
+    got = hypergeom.log_ratio(y - x, hypergeom.gamma_args(x, nn, kk, dd))
+    np.testing.assert_allclose(got, exact, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("population", [5_000, 13_000, 10**6, 10**7])
+def test_closed_form_tails_are_exact(population: int) -> None:
+    rng = np.random.default_rng(population + 2)
+    end, nn, kk, dd = (v.astype(np.float64) for v in random_ends(rng, population, 40))
+    smooth = hypergeom.smooth_right_tail(end, nn, kk, dd)
+    used = np.flatnonzero(np.isfinite(smooth))
+    assert used.size >= 10  # the closed form is what is being checked
+    used = used[:12]  # (the 40-digit sums are slow)
+    exact = [
+        exact_log_right_tail(*row)
+        for row in zip(end[used], nn[used], kk[used], dd[used], strict=True)
+    ]
+    np.testing.assert_allclose(smooth[used], exact, rtol=0, atol=3e-13)
+    # and the term-by-term sums agree with both
+    summed = hypergeom.summed_right_tail(end[used], nn[used], kk[used], dd[used])
+    np.testing.assert_allclose(summed, exact, rtol=0, atol=3e-13)
+
+
+def test_closed_form_is_declined_where_it_would_not_hold() -> None:
+    # short tails, fast-falling tails and small arguments are summed instead
+    nn = np.array([40.0, 10.0**6, 10.0**6, 10.0**7])
+    kk = np.array([20.0, 10.0**5, 30.0, 5 * 10.0**6])
+    dd = np.array([20.0, 5 * 10.0**5, 5 * 10.0**5, 5 * 10.0**6])
+    end = np.array([10.0, 70_000.0, 15.0, 2_505_000.0])  # 0, 133, 0, 6 sd out
+    smooth = hypergeom.smooth_right_tail(end, nn, kk, dd)
+    assert np.isnan(smooth[:3]).all()
+    assert np.isfinite(smooth[3])
+    exact = exact_log_right_tail(*(int(v[3]) for v in (end, nn, kk, dd)))
+    assert hypergeom.right_tail(end, nn, kk, dd)[3] == pytest.approx(exact, abs=3e-13)
+
+
+@pytest.mark.parametrize("population", [10**6, 10**7])
+def test_two_sided_p_values_are_exact_on_large_tables(population: int) -> None:
+    # the sum of both tails against 40-digit sums; scipy's own (Boost's)
+    # are ~1e-9 off at these sizes
+    rng = np.random.default_rng(population + 3)
+    m = 8
+    nn = np.full(m, population)
+    kk = rng.integers(population // 100, population // 3, m)
+    dd = rng.integers(population // 100, population // 2, m)
+    mean = dd * kk / nn
+    sd = np.sqrt(mean * (1 - kk / nn) * (1 - dd / nn))
+    k = np.round(mean + rng.choice([-5.0, -2.0, -0.5, 0.5, 2.0, 5.0], m) * sd)
+    k = k.astype(np.int64)
+    left, right = tail_ends(k, nn, kk, dd)
+    want = []
+    for kv, n, kx, d, a, b in zip(k, nn, kk, dd, left, right, strict=True):
+        mirror = int(d) - int(a)  # the left tail is the mirrored law's right tail
+        logs = [
+            exact_logpmf(a, n, kx, d) + exact_log_right_tail(mirror, n, n - kx, d),
+            exact_logpmf(b, n, kx, d) + exact_log_right_tail(b, n, kx, d),
+        ]
+        want.append(float(mpmath.exp(logs[0]) + mpmath.exp(logs[1])))
+        assert exact_logpmf(a, n, kx, d) <= exact_logpmf(kv, n, kx, d) + 1e-7
+    np.testing.assert_allclose(hypergeom_two_sided(k, nn, kk, dd), want, rtol=1e-11)
+
+
+def test_vanishing_p_values_are_zero_without_a_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # far beyond the last double the p-value is 0.0 without a search, as
+    # the full sum gives
+    nn, kk, dd = 10**7, 10**6, 5 * 10**6
+    k = np.array([500_000 + 40_000, 500_000 - 40_000, 500_000 + 3_000])
+    assert float(exact_logpmf(k[0], nn, kk, dd)) < -3000
+    searched: list[int] = []
+
+    def spy(k: np.ndarray, *rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        searched.append(len(k))
+        return tail_ends(k, *rest)
+
+    monkeypatch.setattr(stats_module, "tail_ends", spy)
+    p = hypergeom_two_sided(k, nn, kk, dd)
+    assert searched == [1]
+    assert p[0] == 0.0 and p[1] == 0.0 and 0.0 < p[2] < 1e-6
+    monkeypatch.setattr(stats_module, "LOG_VANISHING", -np.inf)
+    np.testing.assert_array_equal(hypergeom_two_sided(k, nn, kk, dd), p)
+    assert searched == [1, 3]
 
 
 def test_large_tables_do_not_import_scipy_stats() -> None:

@@ -45,6 +45,9 @@ from .trellis import check_trellis_args, trellis, trellis_panels
 RELATIVE_TOLERANCE = 1e-7
 #: Newton steps towards the far tail's end before bisecting what is left.
 NEWTON_ROUNDS = 4
+#: ``exp`` of a log below this is 0.0 in double precision (the smallest
+#: positive double is ``exp(-744.4)``), with a margin for rounding.
+LOG_VANISHING = -746.0
 #: Smallest expected count for which the chi-square approximation of
 #: :func:`parameter_importance` is trusted; below it a Monte Carlo test is used.
 MIN_EXPECTED = 5.0
@@ -108,9 +111,10 @@ def hypergeom_two_sided(
     ``[[k, draws - k], [successes - k, population - successes - draws + k]]``.
 
     The hypergeometric law is unimodal, so the counts at most as likely as
-    ``k`` form two tails; their ends are found by a vectorized binary search on
-    the log-probabilities (about ``log2(draws)`` passes over all entries), and
-    the p-value is ``cdf(left end) + sf(right end - 1)``
+    ``k`` form two tails; their ends are found by a vectorized search on the
+    exact log-probability ratios to ``k`` (:func:`tail_ends`), and the
+    p-value is the sum of both tails, exact to a relative ~1e-12 at any
+    table size and at a cost per entry that does not grow with it
     (:mod:`hpcore.analysis.hypergeom`).
 
     Parameters
@@ -167,31 +171,85 @@ def hypergeom_two_sided(
 def _two_sided_unique(
     k: np.ndarray, nn: np.ndarray, ks: np.ndarray, d: np.ndarray
 ) -> np.ndarray:
-    """Two-sided p-values for entries with a support of at least two points.
+    """Two-sided p-values for entries with a support of at least two points:
+    the tails' ends (:func:`tail_ends`), then their probabilities
+    (:func:`hypergeom.tails`, starting from ``log P(k)`` and the exact
+    log-ratios of the ends' probabilities to it). Where even the whole
+    support at ``P(k)`` would be below the smallest double, the p-value is
+    0.0 without a search.
+    """
+    lo = np.maximum(0, d + ks - nn)
+    hi = np.minimum(d, ks)
+    # a p-value is at most (support size) * P(k): where that is below the
+    # smallest double the p-value is 0.0 and nothing needs searching
+    log_pk = hypergeom.log_probability(k, nn, ks, d)
+    live = np.flatnonzero(log_pk + np.log(hi - lo + 1.0) >= LOG_VANISHING)
+    p = np.zeros(len(k))
+    if live.size:
+        p[live] = _two_sided_live(*(v[live] for v in (k, nn, ks, d, lo, hi, log_pk)))
+    return p
 
-    The counts at most as likely as ``k`` form two tails, ``[lo, left]`` and
-    ``[right, hi]``; each end is the boundary of a monotone test ("at most
-    as likely as ``k``") between the support's end and the mode, found by
-    bisection. Before bisecting, each bracket is narrowed by testing points
-    where the end is expected: next to ``k`` on its own side (``k`` itself
-    qualifies); on the other side at the mirror image of ``k`` about the
-    mean, then (up to :data:`NEWTON_ROUNDS` times) at the two counts around
-    where a Newton step on the log-probability from the last tested count
-    crosses ``log P(k)``. Any tested point narrows a bracket soundly, so the
-    ends are those a full bisection finds, in a handful of tests instead of
-    about ``2 log2(draws)``. Both tails are searched together (one
-    log-probability call per round).
+
+def _two_sided_live(
+    k: np.ndarray,
+    nn: np.ndarray,
+    ks: np.ndarray,
+    d: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    log_pk: np.ndarray,
+) -> np.ndarray:
+    """:func:`_two_sided_unique` of entries with support ``[lo, hi]`` and
+    ``log P(k)`` (``log_pk``)."""
+    left, right = tail_ends(k, nn, ks, d)
+    args = hypergeom.gamma_args(k, nn, ks, d)
+    log_ends = []
+    for end in (left, right):
+        inside = np.flatnonzero((end >= lo) & (end <= hi))
+        log_end = np.full(len(k), -np.inf)
+        log_end[inside] = log_pk[inside] + hypergeom.log_ratio(
+            end[inside] - k[inside], args[:, inside]
+        )
+        log_ends.append(log_end)
+    p = hypergeom.tails(
+        left, right, lo, hi, nn, ks, d, log_ends=(log_ends[0], log_ends[1])
+    )
+    return np.where(left >= right, 1.0, p)
+
+
+def tail_ends(
+    k: np.ndarray, nn: np.ndarray, ks: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ends ``left, right`` of the tails ``[lo, left]`` and ``[right, hi]``
+    of the counts at most as likely as ``k`` (``lo - 1`` or ``hi + 1`` for a
+    tail that is empty; entries with a support of at least two points).
+
+    Each end is the boundary of a monotone test ("at most as likely as
+    ``k``", a log-probability ratio to ``k`` of at most
+    ``log1p(RELATIVE_TOLERANCE)``, :func:`hypergeom.log_ratio`) between the
+    support's end and the mode. Each bracket is first narrowed by testing
+    points where the end is expected: next to ``k`` on its own side (``k``
+    itself qualifies); on the other side at the mirror image of ``k`` about
+    the mean, then (up to :data:`NEWTON_ROUNDS` times) at the two counts
+    around where a Newton step on the log-probability from the last tested
+    count crosses ``log P(k)``; what is left is bisected (:func:`_bisect`).
+    Any tested point narrows a bracket soundly, so the
+    ends are those a full bisection finds. Both tails are searched together
+    (one log-probability call per round).
     """
     lo = np.maximum(0, d + ks - nn)
     hi = np.minimum(d, ks)
     mode = np.clip((d + 1) * (ks + 1) // (nn + 2), lo, hi)
-    log_pmf = hypergeom.LogPmf(nn, ks, d)
-    threshold = log_pmf(k) + np.log1p(RELATIVE_TOLERANCE)
+    # log-probabilities relative to k's: "at most as likely as k" is a
+    # log-ratio at most log1p(RELATIVE_TOLERANCE)
+    args = hypergeom.gamma_args(k, nn, ks, d)
     m = len(k)
+    threshold = np.full(m, np.log1p(RELATIVE_TOLERANCE))
     entry = np.concatenate([np.arange(m), np.arange(m)])
 
     def logp_of(x: np.ndarray, sel: np.ndarray) -> np.ndarray:
-        return log_pmf(x, entry[sel])
+        at = entry[sel]
+        return hypergeom.log_ratio(x - k[at], args[:, at])
 
     # the left tail's search (first m) and the right tail's (last m): ``a``
     # qualifies, ``b`` does not (virtual points beyond the support's ends
@@ -240,9 +298,7 @@ def _two_sided_unique(
         logp[todo] = values[todo]
         at = guess.astype(np.float64)
     ends = _bisect(a, b, logp_of, limit)
-    left, right = ends[:m], ends[m:]
-    p = hypergeom.tails(left, right, lo, hi, nn, ks, d)
-    return np.where(left >= right, 1.0, p)
+    return ends[:m], ends[m:]
 
 
 def _narrow(
