@@ -13,6 +13,7 @@ from hpcore.analysis import hypergeom
 from hpcore.analysis import stats as stats_module
 from hpcore.analysis.stats import (
     RELATIVE_TOLERANCE,
+    _unique_rows,
     hypergeom_two_sided,
     tail_ends,
 )
@@ -290,6 +291,15 @@ def test_vanishing_p_values_are_zero_without_a_search(
     monkeypatch.setattr(stats_module, "LOG_VANISHING", -np.inf)
     np.testing.assert_array_equal(hypergeom_two_sided(k, nn, kk, dd), p)
     assert searched == [1, 3]
+
+
+def test_unique_rows_are_numpys() -> None:
+    rng = np.random.default_rng(4)
+    cols = [rng.integers(0, 4, 500), np.full(500, 9), rng.integers(0, 3, 500)]
+    first, inverse = _unique_rows(cols)
+    rows = np.stack(cols, axis=1)
+    np.testing.assert_array_equal(rows[first][inverse], rows)
+    assert len(first) == len(np.unique(rows, axis=0))
 
 
 def test_large_tables_do_not_import_scipy_stats() -> None:
