@@ -45,6 +45,8 @@ from .trellis import check_trellis_args, trellis, trellis_panels
 RELATIVE_TOLERANCE = 1e-7
 #: Newton steps towards the far tail's end before bisecting what is left.
 NEWTON_ROUNDS = 4
+#: Counts tested per call of the bisection that finds the tails' ends.
+SEARCH_POINTS = 2048
 #: ``exp`` of a log below this is 0.0 in double precision (the smallest
 #: positive double is ``exp(-744.4)``), with a margin for rounding.
 LOG_VANISHING = -746.0
@@ -248,8 +250,8 @@ def tail_ends(
     itself qualifies); on the other side at the mirror image of ``k`` about
     the mean, then (up to :data:`NEWTON_ROUNDS` times) at the two counts
     around where a Newton step on the log-probability from the last tested
-    count crosses ``log P(k)``; what is left is bisected (:func:`_bisect`).
-    Any tested point narrows a bracket soundly, so the
+    count crosses ``log P(k)``; what is left is bisected many ways at once
+    (:func:`_bisect`). Any tested point narrows a bracket soundly, so the
     ends are those a full bisection finds. Both tails are searched together
     (one log-probability call per round).
     """
@@ -355,15 +357,32 @@ def _bisect(
     threshold: np.ndarray,
 ) -> np.ndarray:
     """The qualifying end of the boundary between ``a`` (qualifies) and ``b``
-    (does not) of a monotone test, by bisection (either order; in place)."""
+    (does not) of a monotone test (either order; in place), by a many-way
+    bisection: each round tests up to :data:`SEARCH_POINTS` counts in one
+    call, spread evenly over the brackets left (a few brackets, many points
+    each: a handful of calls instead of one per halving)."""
     while True:
         active = np.flatnonzero(np.abs(b - a) > 1)
         if not active.size:
             return a
-        mid = (a[active] + b[active]) // 2
-        ok = logp_of(mid, active) <= threshold[active]
-        a[active] = np.where(ok, mid, a[active])
-        b[active] = np.where(ok, b[active], mid)
+        ways = int(np.clip(SEARCH_POINTS // active.size, 2, 64))
+        start, span = a[active], b[active] - a[active]
+        # counts strictly between start and b (offsets of 1 to |span| - 1)
+        offsets = np.maximum(
+            1, np.trunc(np.abs(span)[:, None] * (np.arange(1, ways) / ways))
+        ).astype(np.int64)
+        points = start[:, None] + np.sign(span)[:, None] * offsets
+        ok = (
+            logp_of(points.ravel(), np.repeat(active, ways - 1)).reshape(points.shape)
+            <= threshold[active, None]
+        )
+        # the test is monotone from a to b: the qualifying points come first
+        taken = ok.sum(axis=1)
+        row = np.arange(active.size)
+        a[active] = np.where(taken > 0, points[row, taken - 1], start)
+        b[active] = np.where(
+            taken < ways - 1, points[row, np.minimum(taken, ways - 2)], b[active]
+        )
 
 
 def bh_q(p_values: Any) -> np.ndarray:
