@@ -143,64 +143,61 @@ def gamma_args(
 def log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
     """``log P(X = x + h) / P(X = x)`` for ``x`` with log-gamma arguments
     ``args`` (:func:`gamma_args`, 4 x entries) and integer steps ``h`` (one
-    per entry), to ~1e-13 however far apart (:func:`stirling_log_ratio`;
-    an argument below :data:`STIRLING_FROM` at either end contributes its
-    difference of :func:`scipy.special.gammaln` instead: small arguments,
-    so small values)."""
+    per entry), to ~1e-13 however far apart: each argument's change from
+    Stirling's series as in :func:`stirling_log_ratio`, or, for an argument
+    below :data:`STIRLING_FROM` at either end, as a difference of
+    :func:`scipy.special.gammaln` (small arguments, so small values). The
+    four arguments are taken as one (4, entries) array: a few calls on
+    small arrays, which is what the searches make.
+    """
     hh = np.asarray(h, dtype=np.float64)
     moved = args + MOVES[:, None] * hh
-    small = np.minimum(args, moved) < STIRLING_FROM
-    if not small.any():
-        return stirling_log_ratio(hh, args)
-    out = stirling_log_ratio(hh, args, small)
-    i, at = np.nonzero(small)
     with np.errstate(invalid="ignore", divide="ignore"):
-        change = gammaln(moved[i, at]) - gammaln(args[i, at])
-    np.subtract.at(out, at, change)
+        change = (args - 0.5) * np.log1p((moved - args) / args) - (moved - args)
+        change += _stirling(1.0 / moved, np.empty(moved.shape))
+        change -= _stirling(1.0 / args, np.empty(args.shape))
+        small = np.minimum(args, moved) < STIRLING_FROM
+        if small.any():
+            i, at = np.nonzero(small)
+            change[i, at] = gammaln(moved[i, at]) - gammaln(args[i, at])
+            moved = np.where(small, 1.0, moved)
+        # the large arguments' d log(z + d), as one log of a product ratio
+        change[0] += hh * np.log(moved[0] * moved[3] / (moved[1] * moved[2]))
+    out: np.ndarray = -change.sum(axis=0)
     return out
 
 
-def stirling_log_ratio(
-    h: np.ndarray, args: np.ndarray, skip: np.ndarray | None = None
-) -> np.ndarray:
-    """``log P(x + h) / P(x)`` at real steps ``h`` (entries, or entries x
-    steps) from Stirling's series, for entries whose arguments (``args``,
-    4 x entries) stay at least :data:`STIRLING_FROM` over the steps; the
-    arguments marked in ``skip`` (4 x entries, optional) are left out.
+def stirling_log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
+    """``log P(x + h) / P(x)`` at real steps ``h`` (entries x steps) from
+    Stirling's series, for entries whose arguments (``args``, 4 x entries)
+    all stay at least :data:`STIRLING_FROM` over the steps.
 
     With ``w = z + d`` for each argument ``z`` and its change ``d``,
     ``lgamma(w) - lgamma(z) = (z - 1/2) log1p(d / z) + d log w - d + S(w) -
     S(z)`` (``S``: Stirling's series), and the four ``d log w`` are taken as
-    one log of a product ratio: nothing large cancels.
+    one log of a product ratio: nothing large cancels. Computed argument by
+    argument in place (the closed-form tails' nodes: large arrays).
     """
-    wide = h.ndim > 1
     sums = np.zeros(h.shape)
     ratio = np.ones(h.shape)
     part = np.empty(h.shape)
     w = np.empty(h.shape)
     for i, move in enumerate(MOVES.tolist()):
-        z = args[i][:, None] if wide else args[i]
+        z = args[i][:, None]
         np.multiply(h, move / z, out=part)
         np.log1p(part, out=part)
         part *= z - 0.5
         np.multiply(h, move, out=w)
         part -= w
         w += z
-        if skip is not None:
-            keep = ~skip[i]
-            part *= keep
-            w[~keep] = 1.0
         sums += part
         if move > 0:
             ratio *= w
         else:
             ratio /= w
         np.reciprocal(w, out=w)
-        part = _stirling(w, part)
-        part -= _stirling(1.0 / z, np.empty(np.shape(z)))
-        if skip is not None:
-            part *= keep
-        sums += part
+        sums += _stirling(w, part)
+        sums -= _stirling(1.0 / z, np.empty(z.shape))
     np.log(ratio, out=ratio)
     ratio *= h
     sums += ratio
