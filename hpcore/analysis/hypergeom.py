@@ -274,9 +274,11 @@ def smooth_right_tail(
     An entry qualifies when its tail would take more than :data:`LONG_TAIL`
     terms, its terms fall by less than ``exp(-MAX_SLOPE)`` per count at the
     end, and all log-gamma arguments stay at least :data:`SMOOTH_FROM` over
-    the window (which then lies inside the support) and two counts inwards;
-    and, checked after the fact, the log-probability has fallen by
-    ``0.85 * WINDOW_DROP`` at the window's far end.
+    the window (which then lies inside the support) and :data:`FIT` counts
+    inwards; and, checked after the fact, the log-probability has fallen by
+    ``0.85 * WINDOW_DROP`` at the window's far end. The window is 15 % wider
+    than where the quadratic part of the log-probability reaches
+    ``-WINDOW_DROP``.
     """
     kk, dd = successes, draws
     out = np.full(end.shape, np.nan)

@@ -220,17 +220,17 @@ def _two_sided_live(
     """:func:`_two_sided_unique` of entries with support ``[lo, hi]`` and
     ``log P(k)`` (``log_pk``)."""
     left, right = tail_ends(k, nn, ks, d)
-    args = hypergeom.gamma_args(k, nn, ks, d)
-    log_ends = []
-    for end in (left, right):
-        inside = np.flatnonzero((end >= lo) & (end <= hi))
-        log_end = np.full(len(k), -np.inf)
-        log_end[inside] = log_pk[inside] + hypergeom.log_ratio(
-            end[inside] - k[inside], args[:, inside]
-        )
-        log_ends.append(log_end)
+    # both ends' log-probabilities in one call: log P(k) + log P(end) / P(k)
+    m = len(k)
+    ends, of = np.concatenate([left, right]), np.tile(np.arange(m), 2)
+    inside = np.flatnonzero((ends >= lo[of]) & (ends <= hi[of]))
+    at = of[inside]
+    log_ends = np.full(2 * m, -np.inf)
+    log_ends[inside] = log_pk[at] + hypergeom.log_ratio(
+        ends[inside] - k[at], hypergeom.gamma_args(k[at], nn[at], ks[at], d[at])
+    )
     p = hypergeom.tails(
-        left, right, lo, hi, nn, ks, d, log_ends=(log_ends[0], log_ends[1])
+        left, right, lo, hi, nn, ks, d, log_ends=(log_ends[:m], log_ends[m:])
     )
     return np.where(left >= right, 1.0, p)
 
