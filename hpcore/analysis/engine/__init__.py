@@ -50,8 +50,9 @@ Measured (``benchmarks/brush.py``, README "Instant brushing at millions of
 rows"): range drags in one to three milliseconds at every size; a new
 filter's pair counts in under the time of one scan of the codes; the trellis
 pass one to two scans' worth, the one cost of the engine that still grows
-with ``N``. (The p-values of a brush's pair cells, computed from the
-engine's counts, do grow with ``N``: see :mod:`hpcore.analysis.hypergeom`.)
+with ``N``. (The exact p-values of a brush's pair cells, computed from the
+engine's counts, take a fixed number of operations per cell as well:
+:mod:`hpcore.analysis.hypergeom`.)
 
 Memory: per row 8 bytes of sorted value, 4 of row id, one byte per couple
 of parameters (their joint code) and one bit per option: about 23 bytes per
