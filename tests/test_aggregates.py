@@ -278,6 +278,7 @@ def test_with_columns_is_drop_then_assign_and_leaves_the_table_alone() -> None:
         ((), {"count": np.array([3, 4])}),  # replaced in place
         (("count",), {"z": np.array([1.0, 2.0])}),  # dropped, one appended
         ((), {"new": np.array([1, 2]), "a": np.array(["p", "q"], dtype=object)}),
+        ((), {"z": np.array([1.0, 2.0]), "w": np.array([3, 4])}),  # only new ones
     ]
     for drop, columns in cases:
         want = table.drop(columns=list(drop)).assign(**columns)
@@ -290,4 +291,9 @@ def test_with_columns_is_drop_then_assign_and_leaves_the_table_alone() -> None:
     got.loc[0, "a"] = "changed"  # copy-on-write: the (template) table keeps its own
     got.loc[0, "count"] = 1  # a copy of the (cached, read-only) array given
     assert table.loc[0, "a"] == "x"
+    assert cached.tolist() == [9, 9]
+    got = with_columns(table, z=cached)  # only a new column: joined to the table
+    got.loc[0, "a"] = "changed"
+    got.loc[0, "z"] = 1
+    assert table.loc[0, "a"] == "x" and "z" not in table
     assert cached.tolist() == [9, 9]

