@@ -168,7 +168,7 @@ def log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
 
 
 def stirling_log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
-    """``log P(x + h) / P(x)`` at real steps ``h`` (entries x steps) from
+    """``log P(x + h) / P(x)`` at real steps ``h`` (steps x entries) from
     Stirling's series, for entries whose arguments (``args``, 4 x entries)
     all stay at least :data:`STIRLING_FROM` over the steps.
 
@@ -176,14 +176,15 @@ def stirling_log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
     ``lgamma(w) - lgamma(z) = (z - 1/2) log1p(d / z) + d log w - d + S(w) -
     S(z)`` (``S``: Stirling's series), and the four ``d log w`` are taken as
     one log of a product ratio: nothing large cancels. Computed argument by
-    argument in place (the closed-form tails' nodes: large arrays).
+    argument in place (the closed-form tails' nodes: large arrays; the
+    entries along the contiguous axis, which numpy 1.26 in particular runs
+    a quarter faster than a broadcast column).
     """
     sums = np.zeros(h.shape)
     ratio = np.ones(h.shape)
     part = np.empty(h.shape)
     w = np.empty(h.shape)
-    for i, move in enumerate(MOVES.tolist()):
-        z = args[i][:, None]
+    for z, move in zip(args, MOVES.tolist(), strict=True):
         np.multiply(h, move / z, out=part)
         np.log1p(part, out=part)
         part *= z - 0.5
@@ -293,8 +294,10 @@ def smooth_right_tail(
         # Taylor coefficients c1..c(2 FIT) of log G: the polynomial through
         # those points (odd and even parts apart)
         odd_fit, even_fit = _taylor_fit()
-        odd = odd_fit @ ((ahead - behind) / 2.0)
-        even = even_fit @ ((ahead + behind) / 2.0)
+        # (einsum, not BLAS: a BLAS call leaves OpenBLAS' threads spinning for
+        # milliseconds, which doubled the CPU time of a brush under numpy 1.26)
+        odd = np.einsum("ij,jm->im", odd_fit, (ahead - behind) / 2.0)
+        even = np.einsum("ij,jm->im", even_fit, (ahead + behind) / 2.0)
         c1, c2 = odd[0], even[0]
         # the window: where c1 h + c2 h^2 reaches -WINDOW_DROP, with room
         curve = -2.0 * c2
@@ -314,11 +317,11 @@ def smooth_right_tail(
         return out
     width = width[at]
     nodes, weights = _gauss_legendre()
-    h = np.empty((at.size, NODES + 1))
-    np.multiply(width[:, None], nodes, out=h[:, :NODES])
-    h[:, NODES] = width
+    h = np.empty((NODES + 1, at.size))  # steps x entries: contiguous per step
+    np.multiply(nodes[:, None], width, out=h[:NODES])
+    h[NODES] = width
     log_g = stirling_log_ratio(h, args[:, at])
-    integral = (np.exp(log_g[:, :NODES]) @ weights) * width / 2.0
+    integral = np.einsum("i,im->m", weights, np.exp(log_g[:NODES])) * width / 2.0
     # Taylor coefficients e_m of G = exp(log G): e_m = sum_j j c_j e_(m-j) / m
     jc = np.empty((2 * FIT, at.size))
     jc[0::2], jc[1::2] = odd[:, at], even[:, at]
@@ -328,8 +331,8 @@ def smooth_right_tail(
     for m in range(1, len(e)):
         k = min(m, len(jc))
         e[m] = np.einsum("jm,jm->m", jc[:k], e[m - 1 :: -1][:k]) / m
-    total = 0.5 + integral - EULER_MACLAURIN @ e[1::2]
-    fell = log_g[:, NODES] <= -0.85 * WINDOW_DROP
+    total = 0.5 + integral - np.einsum("k,km->m", EULER_MACLAURIN, e[1::2])
+    fell = log_g[NODES] <= -0.85 * WINDOW_DROP
     out[at[fell]] = np.log(total[fell])
     return out
 
