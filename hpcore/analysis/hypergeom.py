@@ -151,9 +151,10 @@ def log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
     small arrays, which is what the searches make.
     """
     hh = np.asarray(h, dtype=np.float64)
-    moved = args + MOVES[:, None] * hh
+    d = MOVES[:, None] * hh
+    moved = args + d
     with np.errstate(invalid="ignore", divide="ignore"):
-        change = (args - 0.5) * np.log1p((moved - args) / args) - (moved - args)
+        change = (args - 0.5) * np.log1p(d / args) - d
         change += _stirling(1.0 / moved, np.empty(moved.shape))
         change -= _stirling(1.0 / args, np.empty(args.shape))
         small = np.minimum(args, moved) < STIRLING_FROM
