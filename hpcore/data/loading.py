@@ -6,6 +6,7 @@ import errno
 import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from pathlib import Path
 from typing import TypeVar
@@ -22,11 +23,12 @@ from .errors import (
 )
 from .model import NORMALIZED, Ensemble
 from .options import Options, count_codes, is_numeric, make_options, present_codes
-from .threads import in_order
 from .validation import fmt_list, fmt_value, require_columns
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
 METRIC_NAMES = ("test_accuracy", "test_acc", "accuracy", "acc")
+#: Threads of :func:`per_column` at most (and never more than the cores).
+MAX_WORKERS = 4
 T = TypeVar("T")
 #: Column taken as the group by default (case-insensitive).
 GROUP_NAME = "dataset"
@@ -202,7 +204,11 @@ def per_column(work: Callable[[str], T], columns: Sequence[str]) -> list[T]:
     exception propagates as it would from the loop (``work`` may instead
     return it, to raise it in column order with its context).
     """
-    return list(in_order(work, columns))
+    workers = min(len(columns), os.cpu_count() or 1, MAX_WORKERS)
+    if workers <= 1:
+        return [work(c) for c in columns]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(work, columns))
 
 
 def _release_arrow_memory() -> None:

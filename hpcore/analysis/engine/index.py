@@ -40,7 +40,6 @@ import pandas as pd
 
 from ...data.errors import ParameterError
 from ...data.model import NORMALIZED, Ensemble
-from ...data.threads import in_order
 from ...data.validation import fmt_list
 from .exact import dd_prefix, dd_square_over, split, two_sum
 
@@ -418,8 +417,7 @@ def build_filter(index: RowIndex, where: Mapping[str, tuple[str, ...]]) -> Filte
 def build_steps(index: RowIndex, ft: FilterTables) -> None:
     """Running counts of every pair cell and option at the step boundaries.
 
-    One pass over the option bitmaps, a chunk of words at a time (chunks side
-    by side on the cores, :func:`~hpcore.data.threads.in_order`): per pair
+    One pass over the option bitmaps, a chunk of words at a time: per pair
     ``(A, B)`` the popcounts of ``A_i & B_j & F`` summed per step for all
     but the last option of each, the last row and column following from the
     options' own counts under ``F`` (they sum to them).
@@ -434,8 +432,7 @@ def build_steps(index: RowIndex, ft: FilterTables) -> None:
     ]
     chunk = max(1, CHUNK_WORDS // per_step)
     off = index.opt_offset
-
-    def count_chunk(first: int) -> None:
+    for first in range(0, n_steps, chunk):
         last = min(n_steps, first + chunk)
         words = slice(first * per_step, last * per_step)
         block = filtered[:, words]
@@ -447,10 +444,6 @@ def build_steps(index: RowIndex, ft: FilterTables) -> None:
             )
             counts = popcount(x).reshape(ka - 1, kb - 1, last - first, per_step)
             out[:, :, first:last] = counts.sum(axis=3, dtype=STEP_COUNT)
-
-    # chunks side by side on the cores, each writing its own steps
-    for _ in in_order(count_chunk, range(0, n_steps, chunk)):
-        pass
     for (a, b), part, cell in zip(index.pairs, inner, index.pair_offset, strict=False):
         ka, kb = int(index.sizes[a]), int(index.sizes[b])
         full = np.empty((ka, kb, n_steps), dtype=np.int64)
@@ -727,8 +720,7 @@ def build_trellis(
 ) -> TrellisTables:
     """The trellis' running counts and sums for one filter and primary/secondary.
 
-    One pass over the sorted rows, :data:`CHUNK_ROWS` at a time (chunks side
-    by side on the cores, :func:`~hpcore.data.threads.in_order`), through
+    One pass over the sorted rows, :data:`CHUNK_ROWS` at a time, through
     :func:`step_cells` (the exact per-step sums) and :func:`leaf_moments`;
     the running sums in double-double (:func:`~.exact.dd_prefix`), the
     arithmetic in cache-sized pieces of :data:`LEAF_ENTRIES` entries.
@@ -743,17 +735,11 @@ def build_trellis(
     s2_lo = np.zeros_like(s1_hi)
     chunk = max(1, CHUNK_ROWS // index.step)
     piece = max(1, LEAF_ENTRIES // max(n_cells, 1))
-    firsts = range(0, n_steps, chunk)
-
-    def cells_of(first: int) -> np.ndarray:
+    for first in range(0, n_steps, chunk):
         last = min(n_steps, first + chunk)
         rows_per = np.diff(index.pos[first : last + 1])
         start = int(index.pos[first])
-        return step_cells(index, ft.bits, layout, first, rows_per, start)
-
-    # the chunks' cells on the cores side by side, their running sums here
-    for first, cells in zip(firsts, in_order(cells_of, firsts), strict=True):
-        last = min(n_steps, first + chunk)
+        cells = step_cells(index, ft.bits, layout, first, rows_per, start)
         np.cumsum(cells[0].astype(count_type), axis=0, out=count[first + 1 : last + 1])
         count[first + 1 : last + 1] += count[first]
         for a in range(first, last, piece):
