@@ -418,6 +418,22 @@ def test_codes_are_counted_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
         np.testing.assert_array_equal(got, np.bincount(codes, minlength=9))
 
 
+@pytest.mark.parametrize("kind", [np.int8, np.uint8, np.int16, np.uint16, np.int32])
+def test_a_few_small_codes_are_counted_by_comparisons(kind: type) -> None:
+    from hpcore.data import options
+
+    rng = np.random.default_rng(4)
+    for n in range(1, options.COMPARE_BELOW + 2):
+        for size in (0, 1, 1000):
+            codes = rng.integers(0, n, size).astype(kind)
+            got = options.count_codes(codes, n)
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, np.bincount(codes, minlength=n))
+    # a code beyond n: bincount's own answer (comparisons would miss it)
+    codes = np.array([0, 1, 3], dtype=kind)
+    np.testing.assert_array_equal(options.count_codes(codes, 2), [1, 1, 0, 1])
+
+
 def test_the_table_shares_no_memory_with_the_input() -> None:
     df = pd.DataFrame(
         {
