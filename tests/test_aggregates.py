@@ -269,6 +269,65 @@ def test_pair_count_properties(seed: int, lo: float, width: float) -> None:
         assert marg.tolist() == want.tolist()
 
 
+def test_with_columns_quick_way_is_drop_then_assign_and_safe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The frame put together from arrays equals drop+assign, for labels of
+    every kind the engine's templates hold, and neither it nor the table
+    sees the other's later changes; other inputs take the public way."""
+
+    built: list[int] = []
+    real = pd.DataFrame._from_arrays
+
+    def spy(*args: object, **kwargs: object) -> pd.DataFrame:
+        built.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd.DataFrame, "_from_arrays", spy)
+    table = pd.DataFrame(
+        {
+            "a": pd.Series(["x", "y", None], dtype="str"),
+            "c": pd.Categorical(["p", "q", "p"]),
+            "count": [1, 2, 3],
+            "b": [0.5, 0.25, 1.0],
+        }
+    )
+    for _ in range(2):  # the second time from the cached layouts
+        for drop, columns in [
+            ((), {"count": np.array([3, 4, 5])}),
+            (("b",), {"z": np.array([1.0, 2.0, 3.0]), "count": np.array([7, 8, 9])}),
+            ((), {"w": np.array([True, False, True])}),
+        ]:
+            before = len(built)
+            got = with_columns(table, drop=drop, **columns)
+            assert len(built) == before + 1  # the quick way
+            pd.testing.assert_frame_equal(
+                got, table.drop(columns=list(drop)).assign(**columns)
+            )
+            got.loc[0, "a"] = "changed"
+            got.loc[1, "c"] = "p"
+            if "b" in got:
+                got.loc[0, "b"] = 9.0
+            assert table["a"].tolist()[:2] == ["x", "y"]
+            assert table["c"].tolist() == ["p", "q", "p"]
+            assert table["b"].tolist() == [0.5, 0.25, 1.0]
+    # the public way: a new column that is not plain numbers, a wrong length,
+    # repeated or non-string labels
+    odd = [
+        (table, {"s": np.array(["u", "v", "w"], dtype=object)}),
+        (table.set_axis(["a", "c", "count", "count"], axis=1), {"z": np.arange(3)}),
+        (table.set_axis(["a", "c", 0, 1], axis=1), {"z": np.arange(3)}),
+    ]
+    for frame, columns in odd:
+        before = len(built)
+        got = with_columns(frame, **columns)
+        assert len(built) == before
+        want = pd.concat([frame, pd.DataFrame(columns)], axis=1)
+        pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(ValueError):
+        with_columns(table, z=np.arange(4))
+
+
 def test_with_columns_is_drop_then_assign_and_leaves_the_table_alone() -> None:
     table = pd.DataFrame(
         {"a": pd.Series(["x", "y"], dtype="str"), "count": [1, 2], "b": [0.5, 0.25]}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 
@@ -33,18 +36,24 @@ def with_columns(
     """``table`` without the columns ``drop``, with ``columns`` set.
 
     As ``table.drop(columns=drop).assign(**columns)`` (a column already there
-    keeps its place, new ones follow in order), in one constructor call, or,
-    when only new columns are added, one ``concat``: three to six times as
-    fast, which every brush's tables pay. ``table``'s
-    own columns are shared as Series, so copy-on-write keeps ``table`` (often
-    a cached template) safe from changes to the result; the new columns are
-    copied, so the result can be changed whatever was passed (a cached,
-    read-only array included). ``table``'s ``attrs`` carry over.
+    keeps its place, new ones follow in order), put together from the
+    columns' arrays (:func:`_assembled`; else one constructor call or, when
+    only new columns are added, one ``concat``). Every brush pays seven of
+    these frames: 0.12 ms for an 804-row pair frame against 0.35 to 0.5 ms
+    by the constructor (0.75 ms by drop and assign), 3 to 3.5 ms less per
+    range drag. ``table`` (often a cached template) is safe from changes to
+    the result (its arrays are copied, or shared as Series under
+    copy-on-write); the new columns are copied, so the result can be changed
+    whatever was passed (a cached, read-only array included). ``table``'s
+    ``attrs`` carry over.
     """
     # the new columns are copied (a cached, read-only table may be passed;
-    # one pass over a few hundred values), the table's are shared
+    # one pass over a few hundred values)
     new = {name: np.array(values) for name, values in columns.items()}
-    if not drop and not any(name in table.columns for name in new):
+    out = _assembled(table, drop, new)
+    if out is not None:  # the quick way
+        pass
+    elif not drop and not any(name in table.columns for name in new):
         # only new columns: joined to the table (half the constructor's time)
         out = pd.concat(
             [table, pd.DataFrame(new, index=table.index, copy=False)], axis=1
@@ -58,6 +67,82 @@ def with_columns(
     if table.attrs:  # as drop and assign carry them
         out.attrs = dict(table.attrs)
     return out
+
+
+def _assembled(
+    table: pd.DataFrame, drop: tuple[str, ...], new: dict[str, np.ndarray]
+) -> pd.DataFrame | None:
+    """:func:`with_columns`' frame put together from its columns' arrays.
+
+    pandas' own ``DataFrame._from_arrays`` without its checks, on the
+    table's arrays (copies: of a numpy array, a few hundred values; of an
+    Arrow-backed one, a new wrapper around the same immutable buffers, so a
+    change to the result never reaches ``table``) and the new numeric ones
+    as they are; the result's column labels are made once per layout
+    (:func:`_layout`). None (the caller takes the public way) where a new
+    column is not a plain numeric array of the table's length, the table's
+    labels repeat, or this pandas lacks these internals.
+    """
+    build = getattr(pd.DataFrame, "_from_arrays", None)
+    column = getattr(getattr(table, "_mgr", None), "iget_values", None)
+    if build is None or column is None:
+        return None
+    for values in new.values():
+        if values.ndim != 1 or values.dtype.kind not in "biuf":
+            return None
+        if len(values) != len(table):
+            return None
+    layout = _layout(table.columns, drop, tuple(new))
+    if layout is None:
+        return None
+    columns, sources = layout
+    arrays = [
+        column(source).copy() if isinstance(source, int) else new[source]
+        for source in sources
+    ]
+    out: pd.DataFrame = build(
+        arrays, columns=columns, index=table.index, verify_integrity=False
+    )
+    return out
+
+
+#: Column layouts of :func:`_layout`, by the table's column labels (held, so
+#: that their ``id`` stays theirs) and the change; a few per kind of frame.
+_LAYOUTS: OrderedDict[
+    tuple[int, tuple[str, ...], tuple[str, ...]],
+    tuple[pd.Index, tuple[pd.Index, list[int | str]] | None],
+] = OrderedDict()
+_LAYOUTS_KEPT = 64
+_LAYOUTS_LOCK = threading.Lock()
+
+
+def _layout(
+    labels: pd.Index, drop: tuple[str, ...], added: tuple[str, ...]
+) -> tuple[pd.Index, list[int | str]] | None:
+    """The result's column labels and, per column, where its array comes
+    from: a position in the table or the name of a new column. None when
+    the table's labels repeat."""
+    key = (id(labels), drop, added)
+    with _LAYOUTS_LOCK:
+        found = _LAYOUTS.get(key)
+    if found is not None and found[0] is labels:
+        return found[1]
+    layout: tuple[pd.Index, list[int | str]] | None = None
+    if labels.is_unique and all(isinstance(name, str) for name in labels):
+        names = list(labels)
+        sources: list[int | str] = []
+        kept: list[str] = []
+        for i, name in enumerate(names):
+            if name not in drop:
+                kept.append(name)
+                sources.append(name if name in added else i)
+        extra = [name for name in added if name not in names]
+        layout = (pd.Index([*kept, *extra]), [*sources, *extra])
+    with _LAYOUTS_LOCK:
+        _LAYOUTS[key] = (labels, layout)
+        while len(_LAYOUTS) > _LAYOUTS_KEPT:
+            _LAYOUTS.popitem(last=False)
+    return layout
 
 
 def labels(values: list[str] | np.ndarray) -> pd.Series:
