@@ -306,6 +306,8 @@ def test_with_columns_quick_way_is_drop_then_assign_and_safe(
             )
             got.loc[0, "a"] = "changed"
             got.loc[1, "c"] = "p"
+            got.columns.name = "renamed"  # its own labels: no other frame's
+            assert with_columns(table, drop=drop, **columns).columns.name is None
             if "b" in got:
                 got.loc[0, "b"] = 9.0
             assert table["a"].tolist()[:2] == ["x", "y"]

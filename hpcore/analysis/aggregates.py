@@ -106,11 +106,11 @@ def _assembled(
     return out
 
 
-#: Column layouts of :func:`_layout`, by the table's column labels (held, so
-#: that their ``id`` stays theirs) and the change; a few per kind of frame.
+#: Column layouts of :func:`_layout`, by the table's column labels and the
+#: change; a few per kind of frame.
 _LAYOUTS: OrderedDict[
-    tuple[int, tuple[str, ...], tuple[str, ...]],
-    tuple[pd.Index, tuple[pd.Index, list[int | str]] | None],
+    tuple[tuple[object, ...], tuple[str, ...], tuple[str, ...]],
+    tuple[pd.Index, list[int | str]] | None,
 ] = OrderedDict()
 _LAYOUTS_KEPT = 64
 _LAYOUTS_LOCK = threading.Lock()
@@ -119,30 +119,35 @@ _LAYOUTS_LOCK = threading.Lock()
 def _layout(
     labels: pd.Index, drop: tuple[str, ...], added: tuple[str, ...]
 ) -> tuple[pd.Index, list[int | str]] | None:
-    """The result's column labels and, per column, where its array comes
-    from: a position in the table or the name of a new column. None when
-    the table's labels repeat."""
-    key = (id(labels), drop, added)
+    """The result's column labels (a copy of its own: setting their name
+    changes no other frame) and, per column, where its array comes from: a
+    position in the table or the name of a new column. None when the
+    table's labels repeat or are not all strings."""
+    names = tuple(labels.tolist())
+    key = (names, drop, added)
     with _LAYOUTS_LOCK:
-        found = _LAYOUTS.get(key)
-    if found is not None and found[0] is labels:
-        return found[1]
+        try:
+            cached = key in _LAYOUTS
+        except TypeError:  # a label that cannot be hashed
+            return None
+        found = _LAYOUTS.get(key) if cached else None
+    if cached:
+        return None if found is None else (found[0].copy(), found[1])
     layout: tuple[pd.Index, list[int | str]] | None = None
-    if labels.is_unique and all(isinstance(name, str) for name in labels):
-        names = list(labels)
+    if len(set(names)) == len(names) and all(isinstance(n, str) for n in names):
         sources: list[int | str] = []
         kept: list[str] = []
         for i, name in enumerate(names):
             if name not in drop:
-                kept.append(name)
-                sources.append(name if name in added else i)
+                kept.append(str(name))
+                sources.append(str(name) if name in added else i)
         extra = [name for name in added if name not in names]
         layout = (pd.Index([*kept, *extra]), [*sources, *extra])
     with _LAYOUTS_LOCK:
-        _LAYOUTS[key] = (labels, layout)
+        _LAYOUTS[key] = layout
         while len(_LAYOUTS) > _LAYOUTS_KEPT:
             _LAYOUTS.popitem(last=False)
-    return layout
+    return None if layout is None else (layout[0].copy(), layout[1])
 
 
 def labels(values: list[str] | np.ndarray) -> pd.Series:
