@@ -118,9 +118,9 @@ def count_codes(codes: np.ndarray, n: int) -> np.ndarray:
         out: np.ndarray = np.bincount(codes, minlength=n)
         return out
     if n < COMPARE_BELOW and codes.dtype.itemsize <= 2:
-        counts = np.array([np.count_nonzero(codes == k) for k in range(n)])
+        counts = np.array([np.count_nonzero(codes == k) for k in range(n)], np.int64)
         if int(counts.sum()) == len(codes):  # else some code is n or more
-            return counts.astype(np.int64)
+            return counts
     counts = np.zeros(n, dtype=np.int64)
     for start in range(0, len(codes), COUNT_PIECE):
         piece = codes[start : start + COUNT_PIECE].astype(np.intp)  # numpy 1.26
