@@ -12,6 +12,7 @@ for content.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -206,6 +207,33 @@ class Driver:
         self.page.get_by_label(label).select_option(value)
         return self.wait(before)
 
+    def rendered_ranks(self, want: list[int]) -> list[int]:
+        """The ranks in the table's drawn rows (what a person reads), once
+        they begin with ``want`` (or after five seconds)."""
+        js = """() => {
+            const out = [];
+            const visit = (root) => {
+                for (const e of root.querySelectorAll('*')) {
+                    if (e.classList.contains('slick-row')) {
+                        out.push(Number(e.querySelector('.slick-cell').innerText));
+                    }
+                    if (e.shadowRoot) visit(e.shadowRoot);
+                }
+            };
+            visit(document);
+            return out;
+        }"""
+        from playwright.sync_api import TimeoutError as Timeout
+
+        with contextlib.suppress(Timeout):  # timed out: the rows say what is drawn
+            self.page.wait_for_function(
+                f"(want) => ({js})().slice(0, want.length).join() == want.join()",
+                arg=want,
+                timeout=5000,
+            )
+        ranks: list[int] = self.page.evaluate(js)
+        return ranks
+
     def shot(self, name: str) -> Path:
         """A full-page screenshot; it must show something."""
         path = self.shots / f"{name}.png"
@@ -301,6 +329,9 @@ def check_numbers(tab: Driver, stamp: dict[str, Any]) -> report.Report:
     best = ens.table[sel.mask].sort_values("normalized", ascending=False, kind="stable")
     first = state.page * serve.PAGE_ROWS
     assert table["rank"] == list(range(first + 1, first + 1 + len(table["rank"])))
+    # and the table draws those rows (the top ones, which it has room for)
+    shown = tab.rendered_ranks(table["rank"][:5])
+    assert shown and shown == table["rank"][: len(shown)], (shown, table["rank"])
     assert table["normalized"] == best["normalized"].iloc[first : first + 20].tolist()
     return want
 

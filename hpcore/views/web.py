@@ -732,6 +732,7 @@ class Page:
             autosize_mode="none",
         )
         self._table_columns: tuple[str, ...] = ()
+        self._pages_drawn = 0
 
         # ---- layout
         self.matrix_title = _heading("matrix")
@@ -1382,6 +1383,12 @@ class Page:
             networks_data(rows, first=first, metric=metric, columns=names),
             only=False,
         )
+        # BokehJS redraws a table's rows when its view's indices change, and a
+        # page of as many rows as the last one leaves them equal: the page
+        # kept showing the first rows it drew. Any change to the table model
+        # redraws it: a count of the pages drawn, in its tags.
+        self._pages_drawn += 1
+        self.networks.tags = [self._pages_drawn]
         if total:
             self.page_text.title.text = (
                 f"networks {first + 1:,}\u2013{first + len(rows):,} of {total:,}"
