@@ -1385,10 +1385,12 @@ class Page:
         )
         # BokehJS redraws a table's rows when its view's indices change, and a
         # page of as many rows as the last one leaves them equal: the page
-        # kept showing the first rows it drew. Any change to the table model
-        # redraws it: a count of the pages drawn, in its tags.
+        # kept showing the first rows it drew. Any change to the table's view
+        # (CDSView) redraws its rows (a change to the table itself would
+        # rebuild the whole grid, tens of milliseconds per update): a count
+        # of the pages drawn, in the view's tags.
         self._pages_drawn += 1
-        self.networks.tags = [self._pages_drawn]
+        self.networks.view.tags = [self._pages_drawn]
         if total:
             self.page_text.title.text = (
                 f"networks {first + 1:,}\u2013{first + len(rows):,} of {total:,}"
