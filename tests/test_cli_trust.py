@@ -158,6 +158,60 @@ def test_findings_keep_foreign_files_too(
     assert (out / "findings.md").read_text() == "my notes"
 
 
+def snapshot_bytes(out: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def test_report_and_findings_share_a_folder(
+    run_main: Run, data: Path, tmp_path: Path
+) -> None:
+    """Each command replaces and removes only its own files: a findings run
+    into a report's folder (and back) loses neither command's results."""
+    out = tmp_path / "both"
+    findings = ["findings", str(data), "--out", str(out), "--permutations", "19"]
+    assert report(run_main, data, out)[0] == 0
+    drawn = snapshot_bytes(out)
+    assert run_main(findings)[0] == 0
+    found = {k: v for k, v in snapshot_bytes(out).items() if k not in drawn}
+    assert found and snapshot_bytes(out) == {**drawn, **found}
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["commands"] == {
+        **dict.fromkeys(drawn, "report"),
+        **dict.fromkeys(found, "findings"),
+    }
+    # a report as SVG removes the report's PNGs, not the findings
+    assert report(run_main, data, out, "--format", "svg")[0] == 0
+    names = set(snapshot_bytes(out))
+    assert set(found) <= names and set(report_files("svg")) <= names
+    assert not {n for n in names if n.endswith(".png") and n in drawn}
+    # both commands' files are still theirs to replace
+    assert run_main(findings)[0] == 0
+    assert report(run_main, data, out)[0] == 0
+    assert set(snapshot_bytes(out)) == set(drawn) | set(found)
+
+
+def test_a_version_1_manifest_belongs_to_its_command(
+    run_main: Run, data: Path, tmp_path: Path
+) -> None:
+    """A folder written before the manifest named each file's command: its
+    files are the command's that wrote the manifest."""
+    out = tmp_path / "old"
+    assert report(run_main, data, out)[0] == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["commands"]
+    manifest["version"] = 1
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    drawn = snapshot_bytes(out)
+    findings = ["findings", str(data), "--out", str(out), "--permutations", "19"]
+    assert run_main(findings)[0] == 0
+    assert {k: v for k, v in snapshot_bytes(out).items() if k in drawn} == drawn
+    assert report(run_main, data, out)[0] == 0  # still the report's own files
+
+
 # ----------------------------------------------------- 15: bad --out and DATA
 
 

@@ -19,9 +19,11 @@ Every command that writes files (``report``, ``findings``, the browser view's
    content, and the file still has that content. Any other file in the way
    (the user's own ``pairs.csv``, a figure they edited) stops the run with
    one message naming the files; files the run does not write are left alone,
-   and files an earlier run wrote but this one does not (``compare.csv`` of a
-   run with ``--compare``) are removed. An input of the run (the data file)
-   is never replaced or removed: that is refused too.
+   and files an earlier run of the same command wrote but this one does not
+   (``compare.csv`` of a run with ``--compare``, the PNGs of a report now
+   drawn as SVG) are removed; the files of another command (``findings`` and
+   ``report`` into one folder) stay, and stay owned by it. An input of the
+   run (the data file) is never replaced or removed: that is refused too.
 
 The manifest is updated before files move (listing the old and the new
 content of every name), so an interrupted installation still leaves every
@@ -46,8 +48,9 @@ from ..data.errors import OutputError
 
 #: The manifest a run leaves in its output folder (hidden, JSON).
 MANIFEST = ".hpexplorer-manifest.json"
-#: Format of the manifest.
-MANIFEST_VERSION = 1
+#: Format of the manifest (2: which command wrote each file, in "commands";
+#: a version 1 manifest's files are its "written_by" command's).
+MANIFEST_VERSION = 2
 #: At most this many names are listed in an error message.
 SHOWN = 8
 
@@ -72,27 +75,39 @@ def read_manifest(folder: Path) -> dict[str, list[str]]:
 
     An absent, unreadable or malformed manifest owns nothing.
     """
+    return _read_manifest(folder)[0]
+
+
+def _read_manifest(folder: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """:func:`read_manifest`, and the command that wrote each file."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return {}, {}
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict):
-        return {}
+        return {}, {}
     owned: dict[str, list[str]] = {}
     for name, value in files.items():
         hashes = value if isinstance(value, list) else [value]
         owned[str(name)] = [str(h) for h in hashes if isinstance(h, str)]
-    return owned
+    by = str(data.get("written_by", "")).removeprefix("hpexplorer ")
+    commands = data.get("commands")
+    if not isinstance(commands, dict):
+        commands = {}
+    return owned, {name: str(commands.get(name, by)) for name in owned}
 
 
-def _write_manifest(folder: Path, command: str, files: dict[str, list[str]]) -> None:
+def _write_manifest(
+    folder: Path, command: str, files: dict[str, list[str]], commands: dict[str, str]
+) -> None:
     text = json.dumps(
         {
             "written_by": f"hpexplorer {command}",
             "version": MANIFEST_VERSION,
             "note": "files hpexplorer wrote here and may replace; do not edit",
             "files": {name: files[name] for name in sorted(files)},
+            "commands": {name: commands[name] for name in sorted(files)},
         },
         indent=2,
     )
@@ -178,13 +193,15 @@ class OutputFolder:
             ) from None
         self._plan()
 
-    def _plan(self) -> tuple[dict[str, list[str]], set[str]]:
-        """What the previous run owns here, and what this run would remove."""
+    def _plan(self) -> tuple[dict[str, list[str]], dict[str, str], set[str]]:
+        """What earlier runs own here (name -> digests, name -> command), and
+        what this run would remove: the files of an earlier run of the same
+        command that this one does not write."""
         out = self._folder
         if not out.is_dir():
             self._check_inputs(set())
-            return {}, set()
-        owned = read_manifest(out)
+            return {}, {}, set()
+        owned, commands = _read_manifest(out)
         mine = {
             name
             for name, hashes in owned.items()
@@ -204,9 +221,10 @@ class OutputFolder:
                 f"write and would replace: {_names(set(foreign))}; move them or "
                 f"choose another {self.option} folder"
             )
-        stale = mine - set(self.names)
+        stale = {n for n in mine if commands[n] == self.command} - set(self.names)
         self._check_inputs(set(self.names) | stale)
-        return {n: h for n, h in owned.items() if n in mine}, stale
+        kept = {n: h for n, h in owned.items() if n in mine}
+        return kept, {n: commands[n] for n in kept}, stale
 
     def _check_inputs(self, touched: set[str]) -> None:
         out = self._folder
@@ -294,13 +312,14 @@ class OutputFolder:
     def _install(self, tmp: Path) -> None:
         out = self._folder
         new = {name: [digest(tmp / name)] for name in self.names}
+        by = dict.fromkeys(self.names, self.command)
         if not out.exists():
-            _write_manifest(tmp, self.command, new)
+            _write_manifest(tmp, self.command, new, by)
             os.rename(tmp, out)
             return
-        owned, stale = self._plan()  # again: the folder may have changed
+        owned, commands, stale = self._plan()  # again: the folder may have changed
         both = {n: sorted({*owned.get(n, []), *new.get(n, [])}) for n in {*owned, *new}}
-        _write_manifest(out, self.command, both)
+        _write_manifest(out, self.command, both, {**commands, **by})
         last = [n for n in self.names if n.endswith(".json") or n.endswith(".md")]
         for name in last:  # the summary goes last: it marks a whole run
             (out / name).unlink(missing_ok=True)
@@ -312,7 +331,9 @@ class OutputFolder:
             os.replace(tmp / name, target)
         for sub in sorted(p for p in tmp.rglob("*") if p.is_dir()):  # empty ones too
             (out / sub.relative_to(tmp)).mkdir(parents=True, exist_ok=True)
-        _write_manifest(out, self.command, new)
+        # what other commands wrote here stays theirs
+        others = {n: h for n, h in owned.items() if n not in new and n not in stale}
+        _write_manifest(out, self.command, {**others, **new}, {**commands, **by})
         shutil.rmtree(tmp, ignore_errors=True)
 
 
