@@ -7,6 +7,7 @@ exit status 2 and one line naming the file or column, without output.
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,119 @@ def test_parquet_read_by_column_equals_pandas(tmp_path: Path) -> None:
     ref = hpcore.load(df.reset_index(drop=True))
     assert ens.parameters == ref.parameters
     pd.testing.assert_frame_equal(ens.table, ref.table)
+
+
+# -- tables that read wrongly or crashed (review of 2026-12-03) --------------
+
+
+def test_a_separator_at_the_end_of_every_row_shifts_nothing(tmp_path: Path) -> None:
+    """Some exporters end every row with the separator: pandas took the first
+    column for row labels and shifted every name one column to the left."""
+    frame = table(200)
+    path = tmp_path / "trailing.csv"
+    lines = [",".join(frame.columns)] + [
+        ",".join(map(str, row)) + "," for row in frame.itertuples(index=False)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    ens = hpcore.load(path)
+    expected = hpcore.load(frame)
+    assert ens.metric == "acc" and ens.parameters == expected.parameters
+    pd.testing.assert_series_equal(ens.table["acc"], expected.table["acc"])
+
+
+def test_a_separator_inside_a_quoted_name_does_not_count(tmp_path: Path) -> None:
+    frame = table(100).rename(columns={"act": "layers (conv;pool;fc;bn)"})
+    path = tmp_path / "quoted.csv"
+    frame.to_csv(path, index=False, quoting=1)  # every field quoted
+    ens = hpcore.load(path)
+    assert "layers (conv;pool;fc;bn)" in ens.parameters
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b",,opt,acc\na,b,adam,0.5\nc,d,sgd,0.6\n", "columns 1, 2 of the header have"),
+        (b"PAR1\x00\x00garbage", "is a Parquet file, not '.csv' text"),
+    ],
+)
+def test_odd_headers_and_contents_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, match: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    status, _, err = cli(capsys, "report", path, "--out", tmp_path / "r")
+    assert status == 2 and match in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz", ".zip"])
+def test_a_damaged_compressed_file_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    whole = tmp_path / f"whole.csv{suffix}"
+    table(5000).to_csv(whole, index=False)
+    path = tmp_path / f"t.csv{suffix}"
+    data = whole.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    status, _, err = cli(capsys, "report", path, "--out", tmp_path / "r")
+    assert status == 2 and "Traceback" not in err
+    assert f"data file '{path}' could not be read as CSV" in err
+
+
+def test_a_name_too_long_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / ("x" * 300 + ".csv")
+    status, _, err = cli(capsys, "report", path, "--out", tmp_path / "r")
+    assert status == 2 and "cannot be opened: File name too long" in err
+
+
+def test_list_and_record_columns_are_not_parameters(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 100
+    path = tmp_path / "nested.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "opt": ["a", "b"] * (n // 2),
+                "layers": [[64, 128], [32]] * (n // 2),
+                "config": [{"x": 1}, {"x": 2}] * (n // 2),
+                "acc": [i / n for i in range(n)],
+            }
+        ),
+        path,
+    )
+    ens = hpcore.load(path)
+    assert ens.parameters == ("opt",)
+    assert "lists or records" in ens.excluded["layers"]
+    assert "[64, 128]" in ens.excluded["layers"]
+    assert "lists or records" in ens.excluded["config"]
+    with pytest.raises(hpcore.HpcoreError, match=re.escape("such as ['[0.1]'")):
+        hpcore.load(pd.DataFrame({"opt": ["a", "b"] * 50, "acc": [[0.1], [0.2]] * 50}))
+
+
+def test_column_names_on_several_levels_are_refused(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {("g", "opt"): ["a", "b"] * 50, ("m", "acc"): np.linspace(0, 1, 100)}
+    )
+    with pytest.raises(ColumnError, match="DataFrame: the column names have 2 levels"):
+        hpcore.load(frame)
+    path = tmp_path / "multi.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(
+        ColumnError, match=re.escape("multi.parquet': the column names have 2")
+    ):
+        hpcore.load(path)
+
+
+def test_an_output_name_too_long_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "t.csv"
+    table().to_csv(path, index=False)
+    out = tmp_path / ("y" * 300)
+    status, _, err = cli(capsys, "report", path, "--out", out)
+    assert status == 2 and "Traceback" not in err
+    assert f"cannot write the report folder '{out}': File name too long" in err

@@ -170,6 +170,16 @@ class OutputFolder:
             somebody else are in the way, or an input would be replaced.
         """
         out = self._folder
+        try:
+            self._check(out)
+        except OSError as err:  # e.g. a name too long for the file system
+            raise OutputError(
+                f"cannot write the {self.command} folder {str(out)!r}: "
+                f"{err.strerror or err}"
+            ) from None
+        self._plan()
+
+    def _check(self, out: Path) -> None:
         if out.exists() and not out.is_dir():
             raise OutputError(f"{self.option} {str(out)!r} exists and is not a folder")
         probe = out
@@ -191,7 +201,6 @@ class OutputFolder:
                 f"cannot write the {self.command} folder {str(out)!r}: "
                 f"{str(probe)!r} is not writable ({err.strerror or err})"
             ) from None
-        self._plan()
 
     def _plan(self) -> tuple[dict[str, list[str]], dict[str, str], set[str]]:
         """What earlier runs own here (name -> digests, name -> command), and
@@ -238,7 +247,11 @@ class OutputFolder:
                         f"{str(out)!r}; inputs are never modified: choose "
                         f"another {self.option} folder"
                     )
-            if src.is_dir() and out.resolve().is_relative_to(src.resolve()):
+            try:
+                folder = src.is_dir()
+            except OSError:  # not readable as named: loading it says why
+                folder = False
+            if folder and out.resolve().is_relative_to(src.resolve()):
                 raise OutputError(
                     f"{self.option} {str(out)!r} lies inside the input folder "
                     f"{str(src)!r}; inputs are never modified: choose a folder "

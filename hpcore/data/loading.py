@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import errno
+import lzma
 import os
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
@@ -54,6 +57,17 @@ _READERS = {
 }
 
 Source = str | PathLike[str] | pd.DataFrame
+#: What reading a damaged or unreadable file raises (a truncated ``.gz`` or
+#: ``.bz2`` ends in EOFError, a damaged ``.zip`` or ``.xz`` in their own errors).
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    lzma.LZMAError,
+    zlib.error,
+    pd.errors.ParserError,
+)
 Bins = Mapping[str, int | None]
 
 
@@ -84,8 +98,8 @@ def _header_line(path: Path) -> str:
             encoding="utf-8-sig",
             encoding_errors="replace",
         )
-    except (OSError, ValueError, pd.errors.ParserError):
-        return ""  # pandas reports the problem with the file's name
+    except _READ_ERRORS:
+        return ""  # the full read reports the problem with the file's name
     return str(first.iat[0, 0]) if first.shape[1] else ""
 
 
@@ -95,7 +109,8 @@ def _separator(path: Path, default: str) -> str:
     Semicolon-separated CSVs (common where the decimal mark is a comma) and
     tab-separated ``.txt`` files are read as such, compressed or not.
     """
-    header = _header_line(path)
+    # separators inside a quoted name ("layers (conv;pool)") do not count
+    header = re.sub(r'"(?:[^"]|"")*"', "", _header_line(path))
     counts = {sep: header.count(sep) for sep in (default, ",", ";", "\t", "|")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > counts[default] else default
@@ -111,11 +126,19 @@ def _check_header(path: Path, sep: str) -> None:
         raw = pd.read_csv(
             path, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig"
         )
-    except (OSError, ValueError, pd.errors.ParserError):
+    except _READ_ERRORS:
         return  # the full read reports it
-    names = [str(v).strip() for v in raw.iloc[0].tolist()] if len(raw) else []
+    names = [
+        "" if pd.isna(v) else str(v).strip() for v in (raw.iloc[0] if len(raw) else [])
+    ]
     index = pd.Index(names)
     dupes = sorted(set(index[index.duplicated()]))
+    if "" in dupes:
+        blank = [str(i + 1) for i, name in enumerate(names) if not name]
+        raise ColumnError(
+            f"data file {str(path)!r}: columns {', '.join(blank)} of the header have "
+            "no name; each column needs its own name"
+        )
     if dupes:
         raise ColumnError(
             f"data file {str(path)!r}: duplicate column names {fmt_list(dupes)}; "
@@ -170,6 +193,14 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     file = pq.ParquetFile(path)
     names = [str(n) for n in file.schema_arrow.names]
     meta = file.schema_arrow.pandas_metadata or {}
+    levels = meta.get("column_indexes") or []
+    if len(levels) > 1:
+        raise ColumnError(
+            f"data file {str(path)!r}: the column names have {len(levels)} levels "
+            f"(a pandas MultiIndex, such as {fmt_value(file.schema_arrow.names[0])}); "
+            "hpcore needs one name per column: flatten them before writing, e.g. "
+            "df.columns = ['_'.join(map(str, c)) for c in df.columns]"
+        )
     stored_index = {str(c) for c in meta.get("index_columns", []) if isinstance(c, str)}
     index = pd.Index(names)
     if index.has_duplicates:
@@ -251,9 +282,17 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         no rows.
     """
     p = Path(path)
-    if not p.exists():
+    if not str(path).strip():
+        raise DataSourceError("data file: the name is empty")
+    try:
+        exists, folder = p.exists(), p.is_dir()
+    except OSError as err:  # e.g. a name too long for the file system
+        raise DataSourceError(
+            f"data file {str(p)!r} cannot be opened: {err.strerror or err}"
+        ) from None
+    if not exists:
         raise DataSourceError(f"data file {str(p)!r} {_why_missing(p)}")
-    if p.is_dir():
+    if folder:
         from .nws import read_nws_folder
 
         return read_nws_folder(p)
@@ -267,16 +306,19 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         if kind == "Parquet":
             df = _read_parquet(p)
         else:
+            _not_parquet(p)
             sep = _separator(p, "\t" if kind == "TSV" else ",")
             _check_header(p, sep)
-            df = pd.read_csv(p, sep=sep)
+            # index_col=False: a separator at the end of every row (as some
+            # exporters write) is not a column of row labels
+            df = pd.read_csv(p, sep=sep, index_col=False)
             if sep != ",":
                 df = _decimal_commas(df)
     except HpcoreError:
         raise
     except pd.errors.EmptyDataError as err:
         raise DataSourceError(f"data file {str(p)!r} is empty") from err
-    except (OSError, ValueError, ImportError, pd.errors.ParserError) as err:
+    except (*_READ_ERRORS, ImportError) as err:
         raise DataSourceError(
             f"data file {str(p)!r} could not be read as {kind}: {err}"
         ) from err
@@ -285,6 +327,20 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
             f"data file {str(p)!r} has no rows (columns: {fmt_list(df.columns)})"
         )
     return df
+
+
+def _not_parquet(path: Path) -> None:
+    """Refuse a Parquet file named like a text table (it begins with PAR1)."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError:
+        return  # the full read reports it
+    if magic == b"PAR1":
+        raise DataSourceError(
+            f"data file {str(path)!r} is a Parquet file, not {_suffix(path)!r} "
+            "text; rename it to end in .parquet"
+        )
 
 
 def looks_like_metric(name: str) -> bool:
@@ -339,7 +395,7 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
     )
     bad = col.notna().to_numpy() & np.isnan(values)
     if bad.any():
-        examples = fmt_list(pd.unique(col[bad])[:3])
+        examples = _examples(col[bad])
         raise MetricError(
             f"metric column {metric!r} must be numeric; found non-numeric values "
             f"such as {examples}"
@@ -355,6 +411,25 @@ def _reserved(what: str) -> str:
         "metric hpcore adds; rename that column (e.g. "
         f"df.rename(columns={{{NORMALIZED!r}: 'normalized_input'}}))"
     )
+
+
+def _one_level(columns: pd.Index, source: str) -> None:
+    """Refuse column names on several levels (a pandas MultiIndex)."""
+    if isinstance(columns, pd.MultiIndex):
+        raise ColumnError(
+            f"{source}: the column names have {columns.nlevels} levels (such as "
+            f"{fmt_value(columns[0])}); hpcore needs one name per column: flatten "
+            "them, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]"
+        )
+
+
+def _examples(values: pd.Series, limit: int = 3) -> str:
+    """A few distinct values for a message (lists and records too)."""
+    try:
+        return fmt_list(pd.unique(values)[:limit])
+    except TypeError:  # unhashable values: lists, records (numpy arrays as lists)
+        shown = (str(v.tolist() if hasattr(v, "tolist") else v) for v in values[:100])
+        return fmt_list(list(dict.fromkeys(shown))[:limit])
 
 
 def _distinct(series: pd.Series) -> int:
@@ -401,7 +476,13 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
         ):
             return "identifier (a distinct integer on every row)"
         return None
-    distinct = _distinct(series)
+    try:
+        distinct = _distinct(series)
+    except TypeError:  # lists or records (Parquet list, struct, map columns)
+        return (
+            "its values are lists or records, not options (such as "
+            f"{_examples(series.dropna(), 1)})"
+        )
     if distinct == 0:
         return "all values missing"
     if distinct == 1:
@@ -574,6 +655,7 @@ def ensemble_from_frame(
     ``log_scale`` names numeric parameters sampled on a log scale: their bins
     are log-spaced (see :func:`hpcore.data.options.make_options`).
     """
+    _one_level(df.columns, source)
     if len(set(map(str, df.columns))) != len(df.columns):
         dupes = sorted(
             {str(c) for c in df.columns if list(map(str, df.columns)).count(str(c)) > 1}

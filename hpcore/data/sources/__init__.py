@@ -112,7 +112,7 @@ def load_source(
     when = parse_epoch(epoch)
     found = detect(source)
     if found is None:
-        if Path(os.fspath(source)).exists():
+        if _exists(Path(os.fspath(source))):
             check_plain(
                 study=study,
                 experiment=experiment,
@@ -222,6 +222,15 @@ def finish(ens: Ensemble, table: SourceTable) -> Ensemble:
 # --- recognising a source ----------------------------------------------------------
 
 
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; False where it cannot even be looked up (a
+    name too long: reading it as a table says why)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def detect(source: str | PathLike[str]) -> Found | None:
     """What kind of source ``source`` is; None for a plain table file (or no file).
 
@@ -238,7 +247,7 @@ def detect(source: str | PathLike[str]) -> Found | None:
     if text.startswith("file:"):
         return Found("mlflow", text)
     path = Path(text)
-    if not path.exists():
+    if not _exists(path):
         return None
     if path.is_dir():
         return _folder_kind(path)
