@@ -200,6 +200,18 @@ def test_page_models_are_valid_after_every_show(
         columns=list(ens.parameters),
         labels=options,
     )
+    # a new metric over the same parameters names its column anew
+    renamed = rows.rename(columns={ens.metric: "best_val_acc"})
+    page.show_networks(
+        renamed,
+        first=0,
+        total=100,
+        page_rows=20,
+        metric="best_val_acc",
+        columns=list(ens.parameters),
+        labels=options,
+    )
+    assert page.networks.columns[1].title == "best_val_acc"
     page.show_filters(options, {"dataset": ["cifar10", "stl10"]})
     page.show_cells([("optimizer", "ADAM", "activation", "ELU")])
     page.show_stamp({"selected": 1}, "?range=0.6,1")

@@ -1352,8 +1352,8 @@ class Page:
         """
         names = tuple(columns)
         widest = {n: max([len(n), *(len(o) for o in labels.get(n, ()))]) for n in names}
-        if names != self._table_columns or not self.networks.columns:
-            self._table_columns = names
+        if (metric, *names) != self._table_columns or not self.networks.columns:
+            self._table_columns = (metric, *names)
             self.networks.columns = [
                 TableColumn(field="rank", title="#", width=50),
                 TableColumn(
