@@ -888,3 +888,32 @@ def test_the_default_listens_on_loopback(tmp_path: Path) -> None:
         _, err = _stop(proc)
     assert "warning" not in err
     assert f"the page is at http://127.0.0.1:{port}/" in first
+
+
+def test_a_result_of_an_older_state_leaves_the_controls_be() -> None:
+    """Clicks faster than the views are computed: the result of an older
+    state is drawn (the views), but the checkboxes keep what the user clicked
+    since. Setting them back undid clicks in flight in the page, and the next
+    click then sent a filter the user never chose."""
+    from bokeh.document import Document
+
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(2000, seed=1)))
+    store = serve.DataStore.from_ensemble(ens, "test")
+    store.load()
+    with ThreadPoolExecutor(1) as pool:
+        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+        variant = store.variant()
+        first = ViewState()
+        session._apply(first, serve.compute_view(variant, first))
+        box = session.page.filters["dataset"]
+        older = ViewState(filters=(("dataset", ("mnist", "cifar10")),))
+        newer = ViewState(filters=(("dataset", ("svhn",)),))
+        box.active = [2]  # the user's clicks, as the page sends them
+        session.requested = newer
+        session._apply(older, serve.compute_view(variant, older))
+        assert session.shown is not None
+        assert session.shown.state.filters == older.filters  # the views
+        assert box.active == [2]  # controls: what the user asked for last
+        session._apply(newer, serve.compute_view(variant, newer))
+        assert session.shown.state.filters == newer.filters and box.active == [2]
+        session._destroyed(None)

@@ -1166,6 +1166,8 @@ class BrowserSession:
         self.page.attach(doc)
         self.requested = ViewState()
         self.shown: View | None = None
+        #: The clicked cells the sidebar lists (None: not drawn yet).
+        self._cells_shown: tuple[tuple[str, str, str, str], ...] | None = None
         self._syncing = False
         self._brush_origin = False
         self._wired = False
@@ -1497,33 +1499,12 @@ class BrowserSession:
                 metric=ens.metric,
                 group=ens.group,
             )
-            if p.metric.options != list(view.variant.metrics):
-                p.metric.options = list(view.variant.metrics)
-            p.metric.value = ens.metric
-            if p.group.options != list(view.variant.groups):
-                p.group.options = list(view.variant.groups)
-            p.group.value = ens.group or ""
-            p.normalization.value = str(ens.normalization)
-            p.show_range(
-                s.range[0],
-                s.range[1],
-                brush=latest and not self._brush_origin,
-            )
-            p.color.active = report.COLORS.index(s.color)
-            p.sort.active = SORTS.index(s.sort)
-            params = list(ens.parameters)
-            if p.primary.options != params:
-                p.primary.options = params
-            p.primary.value = str(s.primary)
-            second = ["(none)", *[q for q in params if q != s.primary]]
-            if p.secondary.options != second:
-                p.secondary.options = second
-            p.secondary.value = s.secondary or "(none)"
-            options = {q: list(ens.options(q)) for q in params}
-            if p.show_filters(options, dict(s.filters)):
-                self._wire_filters()
-            if old is None or old.state.cells != s.cells:
-                p.show_cells(s.cells)
+            options = {q: list(ens.options(q)) for q in ens.parameters}
+            # the controls show what the user asked for last: a result of an
+            # older state (drawn while the newest is computed) leaves them be,
+            # or clicks in flight would be undone in the page and lost
+            if latest:
+                self._show_controls(view, options)
             if controls_only:
                 return
             same_data = old is not None and old.variant is view.variant
@@ -1579,6 +1560,34 @@ class BrowserSession:
             )
         finally:
             self._syncing = False
+
+    def _show_controls(self, view: View, options: dict[str, list[str]]) -> None:
+        """Set the sidebar's controls to the state of ``view``."""
+        p, s = self.page, view.state
+        ens = view.variant.ensemble
+        if p.metric.options != list(view.variant.metrics):
+            p.metric.options = list(view.variant.metrics)
+        p.metric.value = ens.metric
+        if p.group.options != list(view.variant.groups):
+            p.group.options = list(view.variant.groups)
+        p.group.value = ens.group or ""
+        p.normalization.value = str(ens.normalization)
+        p.show_range(s.range[0], s.range[1], brush=not self._brush_origin)
+        p.color.active = report.COLORS.index(s.color)
+        p.sort.active = SORTS.index(s.sort)
+        params = list(ens.parameters)
+        if p.primary.options != params:
+            p.primary.options = params
+        p.primary.value = str(s.primary)
+        second = ["(none)", *[q for q in params if q != s.primary]]
+        if p.secondary.options != second:
+            p.secondary.options = second
+        p.secondary.value = s.secondary or "(none)"
+        if p.show_filters(options, dict(s.filters)):
+            self._wire_filters()
+        if self._cells_shown != tuple(s.cells):
+            self._cells_shown = tuple(s.cells)
+            p.show_cells(s.cells)
 
 
 def _csv_handler() -> type[Any]:
