@@ -172,6 +172,13 @@ def test_page_models_are_valid_after_every_show(
         metric=ens.metric,
         normalization="minmax",
     )
+    # the value axes are the server's: the stacked bars' height and a little
+    for fig, source in (
+        (page.hist_raw, page.hist_raw_source),
+        (page.hist_norm, page.hist_norm_source),
+    ):
+        tallest = max(source.data["top"])
+        assert fig.y_range.start == 0 and fig.y_range.end == tallest * 1.05
     for color in ("count", "enrichment", "count"):
         page.show_matrix(
             tables.pairs,

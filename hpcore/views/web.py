@@ -791,6 +791,10 @@ class Page:
             width=MAIN_WIDTH // 2 - 10,
             height=270,
             x_range=Range1d(start=0.0, end=1.0),
+            # set by show_histograms: BokehJS stops rescaling an automatic
+            # range after a drag on the plot (the brush), so a new filter's
+            # bars kept the old height
+            y_range=Range1d(start=0.0, end=1.0),
             tools=[],
             toolbar_location=None,
         )
@@ -813,7 +817,6 @@ class Page:
             )
         )
         fig.yaxis.axis_label = "networks"
-        fig.y_range.start = 0
         if not brush:
             legend = fig.legend[0]
             legend.orientation = "horizontal"
@@ -1073,11 +1076,18 @@ class Page:
                 f"{html.escape(b)} = {html.escape(ob)}"
                 for a, oa, b, ob in cells
             )
-            self.cells.text = f"clicked matrix cells (outlined):<br>{items}"
+            combined = (
+                "<br><i>each parameter keeps the options its cells name, as with "
+                "the filters: two cells of one block keep every pairing of their "
+                "options</i>"
+                if len(cells) > 1
+                else ""
+            )
+            self.cells.text = f"clicked matrix cells (outlined):<br>{items}{combined}"
         else:
             self.cells.text = (
                 "click a matrix cell to keep only the networks with that pair "
-                "of options"
+                "of options; more cells combine like the filters"
             )
         self.clear_cells.visible = bool(cells)
 
@@ -1091,8 +1101,15 @@ class Page:
         normalization: str,
     ) -> None:
         """Both histograms, stacked by group in ``groups`` order."""
-        _fill(self.hist_raw_source, histogram_data(raw, groups), only=False)
-        _fill(self.hist_norm_source, histogram_data(normalized, groups), only=False)
+        for fig, source, frame in (
+            (self.hist_raw, self.hist_raw_source, raw),
+            (self.hist_norm, self.hist_norm_source, normalized),
+        ):
+            data = histogram_data(frame, groups)
+            _fill(source, data, only=False)
+            tallest = float(np.max(data["top"], initial=0))
+            # room above the tallest bar, as Bokeh's automatic range leaves
+            fig.y_range.update(start=0.0, end=max(tallest, 1.0) * 1.05)
         if len(raw):
             lo = float(raw["bin_left"].min())
             hi = float(raw["bin_right"].max())
