@@ -284,6 +284,46 @@ def test_a_signal_while_writing_leaves_nothing_behind(
     assert "Traceback" not in err
 
 
+def test_an_ignored_hangup_stays_ignored(data: Path, tmp_path: Path) -> None:
+    """Under ``nohup`` (SIGHUP ignored) a closed terminal does not end the run."""
+    out = tmp_path / "rep"
+    slow = WRITER.replace(
+        "time.sleep(60)", "time.sleep(1.5); original(rep, folder, fmt)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", slow, "report", str(data), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "WRITING"
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert (out / "summary.json").is_file()
+
+
+def test_ctrl_c_while_starting_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while the commands are imported and the arguments parsed (the
+    first fraction of a second): status 130 and one line, no traceback."""
+    from hpcore.app import cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    try:
+        status = cli.main(["report"])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C while starting escaped main as a traceback")
+    assert status == 130
+    assert capsys.readouterr().err == "hpexplorer: interrupted\n"
+
+
 # --------------------------------------------- 12: one value per flag
 
 

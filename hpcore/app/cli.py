@@ -10,11 +10,10 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from ..data.errors import HpcoreError
-from .common import Command, cli_message, one_blas_thread
-from .output import Terminated, signals_end_the_run
+if TYPE_CHECKING:
+    from .common import Command
 
 
 def commands() -> dict[str, Command]:
@@ -94,7 +93,23 @@ def build_parser() -> tuple[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``hpexplorer``; returns the exit status."""
+    """Entry point of ``hpexplorer``; returns the exit status.
+
+    Ctrl-C at any point, imports and argument parsing included, ends the
+    command with status 130 and one line, never a traceback.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("hpexplorer: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from ..data.errors import HpcoreError
+    from .common import cli_message, one_blas_thread
+    from .output import Terminated, signals_end_the_run
+
     parser, children = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the command they were given to

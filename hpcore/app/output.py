@@ -374,6 +374,8 @@ def signals_end_the_run() -> Iterator[None]:
     previous = {}
     try:
         for sig in wanted:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # ignored on purpose (nohup): it stays ignored
             previous[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread: leave the handlers alone
         previous = {}
