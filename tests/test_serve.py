@@ -606,6 +606,20 @@ def test_a_port_in_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("port", ["0", "5079"])
+@pytest.mark.parametrize("host", ["999.1.1.1", "192.0.2.1"])
+def test_an_address_not_of_this_machine_is_one_line(
+    capsys: pytest.CaptureFixture[str], host: str, port: str
+) -> None:
+    """The address's fault, named as --host (192.0.2.1: TEST-NET, never local)."""
+    status, _, err = run_main(
+        ["serve", "--no-browser", "--host", host, "--port", port], capsys
+    )
+    assert status == 2 and "Traceback" not in err
+    last = err.splitlines()[-1]  # after the warning that others could see the page
+    assert last.startswith(f"hpexplorer serve: error: --host {host}: cannot listen")
+
+
 def test_websocket_origins() -> None:
     assert serve.websocket_origins("127.0.0.1", 5006) == [
         "127.0.0.1:5006",

@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import errno
 import functools
 import json
 import logging
@@ -1647,10 +1648,34 @@ def _csv_handler() -> type[Any]:
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port that is free on ``host`` right now.
+
+    Raises
+    ------
+    ServeError
+        ``host`` is no address of this machine.
+    """
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            return int(sock.getsockname()[1])
+    except OSError as err:
+        raise _listen_error(host, 0, err) from err
+
+
+def _listen_error(host: str, port: int, err: OSError) -> ServeError:
+    """The message for a failed listen: the address's fault or the port's."""
+    reason = err.strerror or str(err)
+    if isinstance(err, socket.gaierror) or err.errno == errno.EADDRNOTAVAIL:
+        return ServeError(
+            f"--host {host}: cannot listen there: {reason}; give an address "
+            f"of this machine ({LOOPBACK} for this machine only, 0.0.0.0 for "
+            "every network)"
+        )
+    return ServeError(
+        f"--port {port}: cannot listen on {host}:{port}: {reason}; "
+        "choose another port with --port"
+    )
 
 
 def websocket_origins(host: str, port: int) -> list[str]:
@@ -1694,10 +1719,7 @@ def make_server(
             unused_session_lifetime_milliseconds=30_000,
         )
     except OSError as err:
-        raise ServeError(
-            f"--port {port}: cannot listen on {host}:{port}: "
-            f"{err.strerror or err}; choose another port with --port"
-        ) from err
+        raise _listen_error(host, port, err) from err
 
 
 @dataclass
