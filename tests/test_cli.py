@@ -298,7 +298,7 @@ def test_bad_primary_after_exclusions_is_still_one_line(
     argv = ["report", str(metaqnn_path), "--metric", "final_val_acc"]
     assert cli.main([*argv, "--primary", "nope", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "primary 'nope' is not a parameter" in err[0]
+    assert len(err) == 1 and "--primary 'nope' is not a parameter" in err[0]
     assert cli.main(["report", "--params", ",,,", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [

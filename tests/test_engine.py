@@ -268,7 +268,7 @@ def test_no_group_column() -> None:
     engine = BrushEngine(ens)
     res = assert_matches(engine, (0.2, 1.0), {"q": [2]}, "p")
     assert set(res.histogram["group"]) == {"all"}
-    with pytest.raises(ParameterError, match=r"needs a parameter besides primary"):
+    with pytest.raises(ParameterError, match=r"needs a parameter besides its primary"):
         engine.query(primary="p", secondary="q")
 
 

@@ -462,11 +462,12 @@ def test_the_table_shares_no_memory_with_the_input() -> None:
 
 
 def test_no_finite_metric_is_a_clear_error_not_a_crash() -> None:
-    # every row dropped: the integer column is empty (it crashed on its first value)
+    # every row would be dropped (the integer column then crashed on its first
+    # value, later every column was "all values missing"): the metric is named
     df = pd.DataFrame(
         {"a": [1, 2, 3], "b": ["x", "y", "x"], "accuracy": [np.inf, np.inf, -np.inf]}
     )
-    with pytest.raises(ParameterError, match=r"'a': 'all values missing'"):
+    with pytest.raises(MetricError, match=r"'accuracy' has no finite values"):
         hpcore.load(df)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -372,3 +373,44 @@ def test_an_output_name_too_long_is_named(
     status, _, err = cli(capsys, "report", path, "--out", out)
     assert status == 2 and "Traceback" not in err
     assert f"cannot write the report folder '{out}': File name too long" in err
+
+
+@pytest.mark.parametrize(
+    ("acc", "match"),
+    [
+        ([np.inf] * 10, "metric column 'acc' has no finite values"),
+        ([1 + 2j] * 5 + [0.5 + 0j] * 5, "metric column 'acc' must be real numbers"),
+    ],
+)
+def test_metrics_without_real_finite_values_are_named(
+    acc: list[complex], match: str
+) -> None:
+    with pytest.raises(hpcore.HpcoreError, match=re.escape(match)):
+        hpcore.load(pd.DataFrame({"opt": ["a", "b"] * 5, "acc": acc}))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda f, e: hpcore.load(f, bins=[("lr", 3)]), "bins must map parameters"),
+        (lambda f, e: hpcore.load(f, bins={"lr": 10**20}), "must be at most 1,000"),
+        (lambda f, e: hpcore.select(e, where=[("opt", "adam")]), "where must map"),
+        (lambda f, e: hpcore.select(e, range=(True, 1)), "must be a pair (lo, hi)"),
+        (lambda f, e: hpcore.histogram(e, bins=10**9), "must be at most 10,000"),
+    ],
+)
+def test_api_arguments_of_the_wrong_kind_are_named(call: Any, match: str) -> None:
+    frame = table()
+    ens = hpcore.normalize(hpcore.load(frame))
+    with pytest.raises(hpcore.HpcoreError, match=re.escape(match)):
+        call(frame, ens)
+
+
+def test_cli_words_for_an_empty_data_name_and_a_bad_primary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = cli(capsys, "report", "", "--out", tmp_path / "r")
+    assert status == 2 and "DATA: the name is empty" in err
+    status, _, err = cli(capsys, "report", "--primary", "nope", "--out", tmp_path / "r")
+    assert status == 2 and "--primary 'nope' is not a parameter" in err
+    assert not (tmp_path / "r").exists()

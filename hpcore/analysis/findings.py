@@ -448,7 +448,8 @@ def _check_args(
     _check_settings(permutations, seed, top, alpha, method)
     if len(ens.table) < 3:
         raise HpcoreError(
-            f"discover needs at least 3 rows; the ensemble has {len(ens.table)}"
+            "finding effects needs at least 3 networks (rows); the ensemble "
+            f"has {len(ens.table)}"
         )
 
 

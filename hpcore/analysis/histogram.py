@@ -13,6 +13,10 @@ from .selection import Selection, require_normalized
 COLUMNS = ("group", "bin_left", "bin_right", "count")
 
 
+#: Most bins a histogram has (a bin is at least a pixel of any screen).
+MAX_BINS = 10_000
+
+
 def histogram_edges(
     ens: Ensemble, *, bins: int = 20, normalized: bool = False
 ) -> np.ndarray:
@@ -23,6 +27,8 @@ def histogram_edges(
     """
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise HpcoreError(f"`bins` must be a positive integer; got {bins!r}")
+    if bins > MAX_BINS:
+        raise HpcoreError(f"`bins` must be at most {MAX_BINS:,}; got {bins:,}")
     if normalized:
         require_normalized(ens, "histogram(normalized=True)")
         return np.linspace(0.0, 1.0, bins + 1)

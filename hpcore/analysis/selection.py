@@ -56,6 +56,11 @@ def resolve_where(ens: Ensemble, where: Where | None) -> dict[str, tuple[str, ..
     (``64`` for ``"64"``, ``True`` for ``"True"``).
     """
     resolved: dict[str, tuple[str, ...]] = {}
+    if where is not None and not isinstance(where, Mapping):
+        raise ParameterError(
+            "where must map parameters to their kept options (e.g. "
+            f"{{'optimizer': ['ADAM']}}); got a {type(where).__name__}"
+        )
     for name, wanted in (where or {}).items():
         if name not in ens.parameters:
             raise ParameterError(

@@ -31,9 +31,13 @@ def check_trellis_args(
             f"value must be 'normalized' or the metric {ens.metric!r}; got {value!r}"
         )
     if len(ens.parameters) - 1 - (secondary is not None) < 1:
+        besides = f"its primary {primary!r}" + (
+            f" and secondary {secondary!r}" if secondary is not None else ""
+        )
         raise ParameterError(
-            "the trellis needs a parameter besides primary and secondary; "
-            f"parameters: {list(ens.parameters)!r}"
+            f"the trellis needs a parameter besides {besides}; the parameters "
+            f"are {list(ens.parameters)!r} (the paper's views compare parameters: "
+            "a table needs at least two)"
         )
 
 

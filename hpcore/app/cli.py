@@ -114,6 +114,12 @@ def _main(argv: Sequence[str] | None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the command they were given to
         children[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    data = getattr(args, "data", None)
+    if data is not None and not str(data).strip():
+        children[args.command].error(
+            "DATA: the name is empty; name a file or folder, or leave DATA out "
+            "for the built-in ensemble"
+        )
     if not args.uses_blas:
         one_blas_thread()  # before the command imports numpy and scipy
     try:

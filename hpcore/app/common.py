@@ -67,11 +67,15 @@ def cli_message(text: str) -> str:
 
     ``parameters: missing column ...`` -> ``--params: missing column ...``;
     `` `permutations` must ...`` -> ``--permutations must ...``; ``metric=``
-    -> ``--metric``; `` `None` `` -> ``none``; `` `--range` `` -> ``--range``.
+    -> ``--metric``; ``primary 'x' ...`` -> ``--primary 'x' ...``; `` `None` ``
+    -> ``none``; `` `--range` `` -> ``--range``.
     """
     head, sep, rest = text.partition(": ")
     if sep and head in CLI_NAMES:
         text = f"{CLI_NAMES[head]}: {rest}"
+    first, space, after = text.partition(" ")  # "primary 'x' is not ..."
+    if space and first in CLI_NAMES and after.startswith("'"):
+        text = f"{CLI_NAMES[first]} {after}"
 
     def option(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)

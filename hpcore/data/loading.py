@@ -37,6 +37,8 @@ T = TypeVar("T")
 GROUP_NAME = "dataset"
 #: A non-numeric column with more distinct values than this is not a parameter.
 MAX_CATEGORIES = 50
+#: Most bins a numeric parameter can be cut into.
+MAX_BINS = 1000
 #: A non-numeric column with a distinct value on at least this share of rows is an id.
 IDENTIFIER_SHARE = 0.9
 
@@ -382,6 +384,11 @@ def _pick_metric(df: pd.DataFrame, metric: str | None) -> str:
 
 def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
     col = df[metric]
+    if pd.api.types.is_complex_dtype(col.dtype):
+        raise MetricError(
+            f"metric column {metric!r} must be real numbers; found complex "
+            f"values such as {_examples(col.dropna())}"
+        )
     if pd.api.types.is_bool_dtype(col.dtype) or not (
         pd.api.types.is_numeric_dtype(col.dtype)
         or col.dtype == object
@@ -402,6 +409,10 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
         )
     if np.isnan(values).all():
         raise MetricError(f"metric column {metric!r} has no values (all missing)")
+    if not np.isfinite(values).any():
+        raise MetricError(
+            f"metric column {metric!r} has no finite values (all infinite or missing)"
+        )
     return values
 
 
@@ -500,6 +511,11 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
 
 
 def _check_bins(bins: Bins | None, parameters: Sequence[str], df: pd.DataFrame) -> None:
+    if bins is not None and not isinstance(bins, Mapping):
+        raise ParameterError(
+            "bins must map parameters to a number of bins or None (e.g. "
+            f"{{'lr': 4}}); got a {type(bins).__name__}"
+        )
     for name, k in (bins or {}).items():
         if name not in parameters:
             raise ParameterError(
@@ -511,6 +527,11 @@ def _check_bins(bins: Bins | None, parameters: Sequence[str], df: pd.DataFrame) 
             raise ParameterError(
                 f"bins: the number of bins for {name!r} must be an integer >= 2 "
                 f"or `None` to keep raw values; got {fmt_value(k)}"
+            )
+        if k > MAX_BINS:
+            raise ParameterError(
+                f"bins: the number of bins for {name!r} must be at most "
+                f"{MAX_BINS:,} (each bin is an option of the matrix); got {k:,}"
             )
         if not is_numeric(df[name]):
             raise ParameterError(

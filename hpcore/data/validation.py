@@ -63,8 +63,8 @@ def check_interval(name: str, value: object) -> tuple[float, float]:
         if isinstance(value, str) or not isinstance(value, Iterable):
             raise TypeError("not iterable")
         pair = list(value)
-        if len(pair) != 2:
-            raise ValueError("not a pair")
+        if len(pair) != 2 or any(isinstance(v, bool | str | bytes) for v in pair):
+            raise ValueError("not a pair of numbers")
         lo, hi = float(pair[0]), float(pair[1])
     except (TypeError, ValueError) as err:
         raise SelectionError(
