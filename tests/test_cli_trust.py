@@ -245,6 +245,33 @@ def test_a_symlink_loop_is_named_as_such(run_main: Run, tmp_path: Path) -> None:
     assert "is a symbolic link to" in err and "which does not exist" in err
 
 
+def test_an_unwritable_parent_of_an_existing_folder_fails_first(
+    tmp_path: Path,
+) -> None:
+    """The report goes into a temporary sibling of --out first: a read-only
+    parent is found by the check before any work, and named."""
+    import shutil
+
+    parent = tmp_path / "ro"
+    (parent / "out").mkdir(parents=True)
+    command = [sys.executable, "-m", "hpcore.app.cli", "report", "--out",
+               str(parent / "out")]  # fmt: skip
+    if os.geteuid() == 0:  # root writes anywhere: drop that for the run
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
+        caps = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}",
+                   *command]  # fmt: skip
+    parent.chmod(0o555)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        parent.chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    assert f"'{parent}' is not writable" in done.stderr
+    assert "loading" not in done.stderr and "drawing" not in done.stderr
+
+
 # ----------------------------------------------------------- 9: signals
 
 

@@ -182,25 +182,29 @@ class OutputFolder:
     def _check(self, out: Path) -> None:
         if out.exists() and not out.is_dir():
             raise OutputError(f"{self.option} {str(out)!r} exists and is not a folder")
-        probe = out
-        while not probe.exists() and not probe.is_symlink():
-            if probe.parent == probe:
-                break
-            probe = probe.parent
-        if not probe.is_dir():
-            raise OutputError(
-                f"cannot create the {self.command} folder {str(out)!r}: "
-                f"{str(probe)!r} is not a folder"
-            )
-        try:  # a real probe: permissions, read-only mounts, /proc ...
-            test = probe / f".{out.name or 'out'}.probe-{secrets.token_hex(4)}"
-            test.mkdir()
-            test.rmdir()
-        except OSError as err:
-            raise OutputError(
-                f"cannot write the {self.command} folder {str(out)!r}: "
-                f"{str(probe)!r} is not writable ({err.strerror or err})"
-            ) from None
+        # the files go into the folder, through a temporary sibling: both the
+        # folder (or its nearest existing ancestor) and its parent's must take
+        # new entries
+        for start in dict.fromkeys((out, out.parent)):
+            probe = start
+            while not probe.exists() and not probe.is_symlink():
+                if probe.parent == probe:
+                    break
+                probe = probe.parent
+            if not probe.is_dir():
+                raise OutputError(
+                    f"cannot create the {self.command} folder {str(out)!r}: "
+                    f"{str(probe)!r} is not a folder"
+                )
+            try:  # a real probe: permissions, read-only mounts, /proc ...
+                test = probe / f".{out.name or 'out'}.probe-{secrets.token_hex(4)}"
+                test.mkdir()
+                test.rmdir()
+            except OSError as err:
+                raise OutputError(
+                    f"cannot write the {self.command} folder {str(out)!r}: "
+                    f"{str(probe)!r} is not writable ({err.strerror or err})"
+                ) from None
 
     def _plan(self) -> tuple[dict[str, list[str]], dict[str, str], set[str]]:
         """What earlier runs own here (name -> digests, name -> command), and
