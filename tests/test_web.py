@@ -236,3 +236,30 @@ def test_page_models_are_valid_after_every_show(
     assert len(page.matrix.x_range.factors) == n_x
     assert page.status.title.text == "status"
     assert page.error.visible and not page.message.visible
+
+
+def test_trellis_labels_fit_their_room() -> None:
+    """Row titles run along 110-pixel rows and group names sit under their
+    panels: too long ones are shortened (an ellipsis), alike for every row,
+    and shortened names never collide (they are the axis' factors)."""
+    assert web.row_titles("dataset", ["mnist", "svhn"]) == [
+        "dataset = mnist",
+        "dataset = svhn",
+    ]
+    # one title too long: every row shows its option alone
+    assert web.row_titles("optimizer", ["ADAM", "RMSProp", "Momentum SGD"]) == [
+        "ADAM",
+        "RMSProp",
+        "Momentum SGD",
+    ]
+    long = web.row_titles("p", ["a" * 40])[0]
+    assert long.endswith("\u2026") and len(long) * web.GROUP_CHAR_PX <= 110
+    many = [(f"param_{i:02d}", str(j)) for i in range(12) for j in range(4)]
+    one = [("augmentation", "True"), ("optimizer", "ADAM"), ("activation", "ELU")]
+    shown = web.group_labels(many[:36] + one)
+    assert shown["augmentation"].endswith("\u2026")
+    assert shown["param_00"] == "param_00"
+    assert len(set(shown.values())) == len(shown)
+    # names that would shorten alike stay whole
+    alike = web.group_labels(many[:40] + [("width_conv", "1"), ("width_fc", "1")])
+    assert alike["width_conv"] == "width_conv" and alike["width_fc"] == "width_fc"

@@ -256,6 +256,63 @@ class TrellisLayout:
     secondaries: tuple[str, ...]
     primary: str
     secondary: str | None
+    #: Each panel parameter's name on the axis, shortened ("augmentat\u2026")
+    #: where its group is too narrow for it (parameter, shown).
+    shown: tuple[tuple[str, str], ...] = ()
+
+    def label(self, parameter: str) -> str:
+        """``parameter`` as the axis shows it (the factors' first level)."""
+        return dict(self.shown).get(parameter, parameter)
+
+
+#: Width of the trellis' figures' frames, in pixels, at most.
+TRELLIS_FRAME = MAIN_WIDTH - 200
+#: Option slots between two panels of the trellis (the factor range's
+#: group padding).
+TRELLIS_GAP = 1.0
+#: Pixels per character of a trellis group label or row title (12 px bold;
+#: measured ~6 in Chromium, with room).
+GROUP_CHAR_PX = 6.5
+
+
+def trellis_slot(n_factors: int) -> int:
+    """Pixels per option of the trellis' axis."""
+    return int(np.clip(TRELLIS_FRAME / max(n_factors, 1), 16, 48))
+
+
+def group_labels(factors: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Each panel parameter's axis label: its name, or where its group (its
+    options and the gap) is narrower than the name, a shortened one ending
+    in an ellipsis. Names that would shorten alike stay whole."""
+    sizes: dict[str, int] = {}
+    for param, _ in factors:
+        sizes[param] = sizes.get(param, 0) + 1
+    n = max(len(factors), 1)
+    units = n + TRELLIS_GAP * (len(sizes) - 1) + 0.04 * n  # as the axis spaces
+    px = trellis_slot(n) * n / units
+    shown = {}
+    for param, size in sizes.items():
+        fit = max(int((size + TRELLIS_GAP) * px / GROUP_CHAR_PX), 2)
+        shown[param] = param if len(param) <= fit else param[: fit - 1] + "\u2026"
+    taken: dict[str, int] = {}
+    for name in shown.values():
+        taken[name] = taken.get(name, 0) + 1
+    return {p: (s if taken[s] == 1 else p) for p, s in shown.items()}
+
+
+#: Height of a trellis row's frame, in pixels (its title runs along it).
+TRELLIS_ROW_PX = 110
+
+
+def row_titles(primary: str, options: Sequence[str]) -> list[str]:
+    """The trellis rows' titles, along their sides: ``primary = option``
+    where every one fits, else the options alone (the trellis' heading names
+    the primary), each shortened with an ellipsis where even that is too long."""
+    fit = int(TRELLIS_ROW_PX / GROUP_CHAR_PX)
+    full = [f"{primary} = {option}" for option in options]
+    if all(len(text) <= fit for text in full):
+        return full
+    return [o if len(o) <= fit else o[: fit - 1] + "\u2026" for o in options]
 
 
 def trellis_layout(
@@ -275,7 +332,8 @@ def trellis_layout(
     secondaries: tuple[str, ...] = ()
     if secondary is not None:
         secondaries = tuple(dict.fromkeys(_texts(trellis["secondary"])))
-    return TrellisLayout(factors, primaries, secondaries, primary, secondary)
+    shown = tuple(group_labels(factors).items())
+    return TrellisLayout(factors, primaries, secondaries, primary, secondary, shown)
 
 
 def _dodge(n: int) -> np.ndarray:
@@ -318,7 +376,10 @@ def trellis_data(
     count = trellis["count"].to_numpy(dtype=np.int64)
     lo = trellis["ci_low"].to_numpy(dtype=np.float64)
     hi = trellis["ci_high"].to_numpy(dtype=np.float64)
-    x = [[p, o, float(d)] for p, o, d in zip(params, options, offsets, strict=True)]
+    x = [
+        [layout.label(p), o, float(d)]
+        for p, o, d in zip(params, options, offsets, strict=True)
+    ]
     points = {
         "parameter": params,
         "option": options,
@@ -1265,23 +1326,24 @@ class Page:
         return head + " &nbsp; ".join(items) + tail
 
     def _trellis_figures(self, layout: TrellisLayout, metric: str) -> list[Any]:
-        factors = list(layout.factors)
-        slot = int(np.clip((MAIN_WIDTH - 200) / max(len(factors), 1), 16, 48))
+        factors = [(layout.label(p), o) for p, o in layout.factors]
+        slot = trellis_slot(len(factors))
         x_range = FactorRange(
-            factors=list(factors), group_padding=1.0, range_padding=0.02
+            factors=factors, group_padding=TRELLIS_GAP, range_padding=0.02
         )
         figures = []
         n = len(layout.primaries)
+        titles = row_titles(layout.primary, layout.primaries)
         for k, option in enumerate(layout.primaries):
             fig: Any = figure(
                 name=f"trellis:{option}",
                 x_range=x_range,
                 y_range=self.trellis_range,
                 frame_width=slot * max(len(factors), 1),
-                frame_height=110,
+                frame_height=TRELLIS_ROW_PX,
                 tools=[],
                 toolbar_location=None,
-                title=f"{layout.primary} = {option}",
+                title=titles[k],
                 title_location="right",
                 min_border_left=60,
             )
