@@ -931,3 +931,33 @@ def test_a_result_of_an_older_state_leaves_the_controls_be() -> None:
         session._apply(newer, serve.compute_view(variant, newer))
         assert session.shown.state.filters == newer.filters and box.active == [2]
         session._destroyed(None)
+
+
+def test_a_typed_end_past_the_other_moves_it_along() -> None:
+    """Typing a 'from' above 'to' (moving the range up, 'from' first) was an
+    error that reverted the value; the other end now follows the typed one."""
+    from bokeh.document import Document
+
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(500, seed=1)))
+    store = serve.DataStore.from_ensemble(ens, "test")
+    store.load()
+    with ThreadPoolExecutor(1) as pool:
+        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+        variant = store.variant()
+        start = ViewState(range=(0.2, 0.3))
+        session.requested = start
+        session._apply(start, serve.compute_view(variant, start))
+        assert session.page.range_hi.value == 0.3
+
+        def shown() -> tuple[float, float]:  # the server draws what was asked
+            state = session.requested
+            session._apply(state, serve.compute_view(variant, state))
+            return session.page.range_lo.value, session.page.range_hi.value
+
+        session.page.range_lo.value = 0.5  # the page's message, as typed
+        assert session.requested.range == (0.5, 0.5) and shown() == (0.5, 0.5)
+        session.page.range_hi.value = 0.1
+        assert session.requested.range == (0.1, 0.1) and shown() == (0.1, 0.1)
+        session.page.range_hi.value = 0.8
+        assert session.requested.range == (0.1, 0.8) and shown() == (0.1, 0.8)
+        session._destroyed(None)

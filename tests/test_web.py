@@ -261,5 +261,5 @@ def test_trellis_labels_fit_their_room() -> None:
     assert shown["param_00"] == "param_00"
     assert len(set(shown.values())) == len(shown)
     # names that would shorten alike stay whole
-    alike = web.group_labels(many[:40] + [("width_conv", "1"), ("width_fc", "1")])
+    alike = web.group_labels([*many[:40], ("width_conv", "1"), ("width_fc", "1")])
     assert alike["width_conv"] == "width_conv" and alike["width_fc"] == "width_fc"

@@ -1276,8 +1276,8 @@ class BrowserSession:
         p, on = self.page, self._changed
         p.brush.on_change("left", on(lambda _v: self._on_brush()))
         p.brush.on_change("right", on(lambda _v: self._on_brush()))
-        p.range_lo.on_change("value", on(lambda _v: self._on_typed()))
-        p.range_hi.on_change("value", on(lambda _v: self._on_typed()))
+        p.range_lo.on_change("value", on(lambda _v: self._on_typed("lo")))
+        p.range_hi.on_change("value", on(lambda _v: self._on_typed("hi")))
         p.color.on_change(
             "active", on(lambda v: self._change(color=report.COLORS[int(v or 0)]))
         )
@@ -1337,11 +1337,14 @@ class BrowserSession:
         if (lo, hi) != self.requested.range:
             self._submit(self.requested.with_range(lo, hi), brush=True)
 
-    def _on_typed(self) -> None:
+    def _on_typed(self, end: str) -> None:
         lo, hi = self.page.range_lo.value, self.page.range_hi.value
         if lo is None or hi is None:
             return
-        self._submit(self.requested.with_range(float(lo), float(hi)), brush=False)
+        lo, hi = float(lo), float(hi)
+        if lo > hi:  # the end typed last moves the other along (no error)
+            lo, hi = (lo, lo) if end == "lo" else (hi, hi)
+        self._submit(self.requested.with_range(lo, hi), brush=False)
 
     def _on_secondary(self, value: Any) -> None:
         secondary = None if value in (None, "", "(none)") else str(value)
