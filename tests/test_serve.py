@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import html
 import json
 import shlex
 import signal
@@ -960,4 +961,23 @@ def test_a_typed_end_past_the_other_moves_it_along() -> None:
         assert session.requested.range == (0.1, 0.1) and shown() == (0.1, 0.1)
         session.page.range_hi.value = 0.8
         assert session.requested.range == (0.1, 0.8) and shown() == (0.1, 0.8)
+        session._destroyed(None)
+
+
+def test_unchecking_the_last_option_is_said_in_the_pages_words() -> None:
+    from bokeh.document import Document
+
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(500, seed=1)))
+    store = serve.DataStore.from_ensemble(ens, "test")
+    store.load()
+    with ThreadPoolExecutor(1) as pool:
+        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+        state = ViewState(filters=(("dataset", ("svhn",)),))
+        session.requested = state
+        session._apply(state, serve.compute_view(store.variant(), state))
+        session.page.filters["dataset"].active = []
+        shown = html.unescape(session.page.error.text)
+        assert "keep at least one option of 'dataset' checked" in shown
+        assert "--where" not in session.page.error.text
+        assert session.requested.filters == state.filters
         session._destroyed(None)

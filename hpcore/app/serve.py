@@ -1315,6 +1315,11 @@ class BrowserSession:
     def _filter_callback(self, name: str, box: Any) -> Callable[[Any], None]:
         def changed(active: Any) -> None:
             checked = [box.labels[i] for i in active]
+            if not checked:  # said in the page's words, not --where's
+                raise ServeError(
+                    f"keep at least one option of {name!r} checked: with none, "
+                    "no network would be left"
+                )
             self._submit(self.requested.with_filter(name, checked, list(box.labels)))
 
         return changed
