@@ -277,6 +277,21 @@ def test_a_separator_at_the_end_of_every_row_shifts_nothing(tmp_path: Path) -> N
     pd.testing.assert_series_equal(ens.table["acc"], expected.table["acc"])
 
 
+def test_row_labels_before_the_fields_are_still_row_labels(tmp_path: Path) -> None:
+    """R's write.table: a header one field shorter than the rows, each row
+    starting with its label; pandas reads the labels as the index."""
+    frame = table(200)
+    path = tmp_path / "r.csv"
+    lines = [",".join(frame.columns)] + [
+        f'"{i + 1}",' + ",".join(map(str, row))
+        for i, row in enumerate(frame.itertuples(index=False))
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    ens = hpcore.load(path)
+    assert ens.parameters == hpcore.load(frame).parameters
+    assert ens.table["acc"].tolist() == frame["acc"].tolist()
+
+
 def test_a_separator_inside_a_quoted_name_does_not_count(tmp_path: Path) -> None:
     frame = table(100).rename(columns={"act": "layers (conv;pool;fc;bn)"})
     path = tmp_path / "quoted.csv"

@@ -126,13 +126,17 @@ def _check_header(path: Path, sep: str) -> None:
     """
     try:
         raw = pd.read_csv(
-            path, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig"
+            path,
+            sep=sep,
+            header=None,
+            nrows=1,
+            dtype=str,
+            encoding="utf-8-sig",
+            keep_default_na=False,  # a column named NA is named
         )
     except _READ_ERRORS:
         return  # the full read reports it
-    names = [
-        "" if pd.isna(v) else str(v).strip() for v in (raw.iloc[0] if len(raw) else [])
-    ]
+    names = [str(v).strip() for v in (raw.iloc[0] if len(raw) else [])]
     index = pd.Index(names)
     dupes = sorted(set(index[index.duplicated()]))
     if "" in dupes:
@@ -311,9 +315,9 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
             _not_parquet(p)
             sep = _separator(p, "\t" if kind == "TSV" else ",")
             _check_header(p, sep)
-            # index_col=False: a separator at the end of every row (as some
-            # exporters write) is not a column of row labels
-            df = pd.read_csv(p, sep=sep, index_col=False)
+            df = pd.read_csv(p, sep=sep)
+            if _trailing_separator(p, sep, df):
+                df = pd.read_csv(p, sep=sep, index_col=False)
             if sep != ",":
                 df = _decimal_commas(df)
     except HpcoreError:
@@ -329,6 +333,31 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
             f"data file {str(p)!r} has no rows (columns: {fmt_list(df.columns)})"
         )
     return df
+
+
+def _trailing_separator(path: Path, sep: str, df: pd.DataFrame) -> bool:
+    """Whether every row ends with a separator the header does not have.
+
+    Rows one field longer than the header are read by pandas as row labels
+    and fields (R's ``write.table`` writes such tables); when the extra field
+    is an empty one at the end of every row (as some exporters write), it is
+    not a column, and the labels would shift every name one column left.
+    """
+    if isinstance(df.index, pd.RangeIndex) or not len(df.columns):
+        return False
+    if not df.iloc[:, -1].isna().all():
+        return False  # the last column holds values: real row labels
+    rows = pd.read_csv(
+        path,
+        sep=sep,
+        header=None,
+        skiprows=1,
+        dtype=str,
+        keep_default_na=False,
+        index_col=False,
+        usecols=[len(df.columns)],
+    )
+    return bool((rows.iloc[:, 0] == "").all())
 
 
 def _not_parquet(path: Path) -> None:
