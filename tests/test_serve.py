@@ -608,7 +608,7 @@ def test_a_port_in_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("port", ["0", "5079"])
-@pytest.mark.parametrize("host", ["999.1.1.1", "192.0.2.1"])
+@pytest.mark.parametrize("host", ["999.1.1.1", "192.0.2.1", "::1"])
 def test_an_address_not_of_this_machine_is_one_line(
     capsys: pytest.CaptureFixture[str], host: str, port: str
 ) -> None:
@@ -618,7 +618,8 @@ def test_an_address_not_of_this_machine_is_one_line(
     )
     assert status == 2 and "Traceback" not in err
     last = err.splitlines()[-1]  # after the warning that others could see the page
-    assert last.startswith(f"hpexplorer serve: error: --host {host}: cannot listen")
+    reason = "IPv6 addresses are not" if ":" in host else "cannot listen"
+    assert last.startswith(f"hpexplorer serve: error: --host {host}: {reason}")
 
 
 def test_websocket_origins() -> None:
@@ -980,4 +981,33 @@ def test_unchecking_the_last_option_is_said_in_the_pages_words() -> None:
         assert "keep at least one option of 'dataset' checked" in shown
         assert "--where" not in session.page.error.text
         assert session.requested.filters == state.filters
+        session._destroyed(None)
+
+
+def test_a_refused_click_while_a_request_is_computed_keeps_that_request() -> None:
+    """A refused change (the last option unchecked) puts the controls back
+    to the request being computed, not to the older state on show: that made
+    the request's result stale when it came, so its controls were never
+    shown."""
+    from bokeh.document import Document
+
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(500, seed=1)))
+    store = serve.DataStore.from_ensemble(ens, "test")
+    store.load()
+    with ThreadPoolExecutor(1) as pool:
+        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+        variant = store.variant()
+        first = ViewState()
+        session.requested = first
+        session._apply(first, serve.compute_view(variant, first))
+        session.page.primary.value = "lrate"  # the user's choice, in flight
+        asked = session.requested
+        assert asked.primary == "lrate"
+        session.page.filters["dataset"].active = []  # refused
+        assert session.requested == asked
+        assert session.page.primary.value == "lrate"
+        assert list(session.page.filters["dataset"].active) == [0, 1, 2, 3, 4]
+        session._apply(asked, serve.compute_view(variant, asked))  # its result
+        assert session.shown is not None and session.shown.state.primary == "lrate"
+        assert session.page.primary.value == "lrate"
         session._destroyed(None)

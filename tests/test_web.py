@@ -260,6 +260,9 @@ def test_trellis_labels_fit_their_room() -> None:
     assert shown["augmentation"].endswith("\u2026")
     assert shown["param_00"] == "param_00"
     assert len(set(shown.values())) == len(shown)
-    # names that would shorten alike stay whole
+    # names that would shorten alike keep their ends too
     alike = web.group_labels([*many[:40], ("width_conv", "1"), ("width_fc", "1")])
-    assert alike["width_conv"] == "width_conv" and alike["width_fc"] == "width_fc"
+    conv, fc = alike["width_conv"], alike["width_fc"]
+    assert conv != fc and "\u2026" in conv and "\u2026" in fc
+    assert conv.startswith("w") and conv.endswith("nv") and fc.endswith("fc")
+    assert len(conv) < len("width_conv") and len(fc) < len("width_fc")

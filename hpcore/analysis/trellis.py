@@ -36,8 +36,9 @@ def check_trellis_args(
         )
         raise ParameterError(
             f"the trellis needs a parameter besides {besides}; the parameters "
-            f"are {list(ens.parameters)!r} (the paper's views compare parameters: "
-            "a table needs at least two)"
+            f"are {list(ens.parameters)!r} (a trellis needs "
+            f"{3 if secondary is not None else 2} parameters with "
+            f"{'a' if secondary is not None else 'no'} secondary)"
         )
 
 

@@ -1484,8 +1484,24 @@ class BrowserSession:
             self._idle()
 
     def _resync(self) -> None:
-        if self.shown is not None:
-            self._draw(self.shown, latest=True, controls_only=True)
+        """Put the controls back after a refused change: to the newest
+        request while its views are computed (those of an older state may be
+        shown; resetting to them made the request's result stale, and the
+        sidebar then never showed it), else to the shown state."""
+        view = self.shown
+        if view is None:
+            return
+        want = self.requested
+        if want != view.state:
+            store = self.app.store
+            same_data = (
+                store.cached(want.metric, want.group, want.normalization)
+                is view.variant
+            )
+            if not same_data or want.primary is None:
+                return  # the request's result sets the controls
+            view = dataclasses.replace(view, state=want)
+        self._draw(view, latest=True, controls_only=True)
 
     def _draw(self, view: View, *, latest: bool, controls_only: bool = False) -> None:
         p, s, t = self.page, view.state, view.tables
@@ -1663,12 +1679,24 @@ def free_port(host: str = LOOPBACK) -> int:
     ServeError
         ``host`` is no address of this machine.
     """
+    _check_host(host)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((host, 0))
             return int(sock.getsockname()[1])
     except OSError as err:
         raise _listen_error(host, 0, err) from err
+
+
+def _check_host(host: str) -> None:
+    """Refuse an IPv6 address: Bokeh's check of the page's origin takes
+    ``host:port`` only (it refused ``::1:5006`` with a traceback)."""
+    if ":" in host:
+        raise ServeError(
+            f"--host {host}: IPv6 addresses are not supported (the Bokeh server "
+            "checks the page's origin as host:port); give an IPv4 address "
+            f"({LOOPBACK}, 0.0.0.0) or a host name"
+        )
 
 
 def _listen_error(host: str, port: int, err: OSError) -> ServeError:
@@ -1714,6 +1742,7 @@ def make_server(
         app.sessions += 1
         BrowserSession(doc, app)
 
+    _check_host(host)
     try:
         return Server(
             {"/": Application(FunctionHandler(session))},

@@ -57,13 +57,21 @@ def require_columns(
         )
 
 
+def _not_a_number(value: object) -> bool:
+    """Text and booleans (numpy's too), which float() would take."""
+    kind = type(value)
+    return isinstance(value, bool | str | bytes) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    )
+
+
 def check_interval(name: str, value: object) -> tuple[float, float]:
     """Validate a closed sub-interval of [0, 1] given as a pair ``(lo, hi)``."""
     try:
         if isinstance(value, str) or not isinstance(value, Iterable):
             raise TypeError("not iterable")
         pair = list(value)
-        if len(pair) != 2 or any(isinstance(v, bool | str | bytes) for v in pair):
+        if len(pair) != 2 or any(_not_a_number(v) for v in pair):
             raise ValueError("not a pair of numbers")
         lo, hi = float(pair[0]), float(pair[1])
     except (TypeError, ValueError) as err:

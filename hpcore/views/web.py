@@ -282,22 +282,39 @@ def trellis_slot(n_factors: int) -> int:
 
 def group_labels(factors: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Each panel parameter's axis label: its name, or where its group (its
-    options and the gap) is narrower than the name, a shortened one ending
-    in an ellipsis. Names that would shorten alike stay whole."""
+    options and the gap) is narrower than the name, a shortened one: its
+    start and an ellipsis, or where two would read alike, its start, an
+    ellipsis and its end (``d…conv``, ``d…h_fc``). Names that shorten alike
+    both ways stay whole."""
     sizes: dict[str, int] = {}
     for param, _ in factors:
         sizes[param] = sizes.get(param, 0) + 1
     n = max(len(factors), 1)
     units = n + TRELLIS_GAP * (len(sizes) - 1) + 0.04 * n  # as the axis spaces
     px = trellis_slot(n) * n / units
-    shown = {}
-    for param, size in sizes.items():
-        fit = max(int((size + TRELLIS_GAP) * px / GROUP_CHAR_PX), 2)
-        shown[param] = param if len(param) <= fit else param[: fit - 1] + "\u2026"
-    taken: dict[str, int] = {}
-    for name in shown.values():
-        taken[name] = taken.get(name, 0) + 1
-    return {p: (s if taken[s] == 1 else p) for p, s in shown.items()}
+    fits = {
+        p: max(int((size + TRELLIS_GAP) * px / GROUP_CHAR_PX), 3)
+        for p, size in sizes.items()
+    }
+
+    def head(p: str) -> str:  # "augmentat…"
+        return p if len(p) <= fits[p] else p[: fits[p] - 1] + "\u2026"
+
+    def ends(p: str) -> str:  # "d…conv", "d…h_fc": tells depth_conv from depth_fc
+        if len(p) <= fits[p]:
+            return p
+        tail = (fits[p] - 1) // 2 + (fits[p] - 1) % 2
+        return p[: fits[p] - 1 - tail] + "\u2026" + p[len(p) - tail :]
+
+    shown: dict[str, str] = {}
+    for way in (head, ends):
+        names = {p: way(p) for p in sizes if p not in shown}
+        counts: dict[str, int] = {}
+        for name in [*shown.values(), *names.values()]:
+            counts[name] = counts.get(name, 0) + 1
+        shown |= {p: n for p, n in names.items() if counts[n] == 1}
+    # names that shorten alike both ways stay whole
+    return {p: shown.get(p, p) for p in sizes}
 
 
 #: Height of a trellis row's frame, in pixels (its title runs along it).
