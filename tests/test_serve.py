@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import html
 import json
@@ -906,54 +907,59 @@ def test_the_default_listens_on_loopback(tmp_path: Path) -> None:
     assert f"the page is at http://127.0.0.1:{port}/" in first
 
 
+@contextlib.contextmanager
+def page_session(rows: int = 500) -> Iterator[tuple[serve.BrowserSession, Any]]:
+    """A browser session of the server's code on a document without a
+    browser (the page's messages are property changes), and its data."""
+    from bokeh.document import Document
+
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(rows, seed=1)))
+    store = serve.DataStore.from_ensemble(ens, "test")
+    store.load()
+    with ThreadPoolExecutor(1) as pool:
+        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+        try:
+            yield session, store.variant()
+        finally:
+            session._destroyed(None)
+
+
+def arrive(session: serve.BrowserSession, variant: Any, state: ViewState) -> None:
+    """The result of ``state`` comes back to the session."""
+    session._apply(state, serve.compute_view(variant, state))
+
+
 def test_a_result_of_an_older_state_leaves_the_controls_be() -> None:
     """Clicks faster than the views are computed: the result of an older
     state is drawn (the views), but the checkboxes keep what the user clicked
     since. Setting them back undid clicks in flight in the page, and the next
     click then sent a filter the user never chose."""
-    from bokeh.document import Document
-
-    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(2000, seed=1)))
-    store = serve.DataStore.from_ensemble(ens, "test")
-    store.load()
-    with ThreadPoolExecutor(1) as pool:
-        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
-        variant = store.variant()
-        first = ViewState()
-        session._apply(first, serve.compute_view(variant, first))
+    with page_session(2000) as (session, variant):
+        arrive(session, variant, ViewState())
         box = session.page.filters["dataset"]
         older = ViewState(filters=(("dataset", ("mnist", "cifar10")),))
         newer = ViewState(filters=(("dataset", ("svhn",)),))
         box.active = [2]  # the user's clicks, as the page sends them
         session.requested = newer
-        session._apply(older, serve.compute_view(variant, older))
+        arrive(session, variant, older)
         assert session.shown is not None
         assert session.shown.state.filters == older.filters  # the views
         assert box.active == [2]  # controls: what the user asked for last
-        session._apply(newer, serve.compute_view(variant, newer))
+        arrive(session, variant, newer)
         assert session.shown.state.filters == newer.filters and box.active == [2]
-        session._destroyed(None)
 
 
 def test_a_typed_end_past_the_other_moves_it_along() -> None:
     """Typing a 'from' above 'to' (moving the range up, 'from' first) was an
     error that reverted the value; the other end now follows the typed one."""
-    from bokeh.document import Document
-
-    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(500, seed=1)))
-    store = serve.DataStore.from_ensemble(ens, "test")
-    store.load()
-    with ThreadPoolExecutor(1) as pool:
-        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
-        variant = store.variant()
+    with page_session() as (session, variant):
         start = ViewState(range=(0.2, 0.3))
         session.requested = start
-        session._apply(start, serve.compute_view(variant, start))
+        arrive(session, variant, start)
         assert session.page.range_hi.value == 0.3
 
         def shown() -> tuple[float, float]:  # the server draws what was asked
-            state = session.requested
-            session._apply(state, serve.compute_view(variant, state))
+            arrive(session, variant, session.requested)
             return session.page.range_lo.value, session.page.range_hi.value
 
         session.page.range_lo.value = 0.5  # the page's message, as typed
@@ -962,26 +968,18 @@ def test_a_typed_end_past_the_other_moves_it_along() -> None:
         assert session.requested.range == (0.1, 0.1) and shown() == (0.1, 0.1)
         session.page.range_hi.value = 0.8
         assert session.requested.range == (0.1, 0.8) and shown() == (0.1, 0.8)
-        session._destroyed(None)
 
 
 def test_unchecking_the_last_option_is_said_in_the_pages_words() -> None:
-    from bokeh.document import Document
-
-    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(500, seed=1)))
-    store = serve.DataStore.from_ensemble(ens, "test")
-    store.load()
-    with ThreadPoolExecutor(1) as pool:
-        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+    with page_session() as (session, variant):
         state = ViewState(filters=(("dataset", ("svhn",)),))
         session.requested = state
-        session._apply(state, serve.compute_view(store.variant(), state))
+        arrive(session, variant, state)
         session.page.filters["dataset"].active = []
         shown = html.unescape(session.page.error.text)
         assert "keep at least one option of 'dataset' checked" in shown
         assert "--where" not in session.page.error.text
         assert session.requested.filters == state.filters
-        session._destroyed(None)
 
 
 def test_a_refused_click_while_a_request_is_computed_keeps_that_request() -> None:
@@ -989,17 +987,9 @@ def test_a_refused_click_while_a_request_is_computed_keeps_that_request() -> Non
     to the request being computed, not to the older state on show: that made
     the request's result stale when it came, so its controls were never
     shown."""
-    from bokeh.document import Document
-
-    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(500, seed=1)))
-    store = serve.DataStore.from_ensemble(ens, "test")
-    store.load()
-    with ThreadPoolExecutor(1) as pool:
-        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
-        variant = store.variant()
-        first = ViewState()
-        session.requested = first
-        session._apply(first, serve.compute_view(variant, first))
+    with page_session() as (session, variant):
+        session.requested = ViewState()
+        arrive(session, variant, ViewState())
         session.page.primary.value = "lrate"  # the user's choice, in flight
         asked = session.requested
         assert asked.primary == "lrate"
@@ -1007,7 +997,6 @@ def test_a_refused_click_while_a_request_is_computed_keeps_that_request() -> Non
         assert session.requested == asked
         assert session.page.primary.value == "lrate"
         assert list(session.page.filters["dataset"].active) == [0, 1, 2, 3, 4]
-        session._apply(asked, serve.compute_view(variant, asked))  # its result
+        arrive(session, variant, asked)  # its result
         assert session.shown is not None and session.shown.state.primary == "lrate"
         assert session.page.primary.value == "lrate"
-        session._destroyed(None)
