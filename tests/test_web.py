@@ -253,7 +253,7 @@ def test_trellis_labels_fit_their_room() -> None:
         "Momentum SGD",
     ]
     long = web.row_titles("p", ["a" * 40])[0]
-    assert long.endswith("\u2026") and len(long) * web.GROUP_CHAR_PX <= 110
+    assert long.endswith("\u2026") and len(long) * web.ROW_CHAR_PX <= 110
     many = [(f"param_{i:02d}", str(j)) for i in range(12) for j in range(4)]
     one = [("augmentation", "True"), ("optimizer", "ADAM"), ("activation", "ELU")]
     shown = web.group_labels(many[:36] + one)

@@ -270,9 +270,11 @@ TRELLIS_FRAME = MAIN_WIDTH - 200
 #: Option slots between two panels of the trellis (the factor range's
 #: group padding).
 TRELLIS_GAP = 1.0
-#: Pixels per character of a trellis group label or row title (12 px bold;
-#: measured ~6 in Chromium, with room).
-GROUP_CHAR_PX = 6.5
+#: Pixels per character of a trellis group label (12 px bold: ~6 in
+#: Chromium, with room for the gap between neighbours).
+GROUP_CHAR_PX = 7.5
+#: ... and of a row title (one per row: less room needed).
+ROW_CHAR_PX = 6.5
 
 
 def trellis_slot(n_factors: int) -> int:
@@ -325,7 +327,7 @@ def row_titles(primary: str, options: Sequence[str]) -> list[str]:
     """The trellis rows' titles, along their sides: ``primary = option``
     where every one fits, else the options alone (the trellis' heading names
     the primary), each shortened with an ellipsis where even that is too long."""
-    fit = int(TRELLIS_ROW_PX / GROUP_CHAR_PX)
+    fit = int(TRELLIS_ROW_PX / ROW_CHAR_PX)
     full = [f"{primary} = {option}" for option in options]
     if all(len(text) <= fit for text in full):
         return full
