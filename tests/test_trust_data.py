@@ -412,6 +412,7 @@ def test_metrics_without_real_finite_values_are_named(
         (lambda f, e: hpcore.select(e, where=[("opt", "adam")]), "where must map"),
         (lambda f, e: hpcore.select(e, range=(True, 1)), "must be a pair (lo, hi)"),
         (lambda f, e: hpcore.histogram(e, bins=10**9), "must be at most 10,000"),
+        (lambda f, e: hpcore.load(""), "data file: the name is empty"),
     ],
 )
 def test_api_arguments_of_the_wrong_kind_are_named(call: Any, match: str) -> None:

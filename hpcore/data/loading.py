@@ -201,11 +201,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     meta = file.schema_arrow.pandas_metadata or {}
     levels = meta.get("column_indexes") or []
     if len(levels) > 1:
-        raise ColumnError(
-            f"data file {str(path)!r}: the column names have {len(levels)} levels "
-            f"(a pandas MultiIndex, such as {fmt_value(file.schema_arrow.names[0])}); "
-            "hpcore needs one name per column: flatten them before writing, e.g. "
-            "df.columns = ['_'.join(map(str, c)) for c in df.columns]"
+        raise _levels_error(
+            f"data file {str(path)!r}", len(levels), file.schema_arrow.names[0]
         )
     stored_index = {str(c) for c in meta.get("index_columns", []) if isinstance(c, str)}
     index = pd.Index(names)
@@ -287,9 +284,8 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         The path does not exist, cannot be read, is of an unknown type or holds
         no rows.
     """
+    _check_name(path)
     p = Path(path)
-    if not str(path).strip():
-        raise DataSourceError("data file: the name is empty")
     try:
         exists, folder = p.exists(), p.is_dir()
     except OSError as err:  # e.g. a name too long for the file system
@@ -333,6 +329,12 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
             f"data file {str(p)!r} has no rows (columns: {fmt_list(df.columns)})"
         )
     return df
+
+
+def _check_name(path: str | PathLike[str]) -> None:
+    """Refuse an empty or blank file name (``Path("")`` is the folder ".")."""
+    if not str(path).strip():
+        raise DataSourceError("data file: the name is empty")
 
 
 def _trailing_separator(path: Path, sep: str, df: pd.DataFrame) -> bool:
@@ -456,11 +458,17 @@ def _reserved(what: str) -> str:
 def _one_level(columns: pd.Index, source: str) -> None:
     """Refuse column names on several levels (a pandas MultiIndex)."""
     if isinstance(columns, pd.MultiIndex):
-        raise ColumnError(
-            f"{source}: the column names have {columns.nlevels} levels (such as "
-            f"{fmt_value(columns[0])}); hpcore needs one name per column: flatten "
-            "them, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]"
-        )
+        raise _levels_error(source, columns.nlevels, columns[0])
+
+
+def _levels_error(source: str, levels: int, example: object) -> ColumnError:
+    """The message for column names on several levels (a DataFrame's or those
+    a Parquet file stored)."""
+    return ColumnError(
+        f"{source}: the column names have {levels} levels (a pandas MultiIndex, "
+        f"such as {fmt_value(example)}); hpcore needs one name per column: "
+        "flatten them, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]"
+    )
 
 
 def _examples(values: pd.Series, limit: int = 3) -> str:
@@ -651,6 +659,7 @@ def load(
     elif isinstance(source, str | PathLike):
         from .sources import finish, load_source
 
+        _check_name(source)  # an empty name would be read as the folder "."
         found = load_source(
             source, study=study, experiment=experiment, metric=metric, epoch=epoch
         )

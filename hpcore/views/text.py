@@ -195,7 +195,7 @@ def widest(texts: Iterable[str], size: float, bold: bool = False) -> float:
     return max((block_width(t, size, bold) for t in texts), default=0.0)
 
 
-def _cut(text: str, keep: int) -> str:
+def cut_middle(text: str, keep: int) -> str:
     """``text`` cut to ``keep`` characters with an ellipsis in the middle."""
     if len(text) <= keep:
         return text
@@ -216,7 +216,7 @@ def shorten(labels: Sequence[str], limit: int = MAX_LABEL_CHARS) -> list[str]:
     flat = [" ".join(str(s).split("\n")) for s in labels]
     keep = {s: limit for s in flat}
     while True:
-        out = [_cut(s, keep[s]) for s in flat]
+        out = [cut_middle(s, keep[s]) for s in flat]
         clash: dict[str, set[str]] = {}
         for full, short in zip(flat, out, strict=True):
             clash.setdefault(short, set()).add(full)
@@ -235,7 +235,7 @@ def fit_width(text: str, room: float, size: float, bold: bool = False) -> str:
     keep = len(text)
     while keep > 2:
         keep -= 1
-        cut = _cut(text, keep)
+        cut = cut_middle(text, keep)
         if text_width(cut, size, bold) <= room:
             return cut
-    return _cut(text, 2)
+    return cut_middle(text, 2)

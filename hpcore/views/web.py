@@ -86,6 +86,7 @@ from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
 from .style import DIVERGING_CMAP, IMPORTANCE_COLOURS, LOW_COUNT, OKABE_ITO, PAIR_CMAP
+from .text import ELLIPSIS, cut_middle
 from .trellis import is_ordered
 
 #: Width of the column of controls and of the main area, in CSS pixels.
@@ -256,7 +257,7 @@ class TrellisLayout:
     secondaries: tuple[str, ...]
     primary: str
     secondary: str | None
-    #: Each panel parameter's name on the axis, shortened ("augmentat\u2026")
+    #: Each panel parameter's name on the axis, shortened ("augmentat…")
     #: where its group is too narrow for it (parameter, shown).
     shown: tuple[tuple[str, str], ...] = ()
 
@@ -277,6 +278,11 @@ GROUP_CHAR_PX = 7.5
 ROW_CHAR_PX = 6.5
 
 
+def cut_end(text: str, keep: int) -> str:
+    """``text`` cut to ``keep`` characters with an ellipsis at its end."""
+    return text if len(text) <= keep else text[: keep - 1] + ELLIPSIS
+
+
 def trellis_slot(n_factors: int) -> int:
     """Pixels per option of the trellis' axis."""
     return int(np.clip(TRELLIS_FRAME / max(n_factors, 1), 16, 48))
@@ -286,8 +292,8 @@ def group_labels(factors: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Each panel parameter's axis label: its name, or where its group (its
     options and the gap) is narrower than the name, a shortened one: its
     start and an ellipsis, or where two would read alike, its start, an
-    ellipsis and its end (``d…conv``, ``d…h_fc``). Names that shorten alike
-    both ways stay whole."""
+    ellipsis and its end (:func:`~hpcore.views.text.cut_middle`: ``dep…nv``,
+    ``dep…fc``). Names that shorten alike both ways stay whole."""
     sizes: dict[str, int] = {}
     for param, _ in factors:
         sizes[param] = sizes.get(param, 0) + 1
@@ -299,18 +305,9 @@ def group_labels(factors: Sequence[tuple[str, str]]) -> dict[str, str]:
         for p, size in sizes.items()
     }
 
-    def head(p: str) -> str:  # "augmentat…"
-        return p if len(p) <= fits[p] else p[: fits[p] - 1] + "\u2026"
-
-    def ends(p: str) -> str:  # "d…conv", "d…h_fc": tells depth_conv from depth_fc
-        if len(p) <= fits[p]:
-            return p
-        tail = (fits[p] - 1) // 2 + (fits[p] - 1) % 2
-        return p[: fits[p] - 1 - tail] + "\u2026" + p[len(p) - tail :]
-
     shown: dict[str, str] = {}
-    for way in (head, ends):
-        names = {p: way(p) for p in sizes if p not in shown}
+    for cut in (cut_end, cut_middle):  # "augmentat…"; "dep…nv" and "dep…fc"
+        names = {p: cut(p, fits[p]) for p in sizes if p not in shown}
         counts: dict[str, int] = {}
         for name in [*shown.values(), *names.values()]:
             counts[name] = counts.get(name, 0) + 1
@@ -331,7 +328,7 @@ def row_titles(primary: str, options: Sequence[str]) -> list[str]:
     full = [f"{primary} = {option}" for option in options]
     if all(len(text) <= fit for text in full):
         return full
-    return [o if len(o) <= fit else o[: fit - 1] + "\u2026" for o in options]
+    return [cut_end(option, fit) for option in options]
 
 
 def trellis_layout(
