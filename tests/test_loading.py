@@ -434,6 +434,31 @@ def test_a_few_small_codes_are_counted_by_comparisons(kind: type) -> None:
     np.testing.assert_array_equal(options.count_codes(codes, 2), [1, 1, 0, 1])
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([256, 32, 64, 128] * 100),  # every value in the first rows
+        np.repeat([5, 9, 7], 40),  # sorted: values after the first rows
+        np.arange(300) % 200,  # more values than one-byte codes hold
+        np.array([-3, 4, -3, 2] * 25 + [11]),  # negative, one value at the end
+        (np.arange(120) % 7).astype(np.uint64),
+        (np.arange(120) % 3).astype(np.int16),
+    ],
+)
+def test_narrow_integers_get_the_codes_of_a_sorted_factorize(
+    values: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hpcore.data import options
+
+    monkeypatch.setattr(options, "HEAD_ROWS", 16)  # the first rows: 16 here
+    got = options._int_codes(values)
+    assert got is not None
+    codes, uniques = got
+    want_codes, want_uniques = pd.factorize(values, sort=True)
+    np.testing.assert_array_equal(codes, want_codes)
+    np.testing.assert_array_equal(uniques, want_uniques)
+
+
 def test_the_table_shares_no_memory_with_the_input() -> None:
     df = pd.DataFrame(
         {

@@ -428,10 +428,15 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
         raise MetricError(
             f"metric column {metric!r} must be numeric; found {col.dtype}"
         )
-    values = pd.to_numeric(col, errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
-    bad = col.notna().to_numpy() & np.isnan(values)
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
+        # plain numbers: nothing to parse (a copy: the table owns its metric)
+        values = col.to_numpy(dtype=np.float64, copy=True)
+        bad = np.zeros(0, dtype=bool)
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        bad = col.notna().to_numpy() & np.isnan(values)
     if bad.any():
         examples = _examples(col[bad])
         raise MetricError(
@@ -480,8 +485,9 @@ def _examples(values: pd.Series, limit: int = 3) -> str:
         return fmt_list(list(dict.fromkeys(shown))[:limit])
 
 
-def _distinct(series: pd.Series) -> int:
-    """Distinct values of a column, missing ones not counted.
+def _distinct(series: pd.Series, missing: bool = False) -> int:
+    """Distinct values of a column, a missing value counted as one where
+    ``missing``.
 
     Counted without hashing for plain booleans and categoricals.
     """
@@ -489,9 +495,11 @@ def _distinct(series: pd.Series) -> int:
         trues = int(np.count_nonzero(series.to_numpy()))
         return int(trues > 0) + int(trues < len(series))
     if isinstance(series.dtype, pd.CategoricalDtype):
-        given = present_codes(series.cat.codes.to_numpy())
-        return int(np.count_nonzero(count_codes(given, len(series.cat.categories))))
-    return int(series.nunique(dropna=True))
+        codes = series.cat.codes.to_numpy()
+        given = present_codes(codes)
+        found = np.count_nonzero(count_codes(given, len(series.cat.categories)))
+        return int(found) + int(missing and len(given) < len(codes))
+    return int(series.nunique(dropna=not missing))
 
 
 def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
@@ -757,7 +765,9 @@ def ensemble_from_frame(
     # a one-valued group is no grouping: normalized over all rows; the column
     # stays in the table (as its one option) for code that reads it
     one_group = (
-        group if group is not None and kept[group].nunique(dropna=False) <= 1 else None
+        group
+        if group is not None and _distinct(kept[group], missing=True) <= 1
+        else None
     )
     if one_group is not None:
         excluded[one_group] = (
@@ -802,7 +812,7 @@ def ensemble_from_frame(
             raise ParameterError(
                 f"parameters: {metric!r} is the metric, not a parameter"
             )
-        if group is not None and group not in params and kept[group].nunique() > 1:
+        if group is not None and group not in params and _distinct(kept[group]) > 1:
             params.insert(0, group)
         excluded |= {
             c: "not listed in `parameters`"
