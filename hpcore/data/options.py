@@ -273,7 +273,10 @@ def bin_edges(
     (True: log-spaced whenever all values are positive; False: equal width).
     """
     vmin, vmax = float(values.min()), float(values.max())
-    integer = bool(np.array_equal(values, np.floor(values)))
+    head = values[:HEAD_ROWS]  # a fraction in the first rows settles it
+    integer = bool(np.array_equal(head, np.floor(head))) and bool(
+        np.array_equal(values, np.floor(values))
+    )
     use_log = False
     if log is not None:
         use_log = log and vmin > 0 and vmax > vmin
