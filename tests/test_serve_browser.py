@@ -30,6 +30,7 @@ import hpcore
 from hpcore.app import report, serve
 from hpcore.app.output import MANIFEST
 from hpcore.app.serve import DataStore, ViewState, state_from_query
+from hpcore.views import web
 
 pytestmark = pytest.mark.browser
 
@@ -475,6 +476,46 @@ def test_save_report_and_download(tab: Driver, server: serve.Running) -> None:
         tab.page.get_by_text("download the selection as CSV").click()
     text = Path(caught.value.path()).read_text(encoding="utf-8")
     assert text.count("\n") == stamp["selected"] + 1
+
+
+BOX_JS = """(name) => {
+    const view = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name(name));
+    const r = view.el.getBoundingClientRect();
+    return [r.left, r.top, r.right, r.bottom];
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 1500, 1920])
+def test_the_page_fits_the_window(
+    browser: Any, server: serve.Running, shots: Path, width: int
+) -> None:
+    """No view runs off a 1,280-pixel window; wider windows widen the histograms,
+    and from 1,500 pixels the importance panel stands beside the matrix."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        tab = Driver(context.new_page(), server, shots)
+        tab.open()
+        scroll, client = tab.page.evaluate(
+            "() => [document.documentElement.scrollWidth, "
+            "document.documentElement.clientWidth]"
+        )
+        assert scroll <= client, f"{scroll - client} px to scroll sideways"
+        boxes = {
+            name: tab.page.evaluate(BOX_JS, name)
+            for name in ("hist_raw", "hist_norm", "matrix", "importance", "networks")
+        }
+        assert all(box[2] <= client for box in boxes.values()), boxes
+        raw, norm = boxes["hist_raw"], boxes["hist_norm"]
+        assert norm[2] - norm[0] >= web.HISTOGRAM_MIN_WIDTH
+        assert abs((raw[2] - raw[0]) - (norm[2] - norm[0])) < 2
+        # the histograms share the main area (the sidebar's width aside)
+        share = (norm[2] - raw[0]) / (width - web.SIDEBAR_WIDTH)
+        assert share > 0.9, share
+        beside = boxes["importance"][1] == boxes["matrix"][1]
+        assert beside == (width >= 1500), boxes
+        tab.shot(f"9-window-{width}")
+    finally:
+        context.close()
 
 
 @pytest.mark.slow

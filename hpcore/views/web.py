@@ -89,14 +89,19 @@ from .style import DIVERGING_CMAP, IMPORTANCE_COLOURS, LOW_COUNT, OKABE_ITO, PAI
 from .text import ELLIPSIS, cut_middle
 from .trellis import is_ordered
 
-#: Width of the column of controls and of the main area, in CSS pixels.
+#: Width of the column of controls, in CSS pixels.
 SIDEBAR_WIDTH = 290
-MAIN_WIDTH = 1180
+#: The main area takes the rest of the window's width: the histograms, the
+#: status line and the networks table stretch (each histogram down to
+#: :data:`HISTOGRAM_MIN_WIDTH`), the importance panel moves below the matrix
+#: where both do not fit side by side, and the trellis keeps its width
+#: (:data:`TRELLIS_FRAME`), so that the page fits a 1,280-pixel window.
+HISTOGRAM_MIN_WIDTH = 380
 
 #: Largest side of the pair matrix' cells, in CSS pixels, and of the
 #: importance panel beside it.
 MATRIX_PIXELS = 640
-IMPORTANCE_WIDTH = 400
+IMPORTANCE_WIDTH = 380
 
 #: Bokeh markers of the trellis' secondary options, and the character the
 #: legend shows for each.
@@ -266,8 +271,10 @@ class TrellisLayout:
         return dict(self.shown).get(parameter, parameter)
 
 
-#: Width of the trellis' figures' frames, in pixels, at most.
-TRELLIS_FRAME = MAIN_WIDTH - 200
+#: Width of the trellis' figures' frames, in pixels, at most (with the row
+#: titles and the axis, the trellis fits beside the controls in a 1,280-pixel
+#: window).
+TRELLIS_FRAME = 860
 #: Option slots between two panels of the trellis (the factor range's
 #: group padding).
 TRELLIS_GAP = 1.0
@@ -589,8 +596,9 @@ def _address_js(stamp: str) -> str:
     )
 
 
-def _text_line(name: str, width: int, *, size: str, bold: bool) -> Any:
-    """A line of text drawn on a canvas (its ``title``).
+def _text_line(name: str, width: int | None, *, size: str, bold: bool) -> Any:
+    """A line of text drawn on a canvas (its ``title``), ``width`` pixels wide
+    or (None) as wide as its column.
 
     A canvas title can change without the browser laying out the page again,
     which a text element costs on every change (tens of milliseconds on a
@@ -598,7 +606,7 @@ def _text_line(name: str, width: int, *, size: str, bold: bool) -> Any:
     """
     fig: Any = figure(
         name=name,
-        width=width,
+        **({"sizing_mode": "stretch_width"} if width is None else {"width": width}),
         height=30,
         toolbar_location=None,
         tools=[],
@@ -654,7 +662,7 @@ class Page:
     def __init__(self) -> None:
         # ---- texts
         self.title: Any = _div("title", "<h2 style='margin:4px 0'>HPExplorer</h2>")
-        self.status: Any = _text_line("status", MAIN_WIDTH, size="15px", bold=True)
+        self.status: Any = _text_line("status", None, size="15px", bold=True)
         self.error: Any = _div(
             "error",
             "",
@@ -801,7 +809,7 @@ class Page:
             name="networks",
             source=self.networks_source,
             columns=[],
-            width=MAIN_WIDTH,
+            sizing_mode="stretch_width",
             height=300,
             index_position=None,
             sortable=False,
@@ -846,26 +854,30 @@ class Page:
             self.status,
             self.error,
             self.message,
-            row(self.hist_raw, self.hist_norm),
+            row(self.hist_raw, self.hist_norm, sizing_mode="stretch_width"),
             self.matrix_title,
-            row(self.matrix, self.importance),
+            # the importance panel goes below the matrix in a narrow window
+            row(self.matrix, self.importance, styles={"flex-wrap": "wrap"}),
             self.trellis_title,
             self.trellis_legend,
             self.trellis_box,
             _heading("selected networks, best first"),
             row(self.prev_page, self.next_page, self.page_text, self.download),
             self.networks,
-            width=MAIN_WIDTH,
+            sizing_mode="stretch_width",
         )
-        self.body = column(self.progress)
-        self.root: LayoutDOM = column(self.title, self.body, name="root")
+        self.body = column(self.progress, sizing_mode="stretch_width")
+        self.root: LayoutDOM = column(
+            self.title, self.body, name="root", sizing_mode="stretch_width"
+        )
 
     # ------------------------------------------------------------ figures
 
     def _histogram(self, name: str, source: ColumnDataSource, *, brush: bool) -> Any:
         fig: Any = figure(
             name=name,
-            width=MAIN_WIDTH // 2 - 10,
+            sizing_mode="stretch_width",
+            min_width=HISTOGRAM_MIN_WIDTH,
             height=270,
             x_range=Range1d(start=0.0, end=1.0),
             # set by show_histograms: BokehJS stops rescaling an automatic
@@ -926,6 +938,7 @@ class Page:
             y_range=FactorRange(),
             frame_width=400,
             frame_height=400,
+            styles={"flex": "none"},  # its own size, also in a wrapped row
             tools=[],
             toolbar_location=None,
         )
@@ -1071,7 +1084,9 @@ class Page:
     def show_views(self) -> None:
         """Show the controls and views (once the data is loaded)."""
         if self.body.children == [self.progress]:
-            self.body.children = [row(self.sidebar, self.main)]
+            self.body.children = [
+                row(self.sidebar, self.main, sizing_mode="stretch_width")
+            ]
 
     def show_title(
         self, *, source: str, rows: int, metric: str, group: str | None
