@@ -111,6 +111,7 @@ class MetricHistogramPlot(ivw.Processor):
                     metric=ens.metric,
                     group=ens.group,
                     normalization=ens.normalization,
+                    lower_is_better=ens.better == "lower",
                     selected_count=count,
                 )
 

@@ -114,6 +114,9 @@ class TrellisAggregator(ivw.Processor):
                     "primary": primary,
                     "secondary": secondary,
                     "value": value,
+                    "value_label": ens.normalized_name
+                    if value == "normalized"
+                    else ens.metric,
                     "parameters": tuple(params),
                 },
             )

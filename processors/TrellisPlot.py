@@ -81,7 +81,7 @@ class TrellisPlot(ivw.Processor):
             table = bridge.expect_frame(self.inport.getData(), "trellis")
             self._table = table
             meta = table.attrs
-            value = meta.get("value", "normalized")
+            value = meta.get("value_label", meta.get("value", "normalized"))
             choices = meta.get("parameters")
             if choices:
                 bridge.set_choices(self.primary, list(choices))

@@ -343,3 +343,39 @@ def test_blas_threads_only_where_the_command_uses_blas(
         monkeypatch.setenv(BLAS_THREADS, user)
     assert cli.main(argv) == 2
     assert os.environ.get(BLAS_THREADS) == want
+
+
+def test_report_on_a_loss_selects_the_lowest_losses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A metric named like a loss is normalized so that its lowest values are
+    the selected top: the optimizer with the lower loss is over-represented,
+    and the figures and stderr say so; --better higher keeps the raw order."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    n = 600
+    df = pd.DataFrame(
+        {
+            "dataset": rng.choice(["a", "b"], n),
+            "opt": rng.choice(["sgd", "adam"], n),
+            "bs": rng.choice([32, 64], n),
+        }
+    )
+    df["val_loss"] = 1.0 + 0.5 * (df["opt"] == "sgd") + rng.normal(0.0, 0.1, n)
+    path = tmp_path / "loss.csv"
+    df.to_csv(path, index=False)
+    tops = {}
+    for extra in ([], ["--better", "higher"]):
+        out = tmp_path / f"out{len(extra)}"
+        status, _, stderr = run_main(
+            ["report", str(path), "--metric", "val_loss", "--range", "0.8", "1"]
+            + [*extra, "--out", str(out)],
+            capsys,
+        )
+        assert status == 0, stderr
+        summary = check_report(out)
+        importance = pd.read_csv(out / "importance.csv").set_index("parameter")
+        tops[summary["better"]] = importance.loc["opt", "top_option"]
+        assert ("lower values are better" in stderr) == (not extra)
+    assert tops == {"lower": "adam", "higher": "sgd"}

@@ -113,3 +113,40 @@ def test_properties_range_order_and_input_unchanged(df: pd.DataFrame, method) ->
         assert np.all(np.diff(sorted_norm) >= 0)  # order-preserving
         if method == "minmax" and part["acc"].nunique() > 1:
             assert sorted_norm[0] == 0.0 and sorted_norm[-1] == 1.0
+
+
+@pytest.mark.parametrize("method", ["minmax", "rank", "robust"])
+def test_a_loss_puts_each_groups_lowest_value_at_one(method: str) -> None:
+    df = pd.DataFrame(
+        {
+            "dataset": list("aaaabbbb") + ["c"],
+            "opt": list("xyxyxyxy") + ["x"],
+            "val_loss": [0.5, 0.1, 0.3, 0.9, 2.0, 4.0, 3.0, 1.0, 7.0],
+        }
+    )
+    up = hpcore.normalize(
+        hpcore.load(df, metric="val_loss"), method=method, better="higher"
+    )
+    auto = hpcore.normalize(hpcore.load(df, metric="val_loss"), method=method)
+    assert (up.better, auto.better) == ("higher", "lower")
+    flipped = auto.table["normalized"].to_numpy()
+    np.testing.assert_allclose(flipped, 1.0 - up.table["normalized"].to_numpy())
+    # the lowest loss of each group is its best network: 1; the one-row group 0.5
+    best = df.groupby("dataset")["val_loss"].transform("min").to_numpy()
+    lowest = df["val_loss"].to_numpy() == best
+    assert np.all(flipped[:8][lowest[:8]] == 1.0)
+    assert flipped[8] == CONSTANT_GROUP_VALUE
+    assert auto.normalized_name == "normalized val_loss (1 = lowest)"
+    assert up.normalized_name == "normalized val_loss"
+
+
+def test_the_better_end_comes_from_the_metrics_name() -> None:
+    from hpcore.analysis.normalization import better_end
+
+    assert [
+        better_end(m)
+        for m in ("test_accuracy", "val_loss", "top1_err", "runtime", "score", "y")
+    ] == ["higher", "lower", "lower", "lower", "higher", "higher"]
+    ens = hpcore.load(pd.DataFrame({"p": list("abab"), "acc": [1.0, 2.0, 3.0, 4.0]}))
+    with pytest.raises(HpcoreError, match="`better` must be one of"):
+        hpcore.normalize(ens, better="down")  # type: ignore[arg-type]

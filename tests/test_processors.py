@@ -332,6 +332,7 @@ def test_range_filter_counter_and_trellis_equal_hpcore(
         "primary": "optimizer",
         "secondary": "batch_size",
         "value": "normalized",
+        "value_label": "normalized test_accuracy",
         "parameters": tuple(norm.parameters),
     }
     agg.value.value = "metric"

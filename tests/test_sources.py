@@ -105,6 +105,8 @@ def test_pick_agrees_with_a_naive_oracle(curve: list[tuple[int, float]]) -> None
         ("wall_time_seconds", "min"),
         ("value", None),
         ("loss_over_accuracy", None),  # both: undecidable
+        ("top1", "max"),  # timm's top-1 accuracy
+        ("val_top1_err", "min"),  # but top-1 error beside an error word
     ],
 )
 def test_direction_from_the_name(name: str, way: str | None) -> None:

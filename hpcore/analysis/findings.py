@@ -217,6 +217,9 @@ class Findings:
     notes : tuple of str
         Why nothing can stand out, where the data says so (a metric that
         does not vary, groups normalized to 0.5).
+    better : {"higher", "lower"}
+        The ensemble's better end of the metric (the normalized metric puts
+        it at 1).
     """
 
     effects: tuple[Effect, ...]
@@ -232,6 +235,7 @@ class Findings:
     method: str = "permutation"
     unranked: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    better: Literal["higher", "lower"] = "higher"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skipped", MappingProxyType(dict(self.skipped)))
@@ -693,6 +697,7 @@ def discover(
         method=method,
         unranked={} if apart is None else {str(group): apart},
         notes=tuple(_why_flat(ens, value)),
+        better=ens.better,
     )
 
 

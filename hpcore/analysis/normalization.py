@@ -8,12 +8,15 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
+from ..data.better import direction
 from ..data.errors import HpcoreError
 from ..data.model import NORMALIZED, Ensemble
 from ..data.validation import check_one_of
 
 Method = Literal["minmax", "rank", "robust"]
 METHODS: tuple[str, ...] = get_args(Method)
+Better = Literal["higher", "lower"]
+BETTER: tuple[str, ...] = get_args(Better)
 #: Normalized value of every row in a group whose metric does not vary.
 CONSTANT_GROUP_VALUE = 0.5
 #: Percentiles that anchor the ``robust`` method.
@@ -74,8 +77,18 @@ def flat_groups(ens: Ensemble) -> dict[str, int]:
     return {str(k): int(v) for k, v in flat["size"].items()}
 
 
-def normalize(ens: Ensemble, *, method: Method = "minmax") -> Ensemble:
-    """Add the per-group normalized metric as column ``normalized`` (0..1).
+def better_end(metric: str) -> Better:
+    """``"lower"`` where the metric's name says lower values are better (a
+    loss, an error, a perplexity, a time: :func:`hpcore.data.better.direction`),
+    else ``"higher"``."""
+    return "lower" if direction(metric) == "min" else "higher"
+
+
+def normalize(
+    ens: Ensemble, *, method: Method = "minmax", better: Better | None = None
+) -> Ensemble:
+    """Add the per-group normalized metric as column ``normalized`` (0..1),
+    1 at the better end.
 
     Normalization is per group (e.g. per data set) over all rows, before any
     selection.
@@ -96,11 +109,19 @@ def normalize(ens: Ensemble, *, method: Method = "minmax") -> Ensemble:
         one row) gets :data:`CONSTANT_GROUP_VALUE` = 0.5 on every row: no network
         is better or worse than another, so all sit in the middle. For
         ``robust`` with equal percentiles, rows below get 0 and above get 1.
+    better : {"higher", "lower"}, optional
+        Which end of the metric is better. ``"lower"`` (a loss, an error)
+        turns the scale around, ``1 - x`` of the above: each group's lowest
+        value gets 1, so that the top of the normalized range is always the
+        best networks. Default: from the metric's name (:func:`better_end`:
+        ``val_loss``, ``test_error`` are lower-is-better; anything else
+        higher).
 
     Returns
     -------
     Ensemble
-        With ``normalized`` (float64) and ``normalization`` set to ``method``.
+        With ``normalized`` (float64), ``normalization`` set to ``method`` and
+        ``better`` to the better end.
 
     Examples
     --------
@@ -110,6 +131,9 @@ def normalize(ens: Ensemble, *, method: Method = "minmax") -> Ensemble:
     [0.0, 1.0, 0.5]
     """
     check_one_of("method", method, METHODS, HpcoreError)
+    if better is None:
+        better = better_end(ens.metric)
+    check_one_of("better", better, BETTER, HpcoreError)
     values = ens.table[ens.metric].to_numpy(dtype=np.float64)
     groups = ens.group_labels()
     codes = (
@@ -133,5 +157,8 @@ def normalize(ens: Ensemble, *, method: Method = "minmax") -> Ensemble:
                 n > 1, (rank - 1.0) / np.maximum(n - 1.0, 1.0), CONSTANT_GROUP_VALUE
             )
         # ties spanning a whole group give (n+1)/2 - 1 over n - 1 = 0.5 already
-    table = ens.table.assign(**{NORMALIZED: out.astype(np.float64)})
-    return dataclasses.replace(ens, table=table, normalization=method)
+    out = out.astype(np.float64)
+    if better == "lower":
+        np.subtract(1.0, out, out=out)  # a constant group's 0.5 stays 0.5
+    table = ens.table.assign(**{NORMALIZED: out})
+    return dataclasses.replace(ens, table=table, normalization=method, better=better)

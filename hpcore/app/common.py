@@ -47,6 +47,7 @@ CLI_NAMES = {
     "group": "--group",
     "bins": "--bins",
     "method": "--normalize",
+    "better": "--better",
     "range": "--range",
     "where": "--where",
     "primary": "--primary",
@@ -142,6 +143,14 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         choices=("minmax", "rank", "robust"),
         default="minmax",
         help="per-group normalization of the metric (default: minmax, the paper's)",
+    )
+    parser.add_argument(
+        "--better",
+        choices=("higher", "lower"),
+        default=None,
+        help="which end of the metric is better; the normalized metric puts it "
+        "at 1 (default: from the metric's name: lower for a loss, error, "
+        "perplexity or time, else higher)",
     )
 
 
@@ -288,7 +297,15 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     elapsed = time.perf_counter() - started
     if elapsed > PROGRESS_SECONDS:
         note(f"loaded {len(ens.table):,} rows in {elapsed:.1f} s")
-    return normalize(ens, method=args.normalize), source
+    better = getattr(args, "better", None)
+    done = normalize(ens, method=args.normalize, better=better)
+    if better is None and done.better == "lower":
+        note(
+            f"{done.metric!r} reads as a metric whose lower values are better (its "
+            "name): normalized so that each group's lowest value is 1; "
+            "--better higher to turn this off"
+        )
+    return done, source
 
 
 def announce(ens: Ensemble) -> None:

@@ -364,6 +364,7 @@ def build_report(
         "metric": ens.metric,
         "group": ens.group,
         "normalization": ens.normalization,
+        "better": ens.better,
         "parameters": {p: list(ens.options(p)) for p in ens.parameters},
         "binned": {k: [float(e) for e in v] for k, v in ens.binned.items()},
         "excluded": {str(k): str(v) for k, v in ens.excluded.items()},
@@ -575,6 +576,7 @@ def draw_report(report: Report) -> dict[str, Any]:
             metric=ens.metric,
             group=ens.group,
             normalization=ens.normalization,
+            lower_is_better=ens.better == "lower",
             selected_count=sel.count,
             title=_population_title(report),
             colors=colours,
@@ -596,7 +598,7 @@ def draw_report(report: Report) -> dict[str, Any]:
         ),
         "trellis": render.draw_trellis(
             trellis,
-            value_label=f"mean normalized {ens.metric}",
+            value_label=f"mean {ens.normalized_name}",
             primary_name=report.primary,
             secondary_name=report.secondary,
             ci_label=f"{CI_LEVEL:.0%} confidence interval (Student t)",
@@ -617,7 +619,7 @@ def draw_report(report: Report) -> dict[str, Any]:
             compare,
             title=(
                 f"Where two selections differ: b = {sel.count:,} networks with "
-                f"normalized {ens.metric} in {_range_text(sel)}, "
+                f"{ens.normalized_name} in {_range_text(sel)}, "
                 f"a = {other.count:,} in {_range_text(other)}"
                 + (f"\n{_where_text(sel.where)}" if sel.where else "")
             ),
@@ -657,7 +659,7 @@ def _selection_title(report: Report) -> str:
     lo, hi = sel.range
     text = (
         f"{sel.count:,} of {len(report.ensemble.table):,} networks selected: "
-        f"normalized {report.ensemble.metric} in [{lo:.2f}, {hi:.2f}]"
+        f"{report.ensemble.normalized_name} in [{lo:.2f}, {hi:.2f}]"
     )
     if sel.where:
         text += f", {_where_text(sel.where)}"
@@ -877,7 +879,7 @@ def run(args: argparse.Namespace) -> int:
     if report.selection.count == 0:
         lo, hi = report.selection.range
         note(
-            f"warning: no networks selected (normalized {ens.metric} in "
+            f"warning: no networks selected ({ens.normalized_name} in "
             f"[{lo:g}, {hi:g}]{' with --where' if where else ''}); "
             "the report shows zero counts"
         )

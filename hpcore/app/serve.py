@@ -77,7 +77,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.engine import BrushEngine
-from ..analysis.normalization import METHODS, normalize
+from ..analysis.normalization import METHODS, better_end, normalize
 from ..analysis.selection import Selection, resolve_where, select
 from ..analysis.tables import (
     CI_LEVEL,
@@ -88,6 +88,7 @@ from ..analysis.tables import (
     default_primary,
     report_engine,
 )
+from ..data.better import LOWER_NOTE
 from ..data.errors import HpcoreError
 from ..data.loading import looks_like_metric
 from ..data.model import NORMALIZED, Ensemble
@@ -659,6 +660,8 @@ class DataStore:
         ) -> tuple[Ensemble, str]:
             ns = argparse.Namespace(**vars(args))
             if metric is not None:
+                if metric != args.metric:  # --better was said of the other one
+                    ns.better = None
                 ns.metric = metric
             if group is not None:
                 ns.group = group
@@ -685,7 +688,11 @@ class DataStore:
                     "this server holds one ensemble in memory; metric and group "
                     f"are {ens.metric!r} and {ens.group!r}"
                 )
-            done = normalize(ens, method=method or ens.normalization or "minmax")  # type: ignore[arg-type]
+            done = normalize(
+                ens,
+                method=method or ens.normalization or "minmax",  # type: ignore[arg-type]
+                better=ens.better if ens.is_normalized else None,
+            )
             return done, source or ens.source
 
         return cls(loader, label=source or ens.source)
@@ -814,7 +821,9 @@ class DataStore:
             else:
                 source = first.source
             ens = (
-                base if base.normalization == method else normalize(base, method=method)  # type: ignore[arg-type]
+                base
+                if base.normalization == method
+                else normalize(base, method=method, better=base.better)  # type: ignore[arg-type]
             )
             built = Variant.build(ens, source, bins=self.bins)
             with self._lock:
@@ -947,7 +956,7 @@ def status_text(view: View) -> str:
     lo, hi = view.selection.range
     text = (
         f"{view.selection.count:,} of {len(ens.table):,} networks selected: "
-        f"normalized {ens.metric} in [{lo:g}, {hi:g}]"
+        f"{ens.normalized_name} in [{lo:g}, {hi:g}]"
     )
     if view.where:
         text += f", {where_text(view.where)}"
@@ -976,6 +985,8 @@ def report_command(
     for item in bins:  # one value per flag
         words += ["--bins", item]
     words += ["--normalize", str(ens.normalization)]
+    if ens.better != better_end(ens.metric):
+        words += ["--better", ens.better]
     lo, hi = view.selection.range
     words += ["--range", _number(lo), _number(hi)]
     for k, v in view.where.items():
@@ -1539,7 +1550,8 @@ class BrowserSession:
                     t.histogram_normalized,
                     groups=list(ens.options(ens.group)) if ens.group else ["all"],
                     metric=ens.metric,
-                    normalization=str(ens.normalization),
+                    normalization=str(ens.normalization)
+                    + (f", {LOWER_NOTE}" if ens.better == "lower" else ""),
                 )
             p.show_matrix(
                 t.pairs,
@@ -1554,7 +1566,8 @@ class BrowserSession:
                 t.trellis,
                 primary=str(s.primary),
                 secondary=s.secondary,
-                metric=ens.metric,
+                # the trellis says "mean normalized <metric>"
+                metric=ens.normalized_name.removeprefix("normalized "),
                 ci_level=CI_LEVEL,
             )
             p.show_networks(

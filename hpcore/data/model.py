@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 import pandas as pd
 
+from .better import LOWER_NOTE
 from .errors import ParameterError
 from .validation import fmt_list
 
@@ -51,6 +53,10 @@ class Ensemble:
         Where the rows came from: a path, ``"DataFrame"`` or ``"synthetic, seed N"``.
     normalization : str or None
         The method :func:`hpcore.normalize` used, None before normalization.
+    better : {"higher", "lower"}
+        Which end of the metric is better; ``normalized`` puts the better end
+        at 1 (a loss: each group's lowest value at 1). Set by
+        :func:`hpcore.normalize`.
     epoch : str or None
         For sources with per-epoch values (NWS ``error.bin``, MLflow metric
         history, Ray Tune results, TensorBoard scalars, Optuna intermediate
@@ -69,6 +75,7 @@ class Ensemble:
     source: str = "DataFrame"
     normalization: str | None = None
     epoch: str | None = None
+    better: Literal["higher", "lower"] = "higher"
 
     def __post_init__(self) -> None:
         for name in ("dropped", "excluded", "binned"):
@@ -96,6 +103,13 @@ class Ensemble:
     def is_normalized(self) -> bool:
         """True once :func:`hpcore.normalize` has added the ``normalized`` column."""
         return self.normalization is not None
+
+    @property
+    def normalized_name(self) -> str:
+        """The normalized metric's name for labels: ``normalized acc``, or for a
+        metric whose lower values are better ``normalized loss (1 = lowest)``."""
+        tail = f" ({LOWER_NOTE})" if self.better == "lower" else ""
+        return f"normalized {self.metric}{tail}"
 
     def group_labels(self) -> pd.Series:
         """Group label of every row (``"all"`` when there is no group column)."""

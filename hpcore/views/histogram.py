@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
+from ..data.better import LOWER_NOTE
 from ..data.errors import ColumnError
 from .style import (
     HISTOGRAM_COLUMNS,
@@ -97,6 +98,7 @@ def draw_histogram(
     selected_count: int | None = None,
     title: str | None = None,
     colors: Mapping[str, str] | None = None,
+    lower_is_better: bool = False,
 ) -> Figure:
     """Paper Fig. 2: the metric and the per-group normalized metric, stacked by group.
 
@@ -124,6 +126,9 @@ def draw_histogram(
     colors : mapping of str to str, optional
         Colour of each group; default :func:`group_colours` of the frames'
         groups (stable: by name, not by row order).
+    lower_is_better : bool, default=False
+        The metric's lower values are better, so the normalized one has each
+        group's lowest at 1 (:func:`hpcore.normalize`); the labels say so.
 
     Returns
     -------
@@ -145,6 +150,7 @@ def draw_histogram(
             selected_count=selected_count,
             title=title,
             colors=colors,
+            lower_is_better=lower_is_better,
         )
 
 
@@ -160,6 +166,7 @@ def _draw_histogram(
     selected_count: int | None,
     title: str | None,
     colors: Mapping[str, str] | None,
+    lower_is_better: bool,
 ) -> Figure:
     groups = list(
         dict.fromkeys([*_ordered(raw["group"]), *_ordered(normalized["group"])])
@@ -171,8 +178,11 @@ def _draw_histogram(
     method = {"minmax": "min-max", None: ""}.get(normalization, normalization or "")
     metric_label = shorten([metric])[0]
     raw_title = f"(a) {metric_label}, stacked{by}"
+    scale = [method] if method else []
+    if lower_is_better:
+        scale.append(LOWER_NOTE)
     norm_head = f"(b) {metric_label} normalized{per}" + (
-        f" ({method})" if method else ""
+        f" ({', '.join(scale)})" if scale else ""
     )
     norm_title = _normalized_title(norm_head, selected_range, selected_count)
     # Legend: top of the stack first; groups without any bar are left out.
@@ -264,7 +274,11 @@ def _draw_histogram(
     )
     if shading is not None:
         shading.title = norm_text
-    ax_norm.set_xlabel(f"normalized {metric_label}", fontsize=font, parse_math=False)
+    ax_norm.set_xlabel(
+        f"normalized {metric_label}" + (f" ({LOWER_NOTE})" if lower_is_better else ""),
+        fontsize=font,
+        parse_math=False,
+    )
     ax_norm.set_ylabel("networks", fontsize=font)
     for ax in (ax_raw, ax_norm):
         ax.tick_params(labelsize=font * 0.9)

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..better import direction
 from ..errors import DataSourceError, HpcoreError, MetricError
 from ..validation import fmt_list
 
@@ -31,16 +32,6 @@ EXTRA = "pip install 'hpexplorer[trackers]'"
 #: Names taken as the metric when a source has several (as hpcore.load does for
 #: table columns: loading.METRIC_NAMES), case-insensitive, in priority order.
 PREFERRED_METRICS = ("test_accuracy", "test_acc", "accuracy", "acc")
-
-#: Tokens of a metric name saying that lower is better, or that higher is.
-_LOWER_BETTER = frozenset(
-    "loss err error mse mae rmse nll perplexity ppl wer cer cost regret "
-    "time duration runtime seconds".split()
-)
-_HIGHER_BETTER = frozenset(
-    "acc accuracy auc f1 precision recall bleu iou score map reward return dice "
-    "r2 top1 top5".split()
-)
 
 EpochKind = Literal["last", "step", "best", "min", "max"]
 
@@ -93,15 +84,6 @@ def _epoch_message(value: object) -> str:
         "epoch must be a step number >= 0, 'last', 'best', 'min' or 'max' "
         f"(CLI: --epoch N|last|best|min|max); got {value!r}"
     )
-
-
-def direction(metric: str) -> Literal["min", "max"] | None:
-    """Whether lower (``min``) or higher (``max``) is better, from the name."""
-    tokens = {t for t in re.split(r"[^a-z0-9]+", metric.lower()) if t}
-    lower, higher = bool(tokens & _LOWER_BETTER), bool(tokens & _HIGHER_BETTER)
-    if lower == higher:
-        return None
-    return "min" if lower else "max"
 
 
 def resolve_best(
