@@ -155,7 +155,8 @@ def _natural_key(label: str) -> tuple[tuple[int, float, str], ...]:
 
 
 def group_colours(labels: Iterable[object]) -> dict[str, str]:
-    """One stable colour per group: the same in every figure and every run.
+    """One stable colour per group: the same in every figure and every run of
+    the same groups (a set with other groups may colour one differently).
 
     The colours follow the labels' natural sort order (not the order of the
     rows, which changes from file to file), so ``mnist`` gets the same colour
