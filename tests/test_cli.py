@@ -369,8 +369,18 @@ def test_report_on_a_loss_selects_the_lowest_losses(
     for extra in ([], ["--better", "higher"]):
         out = tmp_path / f"out{len(extra)}"
         status, _, stderr = run_main(
-            ["report", str(path), "--metric", "val_loss", "--range", "0.8", "1"]
-            + [*extra, "--out", str(out)],
+            [
+                "report",
+                str(path),
+                "--metric",
+                "val_loss",
+                "--range",
+                "0.8",
+                "1",
+                *extra,
+                "--out",
+                str(out),
+            ],
             capsys,
         )
         assert status == 0, stderr

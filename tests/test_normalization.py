@@ -119,8 +119,8 @@ def test_properties_range_order_and_input_unchanged(df: pd.DataFrame, method) ->
 def test_a_loss_puts_each_groups_lowest_value_at_one(method: str) -> None:
     df = pd.DataFrame(
         {
-            "dataset": list("aaaabbbb") + ["c"],
-            "opt": list("xyxyxyxy") + ["x"],
+            "dataset": [*list("aaaabbbb"), "c"],
+            "opt": [*list("xyxyxyxy"), "x"],
             "val_loss": [0.5, 0.1, 0.3, 0.9, 2.0, 4.0, 3.0, 1.0, 7.0],
         }
     )

@@ -92,3 +92,21 @@ def test_save_vector_formats(fmt: str, magic: bytes) -> None:
     buffer = io.BytesIO()
     save_figure(fig, buffer, fmt)
     assert buffer.getvalue().startswith(magic)
+
+
+def test_trellis_row_labels_cut_the_parameter_name_first() -> None:
+    from hpcore.views.text import text_width
+    from hpcore.views.trellis import _row_labels
+
+    rows = ["optimizer = ADAM", "optimizer = RMSProp", "optimizer = Momentum SGD"]
+    font = 10.0
+    assert _row_labels(rows, 1000.0, font) == rows
+    room = text_width("optim\u2026 = Momentum SGD", font)
+    cut = _row_labels(rows, room, font)
+    assert cut == [r.replace("optimizer", "optim\u2026") for r in rows]
+    assert all(text_width(t, font) <= room for t in cut)
+    # no room for even a short name: the options alone, the longest cut
+    alone = _row_labels(rows, text_width("Momentum SGD", font), font)
+    assert alone == ["ADAM", "RMSProp", "Momentum SGD"]
+    tight = _row_labels(rows, text_width("Moment", font), font)
+    assert tight[0] == "ADAM" and "\u2026" in tight[2]

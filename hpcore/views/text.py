@@ -195,6 +195,11 @@ def widest(texts: Iterable[str], size: float, bold: bool = False) -> float:
     return max((block_width(t, size, bold) for t in texts), default=0.0)
 
 
+def cut_end(text: str, keep: int) -> str:
+    """``text`` cut to ``keep`` characters with an ellipsis at its end."""
+    return text if len(text) <= keep else text[: keep - 1] + ELLIPSIS
+
+
 def cut_middle(text: str, keep: int) -> str:
     """``text`` cut to ``keep`` characters with an ellipsis in the middle."""
     if len(text) <= keep:

@@ -53,7 +53,7 @@ from .style import (
     palette,
     strings,
 )
-from .text import LINE_HEIGHT, fit_width, shorten, text_width, widest
+from .text import LINE_HEIGHT, cut_end, fit_width, shorten, text_width, widest
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _ORDERED_LABEL = re.compile(
@@ -701,6 +701,25 @@ def update_trellis(fig: Figure, trellis: pd.DataFrame) -> list[Artist]:
     return list(marks.artists)
 
 
+def _row_labels(labels: Sequence[str], room: float, font: float) -> list[str]:
+    """The rows' ``primary = option`` within ``room`` points each. The
+    parameter's name, the same on every row, is cut first and alike on every
+    row (``optim… = RMSProp``, not ``optimiz…MSProp``); where even a short
+    name leaves no room, the rows show their options alone, cut in the
+    middle where too long."""
+    if all(text_width(t, font) <= room for t in labels):
+        return list(labels)
+    parts = [t.partition(" = ") for t in labels]
+    if all(sep for _, sep, _ in parts):
+        name = parts[0][0]
+        for keep in range(len(name) - 1, 3, -1):
+            cut = [f"{cut_end(name, keep)} = {option}" for _, _, option in parts]
+            if all(text_width(t, font) <= room for t in cut):
+                return cut
+        labels = [option for _, _, option in parts]
+    return [fit_width(t, room, font) for t in labels]
+
+
 def draw_trellis(
     trellis: pd.DataFrame,
     *,
@@ -1038,11 +1057,15 @@ def _draw_trellis(
             gid=f"trellis-title:{param}",
         )
     right = x_left[-1] + g.slots[-1] * slot
-    for i, label in enumerate(row_labels):
+    shown_rows = _row_labels(row_labels, panel_h, font)
+    if primary_name and any(" = " not in t for t in shown_rows):
+        # the rows show their options alone: the axis says what they are
+        value_label = f"{value_label} (rows: {shorten([primary_name])[0]})"
+    for i, label in enumerate(shown_rows):
         sheet.text(
             right + 0.4 * font,
             y_bottom[i] + panel_h / 2,
-            fit_width(label, panel_h, font),
+            label,
             rotation=270,
             ha="left",
             va="center",

@@ -86,7 +86,7 @@ from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
 from .style import DIVERGING_CMAP, IMPORTANCE_COLOURS, LOW_COUNT, OKABE_ITO, PAIR_CMAP
-from .text import ELLIPSIS, cut_middle
+from .text import cut_end, cut_middle
 from .trellis import is_ordered
 
 #: Width of the column of controls, in CSS pixels.
@@ -283,11 +283,6 @@ TRELLIS_GAP = 1.0
 GROUP_CHAR_PX = 7.5
 #: ... and of a row title (one per row: less room needed).
 ROW_CHAR_PX = 6.5
-
-
-def cut_end(text: str, keep: int) -> str:
-    """``text`` cut to ``keep`` characters with an ellipsis at its end."""
-    return text if len(text) <= keep else text[: keep - 1] + ELLIPSIS
 
 
 def trellis_slot(n_factors: int) -> int:
