@@ -248,7 +248,14 @@ def test_a_wide_table_draws_the_most_important_parameters() -> None:
     (note,) = find(figures["pairs"], "figure-note")
     assert f"16 of {n} parameters" in note.get_text()  # type: ignore[attr-defined]
     assert "pairs.csv" in note.get_text()  # type: ignore[attr-defined]
-    assert find(figures["trellis"], "figure-note")
+    selection, panels = (
+        t.get_text()  # type: ignore[attr-defined]
+        for t in find(figures["trellis"], "figure-note")
+    )
+    # the trellis says whose means it shows, then what it leaves out
+    assert selection.startswith(f"means of the {r.selection.count:,} selected")
+    assert "normalized test_accuracy in [0.60, 1.00]" in selection
+    assert "trellis.csv" in panels
     lines = rep.drawing_notes(r)
     assert any(
         "pairs.png draws the matrix of the 16 most important" in s for s in lines

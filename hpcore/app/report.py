@@ -609,7 +609,14 @@ def draw_report(report: Report) -> dict[str, Any]:
             },
             colors=colours if report.secondary == ens.group else None,
             ranking=ranking,
-            note=drawn["trellis"].note("panels", "trellis.csv") or None,
+            note="\n".join(
+                [
+                    f"means of the {sel.count:,} selected networks "
+                    f"({ens.normalized_name} in {_range_text(sel)}"
+                    + (f", {_where_text(sel.where)})" if sel.where else ")"),
+                    *filter(None, [drawn["trellis"].note("panels", "trellis.csv")]),
+                ]
+            ),
         ),
     }
     if report.compare is not None and t.compare is not None:

@@ -794,7 +794,8 @@ def draw_trellis(
         Parameters by importance, strongest first: which panels to keep when
         not all fit.
     note : str, optional
-        A line under the figure (e.g. what was left out and why).
+        Lines under the figure (e.g. which networks the means are of, what
+        was left out and why), each cut to the figure's width.
     value_limits : (float, float), optional
         The value axis, instead of one set by the means: a live view keeps it
         while the means move (:func:`update_trellis`).
@@ -842,7 +843,7 @@ def _draw_trellis(
     value_limits: tuple[float, float] | None = None,
 ) -> Figure:
     all_params, options, primary, secondary = _trellis_grid(trellis)
-    notes = [note] if note else []
+    notes = note.split("\n") if note else []
     drawn = choose_parameters(
         all_params,
         {p: len(options[p]) for p in all_params},
@@ -1060,7 +1061,7 @@ def _draw_trellis(
     shown_rows = _row_labels(row_labels, panel_h, font)
     if primary_name and any(" = " not in t for t in shown_rows):
         # the rows show their options alone: the axis says what they are
-        value_label = f"{value_label} (rows: {shorten([primary_name])[0]})"
+        value_label = f"{value_label}; rows: {shorten([primary_name])[0]}"
     for i, label in enumerate(shown_rows):
         sheet.text(
             right + 0.4 * font,
@@ -1081,7 +1082,7 @@ def _draw_trellis(
         sheet.text(
             0.5 * font,
             0.5 * font + (len(notes) - 1 - k) * small * LINE_HEIGHT,
-            text,
+            fit_width(text, sheet.width - font, small),
             ha="left",
             va="bottom",
             fontsize=small,
