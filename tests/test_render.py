@@ -574,6 +574,33 @@ def test_importance_panel_bars_are_the_scores(ens: hpcore.Ensemble) -> None:
     assert bar.get_facecolor() == pytest.approx(to_rgba(render.IMPORTANCE_COLOURS[1]))  # type: ignore[attr-defined]
 
 
+def test_the_groups_importance_bar_is_grey_and_explained(ens: hpcore.Ensemble) -> None:
+    """The group the metric is normalized within is drawn apart (its shares
+    follow from the normalization), in the panel alone and beside the matrix;
+    the panel is as wide as its title."""
+    from hpcore.views.importance import GROUP_BAR, ImportancePanel
+    from hpcore.views.text import text_width
+
+    imp = importance_frame()  # parameters optimizer, batch_size, dataset
+    for fig in (
+        render.draw_importance(imp, group="dataset"),
+        render.draw_pair_matrix(
+            hpcore.pair_counts(ens), importance=imp, group="dataset"
+        ),
+    ):
+        (bar,) = find(fig, "importance-bar:dataset")
+        assert bar.get_facecolor() == pytest.approx(to_rgba(GROUP_BAR))  # type: ignore[attr-defined]
+        (top,) = find(fig, "importance-bar:optimizer")
+        colour = render.IMPORTANCE_COLOURS[0]
+        assert top.get_facecolor() == pytest.approx(to_rgba(colour))  # type: ignore[attr-defined]
+        (text,) = find(fig, "importance-explanation")
+        assert "Grey: dataset" in text.get_text().replace("\n", " ")  # type: ignore[attr-defined]
+    (text,) = find(render.draw_importance(imp), "importance-explanation")
+    assert "Grey" not in text.get_text()  # type: ignore[attr-defined]
+    panel = ImportancePanel(imp.iloc[:1], 0.05, 10.0)
+    assert panel.width >= text_width(panel.title, 10.0, True)
+
+
 def test_pair_matrix_with_statistics_13_parameters_is_readable() -> None:
     ens13 = hpcore.normalize(hpcore.load(thirteen_parameters()))
     params = list(ens13.parameters)

@@ -23,6 +23,7 @@ from hpcore.analysis import stats, tables
 from hpcore.app import report as rep
 from hpcore.app.output import MANIFEST
 from hpcore.data.errors import HpcoreError, SelectionError
+from hpcore.views.importance import GROUP_BAR
 
 # ------------------------------------------------------------------ helpers
 
@@ -264,6 +265,8 @@ def test_importance_bars_are_the_scores(report: rep.Report) -> None:
         assert bar.get_y() + bar.get_height() / 2 == pytest.approx(i)  # type: ignore[attr-defined]
         dark = row["q_value"] < 0.05
         colour = render.IMPORTANCE_COLOURS[0 if dark else 1]
+        if row["parameter"] == report.ensemble.group:  # the normalization's
+            colour = GROUP_BAR
         assert bar.get_facecolor() == pytest.approx(to_rgba(colour))  # type: ignore[attr-defined]
         (note,) = find(fig, f"importance-note:{row['parameter']}")
         text = note.get_text()  # type: ignore[attr-defined]

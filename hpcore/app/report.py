@@ -592,6 +592,7 @@ def draw_report(report: Report) -> dict[str, Any]:
             ),
             importance=t.importance,
             alpha=alpha,
+            group=ens.group,
             ranking=ranking,
             note=drawn["pairs"].note("matrix", "pairs.csv") or None,
             **color,
@@ -910,6 +911,11 @@ def run(args: argparse.Namespace) -> int:
         f"{len(ens.parameters)} parameters differ from chance at "
         f"q < {report.alpha:g}"
     )
+    if ens.group is not None and ens.group in summary["significant_parameters"]:
+        line += (
+            f" ({ens.group} among them: the metric is normalized within it, so "
+            "that shows how the normalization spreads each, not a setting)"
+        )
     if report.compare is not None:
         line += (
             f"; {summary['compare']['significant_cells']:,} cells differ between "

@@ -1561,7 +1561,7 @@ class BrowserSession:
                 alpha=report.ALPHA,
                 title="pair matrix of the selected networks",
             )
-            p.show_importance(t.importance, alpha=report.ALPHA)
+            p.show_importance(t.importance, alpha=report.ALPHA, group=ens.group)
             p.show_trellis(
                 t.trellis,
                 primary=str(s.primary),

@@ -60,7 +60,7 @@ def _importance_notes(importance: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _explanation(alpha: float, width: float, font: float) -> str:
+def _explanation(alpha: float, width: float, font: float, group: str | None) -> str:
     """What the bars and notes mean, wrapped to ``width`` points."""
     text = (
         "bar: how far the option shares of the selected networks are from "
@@ -69,30 +69,51 @@ def _explanation(alpha: float, width: float, font: float) -> str:
         "Right: q, and the option most over-represented in the selection "
         "(\u00d7 its share in the selection / its share in all)."
     )
+    if group is not None:
+        text += (
+            f" Grey: {group}, which the metric is normalized within: its bar "
+            f"shows how the normalization spreads each {group}'s networks, "
+            "not the effect of a setting."
+        )
     chars = max(int(width / (0.55 * font)), 24)
     return textwrap.fill(text, chars)
+
+
+#: The bar of the group the metric is normalized within.
+GROUP_BAR = "#9E9E9E"
 
 
 class ImportancePanel:
     """Sizes (in points) and drawing of the importance panel at one font size."""
 
     def __init__(
-        self, importance: pd.DataFrame, alpha: float, font: float, min_width: float = 0
+        self,
+        importance: pd.DataFrame,
+        alpha: float,
+        font: float,
+        min_width: float = 0,
+        group: str | None = None,
     ) -> None:
         extra = len(importance) - MAX_PARAMETERS
         self.more = max(extra, 0)
         self.table = importance.iloc[:MAX_PARAMETERS] if extra > 0 else importance
         self.alpha = alpha
         self.font = font
+        # the group's bar is grey (where the panel shows it)
+        self.group = group if group in set(map(str, self.table["parameter"])) else None
         small = 0.85 * font
         self.names = shorten([str(p) for p in self.table["parameter"]])
         self.notes = _importance_notes(self.table)
         self.names_w = widest(self.names, 0.9 * font) + 0.6 * font
         self.bars_w = 10.0 * font
         self.notes_w = widest(self.notes, small) + 0.8 * font
-        self.width = max(self.names_w + self.bars_w + self.notes_w, min_width)
         self.title = "parameter importance: selection vs all networks"
-        self.explain = _explanation(alpha, self.width, small)
+        self.width = max(
+            self.names_w + self.bars_w + self.notes_w,
+            text_width(self.title, font, True) + 0.5 * font,  # was cut off
+            min_width,
+        )
+        self.explain = _explanation(alpha, self.width, small, self.group)
         self.rows_h = ROW * font * max(len(self.table), 1)
         self.head_h = font * LINE_HEIGHT + 0.5 * font
         self.foot_h = (
@@ -121,8 +142,12 @@ class ImportancePanel:
             scores,
             height=0.7,
             color=[
-                IMPORTANCE_COLOURS[0] if s else IMPORTANCE_COLOURS[1]
-                for s in significant
+                GROUP_BAR
+                if str(p) == self.group
+                else IMPORTANCE_COLOURS[0]
+                if s
+                else IMPORTANCE_COLOURS[1]
+                for p, s in zip(table["parameter"], significant, strict=True)
             ],
             edgecolor="none",
         )
@@ -200,6 +225,7 @@ def draw_importance(
     *,
     fig: Figure | None = None,
     alpha: float = 0.05,
+    group: str | None = None,
 ) -> Figure:
     """The per-parameter importance panel on its own figure.
 
@@ -215,6 +241,9 @@ def draw_importance(
         Draw into this figure (cleared first) instead of a new one.
     alpha : float, default=0.05
         Bars with ``q_value < alpha`` are dark, the others light.
+    group : str, optional
+        The parameter the metric is normalized within: its bar is grey, and
+        the explanation says that it shows the normalization's doing.
 
     Returns
     -------
@@ -226,11 +255,11 @@ def draw_importance(
     with figure_fonts(labels_of(importance, ["parameter", "top_option"])):
 
         def natural(font: float) -> tuple[float, float]:
-            panel = ImportancePanel(importance, alpha, font)
+            panel = ImportancePanel(importance, alpha, font, group=group)
             return panel.width + 2 * font, panel.height + 2 * font
 
         fig, font, _ = fit_font(fig, natural)
-        panel = ImportancePanel(importance, alpha, font)
+        panel = ImportancePanel(importance, alpha, font, group=group)
         sheet = Sheet(fig)
         panel.draw(sheet, font, sheet.height - font)
     return fig

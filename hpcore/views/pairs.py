@@ -279,9 +279,14 @@ def _side(
     mark_label: str | None,
     importance: pd.DataFrame | None,
     alpha: float,
+    group: str | None = None,
 ) -> _Side:
     small = 0.9 * font
-    panel = ImportancePanel(importance, alpha, font) if importance is not None else None
+    panel = (
+        ImportancePanel(importance, alpha, font, group=group)
+        if importance is not None
+        else None
+    )
     key_w = block_width(mark_label, small) + 2.2 * font if mark_label else 0.0
     width = max(_BAR_LENGTH * font, key_w, panel.width if panel else 0.0)
     label = _balanced(colorbar_label, width, font)
@@ -325,11 +330,12 @@ def _plan(
     mark_label: str | None,
     importance: pd.DataFrame | None,
     alpha: float,
+    group: str | None = None,
 ) -> _Plan:
     """The figure at base font ``font``: the matrix and the best place for the
     side block (least figure area)."""
     cell, lab = _labels(lay, names, options, font)
-    side = _side(font, colorbar_label, mark_label, importance, alpha)
+    side = _side(font, colorbar_label, mark_label, importance, alpha, group)
     pad = 0.4 * font
     margin = 0.8 * font
     left = margin + lab.row_name_w + 2 * pad + lab.option_w + pad
@@ -414,6 +420,7 @@ def draw_pair_matrix(
     mark_label: str = "marked cell",
     importance: pd.DataFrame | None = None,
     alpha: float = 0.05,
+    group: str | None = None,
     empty: bool | None = None,
     annotate: bool | None = None,
     ranking: Sequence[str] | None = None,
@@ -482,6 +489,9 @@ def draw_pair_matrix(
         panel of score bars (see :func:`draw_importance`).
     alpha : float, default=0.05
         Importance bars with ``q_value < alpha`` are dark.
+    group : str, optional
+        The parameter the metric is normalized within: its importance bar is
+        grey and the panel says why (see :class:`ImportancePanel`).
     empty : bool, optional
         Show :data:`EMPTY_NOTE`. Default: when the frame has a ``count``
         column that sums to 0, or no finite value.
@@ -545,6 +555,7 @@ def draw_pair_matrix(
             mark_label=mark_label,
             importance=importance,
             alpha=alpha,
+            group=group,
             empty=empty,
             annotate=annotate,
             ranking=ranking,
@@ -755,6 +766,7 @@ def _draw(
     mark_label: str,
     importance: pd.DataFrame | None,
     alpha: float,
+    group: str | None,
     empty: bool | None,
     annotate: bool | None,
     ranking: Sequence[str] | None,
@@ -816,6 +828,7 @@ def _draw(
             mark_label if mark is not None else None,
             importance,
             alpha,
+            group,
         )
 
     fig, font, _ = fit_font(fig, lambda f: (plan(f).width, plan(f).height))

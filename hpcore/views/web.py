@@ -85,6 +85,7 @@ from bokeh.models.widgets import (
 from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
+from .importance import GROUP_BAR
 from .style import DIVERGING_CMAP, IMPORTANCE_COLOURS, LOW_COUNT, OKABE_ITO, PAIR_CMAP
 from .text import cut_end, cut_middle
 from .trellis import is_ordered
@@ -226,8 +227,12 @@ def pairs_data(pairs: pd.DataFrame, *, color: str, alpha: float) -> dict[str, An
     return {**pair_labels(pairs), **pair_values(pairs, color=color, alpha=alpha)}
 
 
-def importance_data(importance: pd.DataFrame, *, alpha: float) -> dict[str, Any]:
-    """Bars of the importance table (strongest first), dark where ``q < alpha``."""
+def importance_data(
+    importance: pd.DataFrame, *, alpha: float, group: str | None = None
+) -> dict[str, Any]:
+    """Bars of the importance table (strongest first), dark where ``q < alpha``;
+    the ``group`` the metric is normalized within grey (the normalization's
+    doing, not a setting's)."""
     q = importance["q_value"].to_numpy(dtype=np.float64)
     score = importance["score"].to_numpy(dtype=np.float64)
     top = _texts(importance["top_option"])
@@ -248,7 +253,12 @@ def importance_data(importance: pd.DataFrame, *, alpha: float) -> dict[str, Any]
         "note": notes,
         "note_x": score,
         "colour": [
-            IMPORTANCE_COLOURS[0] if qi < alpha else IMPORTANCE_COLOURS[1] for qi in q
+            GROUP_BAR
+            if p == group
+            else IMPORTANCE_COLOURS[0]
+            if qi < alpha
+            else IMPORTANCE_COLOURS[1]
+            for p, qi in zip(_texts(importance["parameter"]), q, strict=True)
         ],
     }
 
@@ -1281,9 +1291,11 @@ class Page:
         if (self.mapper.low, self.mapper.high) != (low, high):
             self.mapper.update(low=low, high=high)
 
-    def show_importance(self, importance: pd.DataFrame, *, alpha: float) -> None:
-        """The importance bars, strongest on top."""
-        data = importance_data(importance, alpha=alpha)
+    def show_importance(
+        self, importance: pd.DataFrame, *, alpha: float, group: str | None = None
+    ) -> None:
+        """The importance bars, strongest on top (``group``'s grey)."""
+        data = importance_data(importance, alpha=alpha, group=group)
         names = list(data["parameter"])[::-1]
         if list(self.importance.y_range.factors) != names:
             self.importance.y_range.factors = names
