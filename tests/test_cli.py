@@ -366,23 +366,10 @@ def test_report_on_a_loss_selects_the_lowest_losses(
     path = tmp_path / "loss.csv"
     df.to_csv(path, index=False)
     tops = {}
+    argv = ["report", str(path), "--metric", "val_loss", "--range", "0.8", "1"]
     for extra in ([], ["--better", "higher"]):
         out = tmp_path / f"out{len(extra)}"
-        status, _, stderr = run_main(
-            [
-                "report",
-                str(path),
-                "--metric",
-                "val_loss",
-                "--range",
-                "0.8",
-                "1",
-                *extra,
-                "--out",
-                str(out),
-            ],
-            capsys,
-        )
+        status, _, stderr = run_main([*argv, *extra, "--out", str(out)], capsys)
         assert status == 0, stderr
         summary = check_report(out)
         importance = pd.read_csv(out / "importance.csv").set_index("parameter")
