@@ -374,5 +374,5 @@ def test_report_on_a_loss_selects_the_lowest_losses(
         summary = check_report(out)
         importance = pd.read_csv(out / "importance.csv").set_index("parameter")
         tops[summary["better"]] = importance.loc["opt", "top_option"]
-        assert ("lower values are better" in stderr) == (not extra)
+        assert ("lower values of 'val_loss' are better" in stderr) == (not extra)
     assert tops == {"lower": "adam", "higher": "sgd"}

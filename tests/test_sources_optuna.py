@@ -238,6 +238,10 @@ def test_multi_objective_study_with_metric_names(tmp_path: Path) -> None:
     np.testing.assert_allclose(ens.table["accuracy"], [r[5] for r in COMPLETE])
     lat = hpcore.load(url, metric="latency_ms")
     np.testing.assert_allclose(lat.table["latency_ms"], 10.0 + np.arange(10))
+    # each objective's direction is the study's, whatever its name says
+    assert (ens.better, lat.better) == ("higher", "lower")
+    fastest = hpcore.normalize(lat).table["normalized"].to_numpy()
+    assert fastest[0] == 1.0 and fastest[-1] == 0.0  # the lowest latency is 1
     with pytest.raises(MetricError, match=r"metric 'loss' is not a metric of Optuna"):
         hpcore.load(url, metric="loss")
     with pytest.raises(MetricError, match="exist only for single-objective studies"):

@@ -697,7 +697,7 @@ def discover(
         method=method,
         unranked={} if apart is None else {str(group): apart},
         notes=tuple(_why_flat(ens, value)),
-        better=ens.better,
+        better=ens.better or "higher",
     )
 
 

@@ -113,9 +113,10 @@ def normalize(
         Which end of the metric is better. ``"lower"`` (a loss, an error)
         turns the scale around, ``1 - x`` of the above: each group's lowest
         value gets 1, so that the top of the normalized range is always the
-        best networks. Default: from the metric's name (:func:`better_end`:
-        ``val_loss``, ``test_error`` are lower-is-better; anything else
-        higher).
+        best networks. Default: what the source said (``ens.better``: an
+        Optuna study's direction), else the metric's name
+        (:func:`better_end`: ``val_loss``, ``test_error`` are lower-is-better;
+        anything else higher).
 
     Returns
     -------
@@ -132,7 +133,7 @@ def normalize(
     """
     check_one_of("method", method, METHODS, HpcoreError)
     if better is None:
-        better = better_end(ens.metric)
+        better = ens.better or better_end(ens.metric)
     check_one_of("better", better, BETTER, HpcoreError)
     values = ens.table[ens.metric].to_numpy(dtype=np.float64)
     groups = ens.group_labels()

@@ -300,10 +300,10 @@ def load_from_args(args: argparse.Namespace) -> tuple[Ensemble, str]:
     better = getattr(args, "better", None)
     done = normalize(ens, method=args.normalize, better=better)
     if better is None and done.better == "lower":
+        why = "the source says so" if ens.better == "lower" else "its name says so"
         note(
-            f"{done.metric!r} reads as a metric whose lower values are better (its "
-            "name): normalized so that each group's lowest value is 1; "
-            "--better higher to turn this off"
+            f"lower values of {done.metric!r} are better ({why}): normalized so "
+            "that each group's lowest value is 1; --better higher to turn this off"
         )
     return done, source
 

@@ -691,7 +691,7 @@ class DataStore:
             done = normalize(
                 ens,
                 method=method or ens.normalization or "minmax",  # type: ignore[arg-type]
-                better=ens.better if ens.is_normalized else None,
+                better=ens.better,
             )
             return done, source or ens.source
 
@@ -985,7 +985,7 @@ def report_command(
     for item in bins:  # one value per flag
         words += ["--bins", item]
     words += ["--normalize", str(ens.normalization)]
-    if ens.better != better_end(ens.metric):
+    if ens.better is not None and ens.better != better_end(ens.metric):
         words += ["--better", ens.better]
     lo, hi = view.selection.range
     words += ["--range", _number(lo), _number(hi)]

@@ -53,10 +53,11 @@ class Ensemble:
         Where the rows came from: a path, ``"DataFrame"`` or ``"synthetic, seed N"``.
     normalization : str or None
         The method :func:`hpcore.normalize` used, None before normalization.
-    better : {"higher", "lower"}
+    better : {"higher", "lower"} or None
         Which end of the metric is better; ``normalized`` puts the better end
         at 1 (a loss: each group's lowest value at 1). Set by
-        :func:`hpcore.normalize`.
+        :func:`hpcore.normalize`; before it, what the source said (an Optuna
+        study's direction) or None.
     epoch : str or None
         For sources with per-epoch values (NWS ``error.bin``, MLflow metric
         history, Ray Tune results, TensorBoard scalars, Optuna intermediate
@@ -75,7 +76,7 @@ class Ensemble:
     source: str = "DataFrame"
     normalization: str | None = None
     epoch: str | None = None
-    better: Literal["higher", "lower"] = "higher"
+    better: Literal["higher", "lower"] | None = None
 
     def __post_init__(self) -> None:
         for name in ("dropped", "excluded", "binned"):

@@ -216,6 +216,7 @@ def finish(ens: Ensemble, table: SourceTable) -> Ensemble:
         dropped={**table.dropped, **ens.dropped},
         excluded={**table.excluded, **ens.excluded},
         epoch=table.epoch,
+        better=table.better,
     )
 
 

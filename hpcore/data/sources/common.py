@@ -196,6 +196,9 @@ class SourceTable:
     excluded: Mapping[str, str] = field(default_factory=dict)
     epoch: str | None = None
     log_scale: frozenset[str] = frozenset()
+    #: Which end of the metric is better, where the source says (an Optuna
+    #: study's direction).
+    better: Literal["higher", "lower"] | None = None
 
 
 # --- metrics -------------------------------------------------------------------

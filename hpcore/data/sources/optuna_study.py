@@ -175,6 +175,7 @@ def read_optuna(
         dropped=dropped,
         epoch=text,
         log_scale=frozenset(log_scale),
+        better="lower" if directions[index] == "MINIMIZE" else "higher",
     )
 
 
