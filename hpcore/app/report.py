@@ -788,8 +788,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs=2,
         metavar=("LO", "HI"),
         help="selected range of the normalized metric, within 0..1 (default: 0.9 1, "
-        "the top tenth: the best networks of each group, compared with all; "
-        "0 1 selects every network)",
+        "the top tenth of the scale: the networks within 10%% of their group's "
+        "best, compared with all, however many that is; with --normalize rank "
+        "the best 10%% of each group; 0 1 selects every network)",
     )
     parser.add_argument(
         "--where",
