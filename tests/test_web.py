@@ -87,6 +87,14 @@ def test_importance_bars_are_the_importance_table(
     assert np.array_equal(data["score"], imp["score"].to_numpy())
     dark = [c == web.IMPORTANCE_COLOURS[0] for c in data["colour"]]
     assert dark == list(imp["q_value"] < 0.05)
+    assert not any(data["why"])
+    # the group the metric is normalized within: grey, and its hover says why
+    grouped = web.importance_data(imp, alpha=0.05, group="dataset")
+    at = grouped["parameter"].index("dataset")
+    assert grouped["colour"][at] == web.GROUP_BAR
+    assert "normalized within dataset" in grouped["why"][at]
+    others = [c for i, c in enumerate(grouped["colour"]) if i != at]
+    assert others == [c for i, c in enumerate(data["colour"]) if i != at]
 
 
 def test_trellis_points_and_lines_are_the_trellis_table(

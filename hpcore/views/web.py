@@ -252,6 +252,13 @@ def importance_data(
         "top_enrichment": ratio,
         "note": notes,
         "note_x": score,
+        "why": [
+            f"grey: the metric is normalized within {p}, so this shows how the "
+            "normalization spreads each of its options, not a setting's effect"
+            if p == group
+            else ""
+            for p in _texts(importance["parameter"])
+        ],
         "colour": [
             GROUP_BAR
             if p == group
@@ -531,6 +538,7 @@ _IMPORTANCE_COLUMNS = (
     "note",
     "note_x",
     "colour",
+    "why",
 )
 _TRELLIS_COLUMNS = (
     "parameter",
@@ -1056,7 +1064,7 @@ class Page:
                 "score (TV distance): @score{0.000}<br>"
                 "test: @test, p = @p_value{%0.2g}, q = @q_value{%0.2g}<br>"
                 "most over-represented: @top_option "
-                "(\u00d7@top_enrichment{0.00})<br>"
+                "(\u00d7@top_enrichment{0.00})<br>@why<br>"
                 "<i>click: order matrix and trellis by importance</i></div>",
                 formatters=_P_FORMAT,
             ),
