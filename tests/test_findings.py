@@ -477,6 +477,36 @@ def test_constant_metric_explains_nothing() -> None:
     assert not found.significant()
 
 
+def test_a_group_whose_metric_does_not_vary_is_left_out_of_the_tests() -> None:
+    """Its rows all sit at 0.5 whatever their options: kept, they made the
+    optimizer's effect look absent in that group, a large 'dataset x opt'
+    interaction that only the normalization's convention made."""
+    rng = np.random.default_rng(11)
+    n = 1800
+    df = pd.DataFrame(
+        {
+            "dataset": np.repeat(["a", "b", "const"], n // 3),
+            "opt": rng.choice(["sgd", "adam"], n),
+            "bs": rng.choice(["32", "64"], n),
+        }
+    )
+    df["acc"] = np.where(
+        df["dataset"] == "const",
+        0.3,
+        0.8 - 0.2 * (df["opt"] == "sgd") + rng.normal(0.0, 0.05, n),
+    )
+    found = discover(hpcore.normalize(hpcore.load(df)), permutations=99)
+    assert found.rows == 2 * n // 3
+    effects = {e.name: e for e in found.effects}
+    assert effects["opt"].q_value < 1e-6
+    assert effects["dataset x opt"].q_value > 0.05
+    (note,) = found.notes
+    assert "'const' (600 rows)" in note and "leaves their rows out" in note
+    # a table where every group is flat keeps its rows (nothing to explain)
+    flat = discover(hpcore.normalize(hpcore.load(df.assign(acc=0.3))), permutations=19)
+    assert flat.rows == n and not flat.significant()
+
+
 # --------------------------------------------------------------------------
 # the command
 # --------------------------------------------------------------------------

@@ -488,8 +488,29 @@ def _why_flat(ens: Ensemble, value: str) -> list[str]:
             + ": every row is normalized to 0.5, so no parameter can explain anything"
         )
     elif flat:
-        notes.append(flat_groups_note(ens, flat))
+        notes.append(
+            flat_groups_note(ens, flat) + "; findings leaves their rows out of its "
+            "tests (they say nothing about any parameter, and their constant 0.5 "
+            "would read as an interaction with the group)"
+        )
     return notes
+
+
+def _without_flat_groups(ens: Ensemble, value: str) -> Ensemble:
+    """The ensemble without the rows of groups whose metric does not vary,
+    for the normalized value where other groups do vary: those rows all sit
+    at 0.5 whatever their options, which would make every parameter's effect
+    look different in those groups (a spurious group x parameter effect)."""
+    from .normalization import flat_groups
+
+    if value != NORMALIZED or ens.group is None:
+        return ens
+    flat = flat_groups(ens)
+    if not flat or sum(flat.values()) == len(ens.table):
+        return ens
+    labels = ens.table[ens.group].astype(str).to_numpy()
+    keep = ~np.isin(labels, list(flat))
+    return dataclasses.replace(ens, table=ens.table.loc[keep].reset_index(drop=True))
 
 
 def flat_groups_note(ens: Ensemble, flat: Mapping[str, int]) -> str:
@@ -560,6 +581,8 @@ def discover(
     >>> found.table.head(3)  # doctest: +SKIP
     """
     _check_args(ens, value, permutations, seed, top, alpha, method)
+    notes = tuple(_why_flat(ens, value))
+    ens = _without_flat_groups(ens, value)
     y = ens.table[value].to_numpy(dtype=np.float64)
     n = len(y)
     if not np.all(np.isfinite(y)):
@@ -696,7 +719,7 @@ def discover(
         skipped=skipped,
         method=method,
         unranked={} if apart is None else {str(group): apart},
-        notes=tuple(_why_flat(ens, value)),
+        notes=notes,
         better=ens.better or "higher",
     )
 
