@@ -1021,3 +1021,30 @@ def test_the_overlap_check_can_fail() -> None:
     c = fig.text(0.1, 0.1, "far")
     assert not no_overlap(fig, [a, b])
     assert no_overlap(fig, [a, c])
+
+
+def test_a_one_panel_trellis_keeps_its_legend_and_notes_inside() -> None:
+    """Two parameters (the group and one more): the legend's entries and the
+    line under the trellis are wider than its one panel; the figure widens
+    its margins instead of cutting them at its edges."""
+    from matplotlib.text import Text
+
+    from hpcore.app import report as rep
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame(
+        {
+            "dataset": rng.choice(["a", "b"], 300),
+            "opt": rng.choice(["adam", "sgd"], 300),
+            "test_acc": rng.normal(0.9, 0.01, 300),
+        }
+    )
+    ens = hpcore.normalize(hpcore.load(df))
+    fig = rep.draw_report(rep.build_report(ens))["trellis"]
+    fig.canvas.draw()  # type: ignore[no-untyped-call]
+    width = fig.bbox.width
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert any("selected networks" in t.get_text() for t in texts)
+    for t in texts:
+        box = t.get_window_extent()
+        assert box.x0 >= -1 and box.x1 <= width + 1, t.get_text()

@@ -102,6 +102,8 @@ class _Geometry:
     top: float
     legend_h: float
     note_h: float
+    #: Margin added on each side for a legend or notes wider than the panels.
+    widened: float = 0.0
 
     @property
     def width(self) -> float:
@@ -180,9 +182,11 @@ def _geometry(
     row_labels: Sequence[str],
     legend: Sequence[str],
     legend_title: str | None,
-    notes: int,
+    notes: Sequence[str],
 ) -> _Geometry:
-    """The trellis' sizes at base font ``font`` (the natural layout)."""
+    """The trellis' sizes at base font ``font`` (the natural layout): at least
+    as wide as the legend's widest entry and the notes (a trellis of one or
+    two narrow panels widens its margins for them)."""
     small = 0.85 * font
     marker = 0.62 * font
     slot = max(2.4 * font, (n_secondary * 1.1 + 0.5) * marker / 0.85)
@@ -209,8 +213,14 @@ def _geometry(
     left = font * LINE_HEIGHT + 0.6 * font + tick_w + 0.5 * font
     right = font * LINE_HEIGHT + 0.8 * font if row_labels else 0.6 * font
     inner = sum(slots) * slot + gap * (len(slots) - 1)
+    need = max(
+        max((text_width(e, font) + 5.2 * font for e in legend), default=0.0),
+        widest(notes, small) + font if notes else 0.0,
+    )
+    extra = max(need - left - inner - right, 0.0) / 2  # the margins, evenly
+    left, right = left + extra, right + extra
     _, legend_h = _legend_size(legend, legend_title, font, left + inner + right)
-    note_h = notes * small * LINE_HEIGHT + (0.5 * font if notes else 0.0)
+    note_h = len(notes) * small * LINE_HEIGHT + (0.5 * font if notes else 0.0)
     top = 0.5 * font + legend_h + title_h
     bottom = 0.6 * font + bottom_labels + 0.6 * font + note_h
     return _Geometry(
@@ -228,6 +238,7 @@ def _geometry(
         top=top,
         legend_h=legend_h,
         note_h=note_h,
+        widened=extra,
     )
 
 
@@ -916,7 +927,7 @@ def _draw_trellis(
             row_labels,
             legend_entries,
             legend_title,
-            len(notes),
+            notes,
         )
 
     def natural(font: float) -> tuple[float, float]:
@@ -1075,7 +1086,11 @@ def _draw_trellis(
         )
     middle = (y_bottom[-1] + y_bottom[0] + panel_h) / 2 / sheet.height
     ylabel = fig.supylabel(
-        value_label, fontsize=font, x=0.3 * font / sheet.width, y=middle, ha="left"
+        value_label,
+        fontsize=font,
+        x=(g.widened + 0.3 * font) / sheet.width,  # beside the ticks
+        y=middle,
+        ha="left",
     )
     literal([ylabel])
     for k, text in enumerate(notes):
