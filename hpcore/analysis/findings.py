@@ -470,12 +470,10 @@ def _group_apart(ens: Ensemble, value: str) -> str | None:
     )
 
 
-def _why_flat(ens: Ensemble, value: str) -> list[str]:
-    """Notes on values that cannot vary: a constant metric, constant groups."""
-    from .normalization import flat_groups
-
+def _why_flat(ens: Ensemble, value: str, flat: Mapping[str, int]) -> list[str]:
+    """Notes on values that cannot vary: a constant metric, constant groups
+    (``flat``: :func:`~hpcore.analysis.normalization.flat_groups`)."""
     notes: list[str] = []
-    flat = flat_groups(ens)
     if value != NORMALIZED:
         if ens.table[ens.metric].nunique() <= 1:
             notes.append(f"the metric {ens.metric!r} has one value on every row")
@@ -496,20 +494,17 @@ def _why_flat(ens: Ensemble, value: str) -> list[str]:
     return notes
 
 
-def _without_flat_groups(ens: Ensemble, value: str) -> Ensemble:
-    """The ensemble without the rows of groups whose metric does not vary,
-    for the normalized value where other groups do vary: those rows all sit
-    at 0.5 whatever their options, which would make every parameter's effect
-    look different in those groups (a spurious group x parameter effect)."""
-    from .normalization import flat_groups
-
-    if value != NORMALIZED or ens.group is None:
+def _without_flat_groups(ens: Ensemble, flat: Mapping[str, int]) -> Ensemble:
+    """The ensemble without the rows of the ``flat`` groups (those whose
+    metric does not vary), where other groups do vary: their rows all sit at
+    0.5 of the normalized value whatever their options, which would make
+    every parameter's effect look different in those groups (a spurious
+    group x parameter effect)."""
+    if not flat or ens.group is None or sum(flat.values()) == len(ens.table):
         return ens
-    flat = flat_groups(ens)
-    if not flat or sum(flat.values()) == len(ens.table):
-        return ens
-    labels = ens.table[ens.group].astype(str).to_numpy()
-    keep = ~np.isin(labels, list(flat))
+    column = ens.table[ens.group]
+    left_out = [i for i, c in enumerate(column.cat.categories) if str(c) in flat]
+    keep = ~np.isin(column.cat.codes.to_numpy(), left_out)  # codes, not strings
     return dataclasses.replace(ens, table=ens.table.loc[keep].reset_index(drop=True))
 
 
@@ -581,8 +576,11 @@ def discover(
     >>> found.table.head(3)  # doctest: +SKIP
     """
     _check_args(ens, value, permutations, seed, top, alpha, method)
-    notes = tuple(_why_flat(ens, value))
-    ens = _without_flat_groups(ens, value)
+    from .normalization import flat_groups
+
+    flat = flat_groups(ens) if value == NORMALIZED else {}
+    notes = tuple(_why_flat(ens, value, flat))
+    ens = _without_flat_groups(ens, flat)
     y = ens.table[value].to_numpy(dtype=np.float64)
     n = len(y)
     if not np.all(np.isfinite(y)):
