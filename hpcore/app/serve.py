@@ -88,7 +88,6 @@ from ..analysis.tables import (
     default_primary,
     report_engine,
 )
-from ..data.better import LOWER_NOTE
 from ..data.errors import HpcoreError
 from ..data.loading import looks_like_metric
 from ..data.model import NORMALIZED, Ensemble
@@ -1550,8 +1549,8 @@ class BrowserSession:
                     t.histogram_normalized,
                     groups=list(ens.options(ens.group)) if ens.group else ["all"],
                     metric=ens.metric,
-                    normalization=str(ens.normalization)
-                    + (f", {LOWER_NOTE}" if ens.better == "lower" else ""),
+                    normalization=str(ens.normalization),
+                    lower_is_better=ens.better == "lower",
                 )
             p.show_matrix(
                 t.pairs,
@@ -1566,9 +1565,9 @@ class BrowserSession:
                 t.trellis,
                 primary=str(s.primary),
                 secondary=s.secondary,
-                # the trellis says "mean normalized <metric>"
-                metric=ens.normalized_name.removeprefix("normalized "),
+                metric=ens.metric,
                 ci_level=CI_LEVEL,
+                lower_is_better=ens.better == "lower",
             )
             p.show_networks(
                 view.rows,

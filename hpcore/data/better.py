@@ -8,6 +8,13 @@ from typing import Literal
 #: How labels say that a normalized metric has each group's lowest value at 1.
 LOWER_NOTE = "1 = lowest"
 
+
+def normalized_name(metric: str, lower_is_better: bool) -> str:
+    """The normalized metric's name on labels: ``normalized acc``, or for a
+    metric whose lower values are better ``normalized loss (1 = lowest)``."""
+    return f"normalized {metric}" + (f" ({LOWER_NOTE})" if lower_is_better else "")
+
+
 #: Tokens of a metric name saying that lower is better, or that higher is.
 _LOWER_BETTER = frozenset(
     "loss err error mse mae rmse nll perplexity ppl wer cer cost regret "

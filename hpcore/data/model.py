@@ -9,7 +9,7 @@ from typing import Literal
 
 import pandas as pd
 
-from .better import LOWER_NOTE
+from .better import normalized_name
 from .errors import ParameterError
 from .validation import fmt_list
 
@@ -107,10 +107,9 @@ class Ensemble:
 
     @property
     def normalized_name(self) -> str:
-        """The normalized metric's name for labels: ``normalized acc``, or for a
-        metric whose lower values are better ``normalized loss (1 = lowest)``."""
-        tail = f" ({LOWER_NOTE})" if self.better == "lower" else ""
-        return f"normalized {self.metric}{tail}"
+        """The normalized metric's name for labels
+        (:func:`hpcore.data.better.normalized_name`)."""
+        return normalized_name(self.metric, self.better == "lower")
 
     def group_labels(self) -> pd.Series:
         """Group label of every row (``"all"`` when there is no group column)."""

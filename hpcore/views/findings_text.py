@@ -12,7 +12,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from ..analysis.findings import Effect, Findings
-from ..data.better import LOWER_NOTE
+from ..data.better import normalized_name
 from ..data.model import NORMALIZED
 
 
@@ -43,8 +43,7 @@ def _q(q: float) -> str:
 
 def _value_label(findings: Findings) -> str:
     return (
-        f"normalized {findings.metric}"
-        + (f" ({LOWER_NOTE})" if findings.better == "lower" else "")
+        normalized_name(findings.metric, findings.better == "lower")
         if findings.value == NORMALIZED
         else findings.metric
     )

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from ..data.better import LOWER_NOTE
+from ..data.better import LOWER_NOTE, normalized_name
 from ..data.errors import ColumnError
 from .style import (
     HISTOGRAM_COLUMNS,
@@ -275,9 +275,7 @@ def _draw_histogram(
     if shading is not None:
         shading.title = norm_text
     ax_norm.set_xlabel(
-        f"normalized {metric_label}" + (f" ({LOWER_NOTE})" if lower_is_better else ""),
-        fontsize=font,
-        parse_math=False,
+        normalized_name(metric_label, lower_is_better), fontsize=font, parse_math=False
     )
     ax_norm.set_ylabel("networks", fontsize=font)
     for ax in (ax_raw, ax_norm):

@@ -85,6 +85,7 @@ from bokeh.models.widgets import (
 from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
+from ..data.better import LOWER_NOTE, normalized_name
 from .importance import GROUP_BAR
 from .style import DIVERGING_CMAP, IMPORTANCE_COLOURS, LOW_COUNT, OKABE_ITO, PAIR_CMAP
 from .text import cut_end, cut_middle
@@ -1204,8 +1205,10 @@ class Page:
         groups: Sequence[str],
         metric: str,
         normalization: str,
+        lower_is_better: bool = False,
     ) -> None:
-        """Both histograms, stacked by group in ``groups`` order."""
+        """Both histograms, stacked by group in ``groups`` order (the labels
+        say where the metric's lower values are better)."""
         for fig, source, frame in (
             (self.hist_raw, self.hist_raw_source, raw),
             (self.hist_norm, self.hist_norm_source, normalized),
@@ -1222,9 +1225,8 @@ class Page:
                 pad = (hi - lo) * 0.01
                 self.hist_raw.x_range.update(start=lo - pad, end=hi + pad)
         self.hist_raw.xaxis.axis_label = metric
-        self.hist_norm.xaxis.axis_label = (
-            f"{metric}, normalized per group ({normalization})"
-        )
+        scale = ", ".join([normalization, *([LOWER_NOTE] if lower_is_better else [])])
+        self.hist_norm.xaxis.axis_label = f"{metric}, normalized per group ({scale})"
         self.hist_raw.title.text = f"{metric}, stacked by group"
         self.hist_norm.title.text = "normalized: drag to select a range (the grey box)"
 
@@ -1318,13 +1320,14 @@ class Page:
         secondary: str | None,
         metric: str,
         ci_level: float,
+        lower_is_better: bool = False,
     ) -> None:
         """The trellis: one figure per primary option (new ones on a new layout)."""
         layout = trellis_layout(trellis, primary=primary, secondary=secondary)
         points, lines = trellis_data(trellis, layout)
         if layout != self._trellis_layout:
             self._trellis_layout = layout
-            self.trellis_box.children = self._trellis_figures(layout, metric)
+            self.trellis_box.children = self._trellis_figures(layout)
             self.trellis_legend.text = self._legend(layout, ci_level)
         # the rows of a trellis table follow its layout
         rows_key = (layout, len(trellis))
@@ -1345,8 +1348,8 @@ class Page:
         lo, hi = trellis_extent(trellis)
         self.trellis_range.update(start=lo, end=hi)
         self.trellis_title.text = (
-            f"<b>trellis: mean normalized {html.escape(metric)} per option, one "
-            f"row per {html.escape(primary)}</b>"
+            f"<b>trellis: mean {html.escape(normalized_name(metric, lower_is_better))} "
+            f"per option, one row per {html.escape(primary)}</b>"
             + (
                 f", colour and marker: {html.escape(secondary)}"
                 if secondary is not None
@@ -1371,7 +1374,7 @@ class Page:
         )
         return head + " &nbsp; ".join(items) + tail
 
-    def _trellis_figures(self, layout: TrellisLayout, metric: str) -> list[Any]:
+    def _trellis_figures(self, layout: TrellisLayout) -> list[Any]:
         factors = [(layout.label(p), o) for p, o in layout.factors]
         slot = trellis_slot(len(factors))
         x_range = FactorRange(
