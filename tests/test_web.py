@@ -20,6 +20,8 @@ from bokeh.document import Document
 from bokeh.models import ColumnDataSource
 
 from hpcore.views import web
+from hpcore.views.importance import GROUP_BAR
+from hpcore.views.style import IMPORTANCE_COLOURS
 from hpcore.views.trellis import is_ordered
 
 
@@ -85,13 +87,13 @@ def test_importance_bars_are_the_importance_table(
     ColumnDataSource(data=data)
     assert data["parameter"] == list(imp["parameter"].astype(str))
     assert np.array_equal(data["score"], imp["score"].to_numpy())
-    dark = [c == web.IMPORTANCE_COLOURS[0] for c in data["colour"]]
+    dark = [c == IMPORTANCE_COLOURS[0] for c in data["colour"]]
     assert dark == list(imp["q_value"] < 0.05)
     assert not any(data["why"])
     # the group the metric is normalized within: grey, and its hover says why
     grouped = web.importance_data(imp, alpha=0.05, group="dataset")
     at = grouped["parameter"].index("dataset")
-    assert grouped["colour"][at] == web.GROUP_BAR
+    assert grouped["colour"][at] == GROUP_BAR
     assert "normalized within dataset" in grouped["why"][at]
     others = [c for i, c in enumerate(grouped["colour"]) if i != at]
     assert others == [c for i, c in enumerate(data["colour"]) if i != at]

@@ -913,10 +913,9 @@ def run(args: argparse.Namespace) -> int:
         f"q < {report.alpha:g}"
     )
     if ens.group is not None and ens.group in summary["significant_parameters"]:
-        line += (
-            f" ({ens.group} among them: the metric is normalized within it, so "
-            "that shows how the normalization spreads each, not a setting)"
-        )
+        from ..views.importance import group_note
+
+        line += f" ({ens.group} among them: {group_note(ens.group)})"
     if report.compare is not None:
         line += (
             f"; {summary['compare']['significant_cells']:,} cells differ between "

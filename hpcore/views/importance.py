@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,17 +71,38 @@ def _explanation(alpha: float, width: float, font: float, group: str | None) -> 
         "(\u00d7 its share in the selection / its share in all)."
     )
     if group is not None:
-        text += (
-            f" Grey: {group}, which the metric is normalized within: its bar "
-            f"shows how the normalization spreads each {group}'s networks, "
-            "not the effect of a setting."
-        )
+        text += f" Grey: {group}; {group_note(group)}."
     chars = max(int(width / (0.55 * font)), 24)
     return textwrap.fill(text, chars)
 
 
 #: The bar of the group the metric is normalized within.
 GROUP_BAR = "#9E9E9E"
+
+
+def group_note(group: str) -> str:
+    """Why the bar of ``group``, the parameter the metric is normalized
+    within, is set apart (the report's panel, the browser view's hover card
+    and the command line say it alike)."""
+    return (
+        f"the metric is normalized within {group}, so its bar shows how the "
+        f"normalization spreads each {group}'s networks, not the effect of a setting"
+    )
+
+
+def bar_colours(
+    parameters: Sequence[str], q: np.ndarray, alpha: float, group: str | None
+) -> list[str]:
+    """Each importance bar's colour: dark where ``q < alpha``, else light;
+    ``group``'s grey."""
+    return [
+        GROUP_BAR
+        if p == group
+        else IMPORTANCE_COLOURS[0]
+        if qi < alpha
+        else IMPORTANCE_COLOURS[1]
+        for p, qi in zip(parameters, q, strict=True)
+    ]
 
 
 class ImportancePanel:
@@ -141,14 +163,9 @@ class ImportancePanel:
             y,
             scores,
             height=0.7,
-            color=[
-                GROUP_BAR
-                if str(p) == self.group
-                else IMPORTANCE_COLOURS[0]
-                if s
-                else IMPORTANCE_COLOURS[1]
-                for p, s in zip(table["parameter"], significant, strict=True)
-            ],
+            color=bar_colours(
+                [str(p) for p in table["parameter"]], q, self.alpha, self.group
+            ),
             edgecolor="none",
         )
         full = [str(p) for p in table["parameter"]]

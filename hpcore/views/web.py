@@ -86,8 +86,8 @@ from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
 from ..data.better import LOWER_NOTE, normalized_name
-from .importance import GROUP_BAR
-from .style import DIVERGING_CMAP, IMPORTANCE_COLOURS, LOW_COUNT, OKABE_ITO, PAIR_CMAP
+from .importance import bar_colours, group_note
+from .style import DIVERGING_CMAP, LOW_COUNT, OKABE_ITO, PAIR_CMAP
 from .text import cut_end, cut_middle
 from .trellis import is_ordered
 
@@ -236,6 +236,7 @@ def importance_data(
     doing, not a setting's)."""
     q = importance["q_value"].to_numpy(dtype=np.float64)
     score = importance["score"].to_numpy(dtype=np.float64)
+    names = _texts(importance["parameter"])
     top = _texts(importance["top_option"])
     ratio = importance["top_enrichment"].to_numpy(dtype=np.float64)
     notes = [
@@ -244,7 +245,7 @@ def importance_data(
         for qi, t, r in zip(q, top, ratio, strict=True)
     ]
     return {
-        "parameter": _texts(importance["parameter"]),
+        "parameter": names,
         "score": score,
         "p_value": importance["p_value"].to_numpy(dtype=np.float64),
         "q_value": q,
@@ -253,21 +254,8 @@ def importance_data(
         "top_enrichment": ratio,
         "note": notes,
         "note_x": score,
-        "why": [
-            f"grey: the metric is normalized within {p}, so this shows how the "
-            "normalization spreads each of its options, not a setting's effect"
-            if p == group
-            else ""
-            for p in _texts(importance["parameter"])
-        ],
-        "colour": [
-            GROUP_BAR
-            if p == group
-            else IMPORTANCE_COLOURS[0]
-            if qi < alpha
-            else IMPORTANCE_COLOURS[1]
-            for p, qi in zip(_texts(importance["parameter"]), q, strict=True)
-        ],
+        "why": [f"grey: {group_note(p)}" if p == group else "" for p in names],
+        "colour": bar_colours(names, q, alpha, group),
     }
 
 
