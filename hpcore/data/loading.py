@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -118,6 +118,22 @@ def _separator(path: Path, default: str) -> str:
     return best if counts[best] > counts[default] else default
 
 
+def _fields(path: Path, sep: str, **rows: Any) -> pd.DataFrame:
+    """Rows of a text table as written, picked by ``rows`` (``read_csv``'s
+    ``nrows``, ``skiprows``, ...): every field a string, none read as missing
+    (a column named NA is named), no header."""
+    table: pd.DataFrame = pd.read_csv(
+        path,
+        sep=sep,
+        header=None,
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+        **rows,
+    )
+    return table
+
+
 def _check_header(path: Path, sep: str) -> None:
     """Refuse a header that names a column twice.
 
@@ -125,15 +141,7 @@ def _check_header(path: Path, sep: str) -> None:
     the header row is read on its own, as written.
     """
     try:
-        raw = pd.read_csv(
-            path,
-            sep=sep,
-            header=None,
-            nrows=1,
-            dtype=str,
-            encoding="utf-8-sig",
-            keep_default_na=False,  # a column named NA is named
-        )
+        raw = _fields(path, sep, nrows=1)
     except _READ_ERRORS:
         return  # the full read reports it
     names = [str(v).strip() for v in (raw.iloc[0] if len(raw) else [])]
@@ -349,16 +357,7 @@ def _trailing_separator(path: Path, sep: str, df: pd.DataFrame) -> bool:
         return False
     if not df.iloc[:, -1].isna().all():
         return False  # the last column holds values: real row labels
-    rows = pd.read_csv(
-        path,
-        sep=sep,
-        header=None,
-        skiprows=1,
-        dtype=str,
-        keep_default_na=False,
-        index_col=False,
-        usecols=[len(df.columns)],
-    )
+    rows = _fields(path, sep, skiprows=1, index_col=False, usecols=[len(df.columns)])
     return bool((rows.iloc[:, 0] == "").all())
 
 
