@@ -250,7 +250,9 @@ def test_marks_are_the_cells_with_q_below_005(report: rep.Report) -> None:
         assert n == (pairs["q_value"] < 0.05).sum() > 0
         (label,) = find(fig, "pair-mark-label")
         assert label.get_text().startswith("q < 0.05")  # type: ignore[attr-defined]
-        assert f"over {len(pairs)} cells" in label.get_text()  # type: ignore[attr-defined]
+        # every cell of this table has a test (no filter, all pairs present)
+        assert r.summary["tested_cells"] == len(pairs)
+        assert f"over {len(pairs)} tested cells" in label.get_text()  # type: ignore[attr-defined]
         assert len(find(fig, "pair-mark-key")) == 1
 
 
@@ -382,15 +384,59 @@ def test_summary_names_the_statistics(report: rep.Report) -> None:
     assert (
         s["significant_parameters"] == imp["parameter"][imp["q_value"] < 0.05].tolist()
     )
+    assert s["tested_cells"] == len(report.tables.pairs)  # no filter: all tested
     assert report.compare is not None
+    cmp = report.tables.compare
+    assert cmp is not None
     assert s["compare"] == {
         "range": [0.0, 0.5],
         "selected": report.compare.count,
-        "significant_cells": int((report.tables.compare["q_value"] < 0.05).sum()),  # type: ignore[index]
+        "significant_cells": int((cmp["q_value"] < 0.05).sum()),
+        "tested_cells": len(cmp),
     }
     assert "Student-t" in s["statistics"]["trellis"]
     assert "hypergeometric" in s["statistics"]["pairs"]
     json.dumps(s)
+
+
+def test_a_filtered_report_tests_and_draws_the_cells_it_keeps(
+    planted: hpcore.Ensemble,
+) -> None:
+    """``--where`` leaves cells no network passing it has: they are not tests
+    (not in the Benjamini-Hochberg family, the summary counts the others) and
+    the matrix leaves out the options the filter drops (blank rows and
+    columns before), while pairs.csv keeps every cell."""
+    where = {"optimizer": ["ADAM", "SGD"], "dataset": ["cifar10"]}
+    r = rep.build_report(planted, range=(0.5, 1.0), where=where, compare=(0.0, 0.5))
+    pairs = r.tables.pairs
+    assert len(pairs) == len(rep.build_report(planted, range=(0.5, 1.0)).tables.pairs)
+    dropped = (
+        ((pairs["param_a"] == "optimizer") & (pairs["option_a"] == "RMSProp"))
+        | ((pairs["param_b"] == "optimizer") & (pairs["option_b"] == "RMSProp"))
+        | ((pairs["param_a"] == "dataset") & (pairs["option_a"] == "mnist"))
+        | ((pairs["param_b"] == "dataset") & (pairs["option_b"] == "mnist"))
+    ).to_numpy()
+    assert (pairs["q_value"][dropped] == 1.0).all()
+    assert r.summary["tested_cells"] == int((~dropped).sum())
+    assert r.summary["compare"]["tested_cells"] <= int((~dropped).sum())
+    fig = rep.draw_report(r)["pairs"]
+    shown = {
+        t.get_text()  # type: ignore[attr-defined]
+        for p in ("optimizer", "dataset")
+        for side in ("x", "y")
+        for t in find(fig, f"pair-option-{side}:{p}")
+    }
+    assert {"ADAM", "SGD", "cifar10"} <= shown
+    assert not shown & {"RMSProp", "mnist"}
+    (label,) = find(fig, "pair-mark-label")
+    tested = r.summary["tested_cells"]
+    assert f"over {tested} tested cells" in label.get_text()  # type: ignore[attr-defined]
+    # the dataset x optimizer block: one data set by two optimizers, the
+    # enrichment of the kept cells
+    kept = block(pairs[~dropped], "dataset", "optimizer", "enrichment")
+    assert kept.shape == (2, 1)
+    values = mesh_values(mesh_of(fig, "dataset", "optimizer"), (2, 1))
+    np.testing.assert_allclose(values, np.log2(kept.to_numpy()), rtol=1e-12)
 
 
 # ----------------------------------------------------------------- writing

@@ -137,6 +137,37 @@ def test_bh_q_by_hand_and_nan() -> None:
     assert bh_q([]).shape == (0,)
 
 
+def test_bh_q_family_is_the_tested_entries_only() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 1, 60) ** 3
+    tested = rng.random(60) < 0.7
+    p[~tested] = 1.0
+    p[5] = np.nan  # NaN stays NaN, tested or not
+    p[6] = np.nan
+    tested[5], tested[6] = True, False
+    q = bh_q(p, tested)
+    family = tested & np.isfinite(p)
+    want = np.asarray(sps.false_discovery_control(p[family]), dtype=np.float64)
+    assert np.array_equal(q[family], want)
+    assert (q[~tested & np.isfinite(p)] == 1.0).all()
+    assert np.isnan(q[[5, 6]]).all()
+    # the untested entries would only have made the others' q-values larger
+    assert (q[family] <= bh_q(p)[family]).all()
+    assert (q[family] < bh_q(p)[family]).any()
+    assert np.array_equal(bh_q(p, np.ones(60, dtype=bool)), bh_q(p), equal_nan=True)
+
+
+def test_nontrivial_tests_is_a_support_of_two_points_or_more() -> None:
+    for n_pop in (1, 2, 5, 9):
+        for draws in range(n_pop + 1):
+            k = np.arange(n_pop + 1)
+            lo = np.maximum(0, draws + k - n_pop)
+            hi = np.minimum(draws, k)
+            want = hi > lo
+            got = stats.nontrivial_tests(k, draws, n_pop)
+            assert np.array_equal(got, want), (n_pop, draws)
+
+
 # --------------------------------------------------------------------------
 # pair_statistics
 # --------------------------------------------------------------------------
@@ -163,6 +194,88 @@ def test_pair_statistics_by_hand(ens: hpcore.Ensemble) -> None:
     assert (row["count"], row["expected"], row["enrichment"]) == (1, 1.0, 1.0)
     assert row["p_value"] == pytest.approx(1.0)
     np.testing.assert_allclose(out["q_value"], bh_q(out["p_value"]))
+
+
+def test_pair_statistics_family_leaves_out_cells_without_a_test() -> None:
+    """A where filter leaves cells no network of the population has: their
+    count is 0 whatever the selection, so p = q = 1 and they are not in the
+    Benjamini-Hochberg family (which would make every other q larger)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    opt = rng.choice(["adam", "rms", "sgd", "mom"], n)
+    batch = rng.choice(["32", "64", "128"], n)
+    act = rng.choice(["relu", "elu", "tanh"], n)
+    acc = rng.random(n) + 0.3 * (opt == "adam") + 0.2 * (act == "elu")
+    ens = hpcore.normalize(
+        hpcore.load(
+            pd.DataFrame({"opt": opt, "batch": batch, "act": act, "acc": acc}),
+            metric="acc",
+        )
+    )
+    where = {"opt": ["adam", "rms"], "batch": ["64"]}
+    sel = hpcore.select(ens, range=(0.6, 1.0), where=where)
+    out = pair_statistics(ens, sel)
+    passing = hpcore.select(ens, where=where).mask
+    labels = {
+        p: np.asarray(ens.options(p))[ens.codes(p).to_numpy()] for p in ens.parameters
+    }
+    k_pop = np.array(
+        [
+            int(
+                (
+                    passing
+                    & (labels[r.param_a] == r.option_a)
+                    & (labels[r.param_b] == r.option_b)
+                ).sum()
+            )
+            for r in out.itertuples()
+        ]
+    )
+    tested = (k_pop > 0) & (k_pop < passing.sum())
+    assert 0 < tested.sum() < len(out)
+    assert (out["p_value"][~tested] == 1.0).all()
+    assert (out["q_value"][~tested] == 1.0).all()
+    want = sps.false_discovery_control(out["p_value"].to_numpy()[tested])
+    np.testing.assert_allclose(out["q_value"].to_numpy()[tested], want, rtol=1e-12)
+    assert np.array_equal(
+        stats.nontrivial_cells(out, sel.count, int(passing.sum())), tested
+    )
+    # the old family (every cell) gave larger q-values, and fewer discoveries
+    old = bh_q(out["p_value"].to_numpy())
+    assert (out["q_value"].to_numpy() <= old).all()
+    assert (out["q_value"].to_numpy() < 0.05).sum() > (old < 0.05).sum()
+
+
+def test_importance_and_compare_leave_out_what_has_no_test() -> None:
+    rng = np.random.default_rng(12)
+    n = 2000
+    frame = pd.DataFrame(
+        {
+            "opt": rng.choice(["adam", "rms", "sgd"], n),
+            "batch": rng.choice(["32", "64"], n),
+            "act": rng.choice(["relu", "elu"], n),
+            "acc": rng.random(n),
+        }
+    )
+    frame.loc[frame["opt"] == "adam", "acc"] += 0.3
+    ens = hpcore.normalize(hpcore.load(frame, metric="acc"))
+    sel = hpcore.select(ens, range=(0.5, 1.0), where={"batch": ["64"]})
+    imp = parameter_importance(ens, sel).set_index("parameter")
+    # one option left: nothing to test
+    assert imp.loc["batch", "test"] == "none"
+    assert (imp.loc["batch", "p_value"], imp.loc["batch", "q_value"]) == (1.0, 1.0)
+    others = imp.drop(index="batch")
+    want = sps.false_discovery_control(others["p_value"].to_numpy())
+    np.testing.assert_allclose(others["q_value"].to_numpy(), want, rtol=1e-12)
+    # compare: cells empty in both selections (batch 32 is filtered out)
+    other = hpcore.select(ens, range=(0.0, 0.5), where={"batch": ["64"]})
+    cmp = compare_selections(ens, other, sel)
+    total = (cmp["count_a"] + cmp["count_b"]).to_numpy()
+    tested = (total > 0) & (total < other.count + sel.count)
+    assert 0 < tested.sum() < len(cmp)
+    assert (cmp["q_value"][~tested] == 1.0).all()
+    want = sps.false_discovery_control(cmp["p_value"].to_numpy()[tested])
+    np.testing.assert_allclose(cmp["q_value"].to_numpy()[tested], want, rtol=1e-12)
 
 
 def test_pair_statistics_population_is_the_where_filter(

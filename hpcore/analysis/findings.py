@@ -5,7 +5,7 @@ pair by its two-way interaction and, where the data supports it, every pair
 together with the group column (the data set) by its three-way interaction, on
 the normalized metric. Each effect is the share of the metric's variance it
 explains, tested by permutation and controlled for false discoveries with
-Benjamini-Hochberg over all tests. For each significant interaction the
+Benjamini-Hochberg over the effects tested. For each significant interaction the
 option cells that drive it are named.
 
 The method, in terms of sums of squares (SS) of the ``n`` values ``y`` of the
@@ -134,8 +134,9 @@ class Effect:
     df : int
         Degrees of freedom of the effect (0: nothing to test).
     p_value, q_value : float
-        Permutation p-value and Benjamini-Hochberg q-value over all tests
-        (NaN when the test is impossible: fewer rows than cells).
+        Permutation p-value and Benjamini-Hochberg q-value over the effects
+        tested (NaN when the test is impossible: fewer rows than cells; p and
+        q are 1 for an effect with nothing to test).
     cells : pandas.DataFrame
         One row per non-empty cell: one column per parameter (option label),
         ``count`` (int64), ``mean``, ``sd`` (sample sd, NaN for one row),
@@ -663,7 +664,8 @@ def discover(
             permutations,
             seed,
         )
-    q_values = bh_q(p_values)
+    # an effect that is not tested (nothing varies) is not in the family
+    q_values = bh_q(p_values, np.array(tests) != TEST_NONE)
 
     effects: list[Effect] = []
     for i, d in enumerate(designs):

@@ -8,7 +8,7 @@ replacement) of the rows that pass its ``where`` filter.
 
 - :func:`pair_statistics` - every cell of the pair matrix with its expected
   count, enrichment, exact two-sided hypergeometric p-value and
-  Benjamini-Hochberg q-value over all cells.
+  Benjamini-Hochberg q-value over the cells with a test.
 - :func:`parameter_importance` - per parameter, how far the selection's option
   distribution is from that of the where-passing rows (total variation
   distance) with a chi-square test of selected vs not selected.
@@ -385,11 +385,15 @@ def _bisect(
         )
 
 
-def bh_q(p_values: Any) -> np.ndarray:
+def bh_q(p_values: Any, tested: Any = None) -> np.ndarray:
     """Benjamini-Hochberg q-values (adjusted p-values); NaN entries stay NaN.
 
-    The family is every finite entry of ``p_values``. Uses
-    the algorithm of :func:`scipy.stats.false_discovery_control`
+    The family is every finite entry of ``p_values`` that ``tested`` (a
+    boolean mask like ``p_values``; default all) marks. An entry it does not
+    mark is no test at all (e.g. a matrix cell no network of the population
+    has, whose count cannot differ from chance): its q-value is 1 and it does
+    not enlarge the family, which would only make every other q-value larger.
+    Uses the algorithm of :func:`scipy.stats.false_discovery_control`
     (``method="bh"``), step for step (so the same numbers, bit for bit),
     without importing scipy.stats (about half a second).
 
@@ -397,13 +401,46 @@ def bh_q(p_values: Any) -> np.ndarray:
     --------
     >>> bh_q([0.5, 0.6, 0.1, 0.001]).tolist()
     [0.6, 0.6, 0.2, 0.004]
+    >>> bh_q([0.5, 1.0, 0.25, 0.001], tested=[True, False, True, True]).tolist()
+    [0.5, 1.0, 0.375, 0.003]
     """
     p = np.asarray(p_values, dtype=np.float64)
     q = np.full(p.shape, np.nan)
-    finite = np.isfinite(p)
-    if finite.any():
-        q[finite] = _bh(np.clip(p[finite], 0.0, 1.0))
+    family = np.isfinite(p)
+    if tested is not None:
+        marked = np.broadcast_to(np.asarray(tested, dtype=bool), p.shape)
+        q[family & ~marked] = 1.0
+        family &= marked
+    if family.any():
+        q[family] = _bh(np.clip(p[family], 0.0, 1.0))
     return q
+
+
+def nontrivial_tests(successes: Any, draws: int, population: int) -> np.ndarray:
+    """Which hypergeometric tests of :func:`hypergeom_two_sided` are tests:
+    those whose count can take two values or more (``0 < successes <
+    population`` and ``0 < draws < population``). The others (a cell no
+    network of the population has, or all of it; an empty selection or all
+    of the population) get p = 1 whatever happened, and :func:`bh_q` leaves
+    them out of the family."""
+    k = np.asarray(successes, dtype=np.int64)
+    if not 0 < int(draws) < int(population):
+        return np.zeros(k.shape, dtype=bool)
+    out: np.ndarray = (k > 0) & (k < int(population))
+    return out
+
+
+def nontrivial_cells(pairs: pd.DataFrame, selected: int, population: int) -> np.ndarray:
+    """:func:`nontrivial_tests` of the cells of a :func:`pair_statistics`
+    frame (of a selection of ``selected`` networks among ``population``),
+    from its ``expected`` column: ``selected * K / population`` is exactly 0
+    where no network of the population has the pair (``K = 0``) and exactly
+    ``selected`` where all have it (products below ``2**53``)."""
+    expected = pairs["expected"].to_numpy(dtype=np.float64)
+    if not 0 < int(selected) < int(population):
+        return np.zeros(len(expected), dtype=bool)
+    out: np.ndarray = (expected > 0) & (expected < int(selected))
+    return out
 
 
 def _bh(p: np.ndarray) -> np.ndarray:
@@ -492,7 +529,8 @@ def pair_statistics(ens: Ensemble, selection: Selection | None = None) -> pd.Dat
       K = those with the pair, n = selection size); see
       :func:`hypergeom_two_sided`. Cells where the test is trivial (K = 0,
       K = N, n = 0 or n = N) get 1.
-    - ``q_value``: Benjamini-Hochberg over all cells of the matrix.
+    - ``q_value``: Benjamini-Hochberg over the cells with a test (1 for the
+      trivial ones, which do not count in the family; :func:`nontrivial_tests`).
 
     Caveat: cells of one block are dependent (each block sums to the
     selection size) and a cell reappears in the blocks of other pairs; BH is
@@ -611,7 +649,7 @@ def enrich_pair_counts(
         expected=np.asarray(expected, dtype=np.float64),
         enrichment=enrichment.astype(np.float64),
         p_value=p,
-        q_value=bh_q(p),
+        q_value=bh_q(p, nontrivial_tests(k_pop, n_sel, n_pop)),
     )
 
 
@@ -710,8 +748,9 @@ def parameter_importance(
       (multivariate hypergeometric; ``(1 + #{X2* >= X2}) / (resamples + 1)``).
       ``test`` says which: ``"chi2"`` or ``"monte-carlo"``. A parameter with
       one option present, an empty selection or a selection of the whole
-      population gets statistic 0 and p-value 1.
-    - ``q_value``: Benjamini-Hochberg over the parameters.
+      population is not tested (``test`` ``"none"``): statistic 0, p-value 1.
+    - ``q_value``: Benjamini-Hochberg over the tested parameters (1 for the
+      others; see :func:`bh_q`).
     - ``top_option``, ``top_enrichment``: the option most over-represented in
       the selection and its selection share / population share (NaN and
       empty for an empty selection).
@@ -847,7 +886,7 @@ def importance_from_counts(
         dof = int(present.sum()) - 1
         test = "chi2"
         if dof < 1 or n_sel in (0, n_pop):
-            statistic, p_value = 0.0, 1.0
+            statistic, p_value, test = 0.0, 1.0, "none"
         else:
             statistic = float(_chi2_two_rows(table[None])[0])
             expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n_pop
@@ -877,7 +916,9 @@ def importance_from_counts(
     frame = pd.DataFrame(
         rows, columns=[c for c in IMPORTANCE_COLUMNS if c != "q_value"]
     )
-    frame["q_value"] = bh_q(frame["p_value"].to_numpy())
+    frame["q_value"] = bh_q(
+        frame["p_value"].to_numpy(), frame["test"].to_numpy() != "none"
+    )
     frame = frame.sort_values("score", ascending=False, kind="stable")
     frame = frame.reset_index(drop=True)[list(IMPORTANCE_COLUMNS)]
     return frame.astype(
@@ -1015,10 +1056,12 @@ def compare_selections(
     more common in ``b``), and Fisher's exact two-sided test of equal shares
     on the 2x2 table ``[[count_a, n_a - count_a], [count_b, n_b - count_b]]``
     (computed with :func:`hypergeom_two_sided`), with Benjamini-Hochberg
-    q-values over all cells. The test treats the two selections as independent
-    samples: exact for disjoint selections (e.g. the main mode vs the top
-    models, paper Fig. 3); when they overlap the shared rows make the shares
-    positively correlated and the test conservative.
+    q-values over the cells with a test (:func:`nontrivial_tests`: not empty or
+    full in both selections together, neither selection empty). The test
+    treats the two selections as independent samples: exact for disjoint
+    selections (e.g. the main mode vs the top models, paper Fig. 3); when they
+    overlap the shared rows make the shares positively correlated and the
+    test conservative.
 
     Parameters
     ----------
@@ -1032,8 +1075,8 @@ def compare_selections(
         Columns :data:`COMPARE_COLUMNS`: the four pair columns of
         :func:`hpcore.pair_counts` (same order), ``count_a, count_b`` (int64),
         ``share_a, share_b, difference`` (float64; shares NaN for an empty
-        selection), ``p_value, q_value`` (float64; p is 1 where a selection is
-        empty or the cell is empty in both).
+        selection), ``p_value, q_value`` (float64; p and q are 1 where a
+        selection is empty or the cell is empty, or full, in both).
     """
     for name, sel in (("sel_a", sel_a), ("sel_b", sel_b)):
         if not isinstance(sel, Selection):
@@ -1074,6 +1117,7 @@ def compare_pair_counts(
     share_a = ca / na if na else np.full(len(ca), np.nan)
     share_b = cb / nb if nb else np.full(len(cb), np.nan)
     p = hypergeom_two_sided(ca, na + nb, ca + cb, na) if len(ca) else np.zeros(0)
+    tested = nontrivial_tests(ca + cb, na, na + nb)
     out = with_columns(
         counts_a,
         drop=("count",),
@@ -1083,6 +1127,6 @@ def compare_pair_counts(
         share_b=np.asarray(share_b, dtype=np.float64),
         difference=np.asarray(share_b - share_a, dtype=np.float64),
         p_value=p,
-        q_value=bh_q(p),
+        q_value=bh_q(p, tested),
     )
     return out[list(COMPARE_COLUMNS)]

@@ -25,7 +25,8 @@ The tables (columns in order):
   among the networks that pass ``--where``: the count if the selection were a
   random sample), ``enrichment`` (count / expected; empty where expected is
   0), ``p_value`` (exact two-sided hypergeometric test), ``q_value``
-  (Benjamini-Hochberg over all cells). See
+  (Benjamini-Hochberg over the cells with a test; 1 for a cell that none or
+  all of the networks passing ``--where`` have). See
   :func:`hpcore.analysis.stats.pair_statistics`.
 - ``trellis.csv``: ``parameter, option, primary, secondary, mean, count,
   ci_low, ci_high``: mean normalized metric per cell with its 95% Student-t
@@ -240,8 +241,10 @@ def _statistics_notes(alpha: float, cells: int) -> dict[str, str]:
         "pairs": (
             "expected = selected x share of the option pair among the networks "
             "that pass `where`; enrichment = count / expected; p_value: exact "
-            "two-sided hypergeometric test; q_value: Benjamini-Hochberg over all "
-            f"{cells} cells"
+            "two-sided hypergeometric test; q_value: Benjamini-Hochberg over the "
+            f"{cells} cells with a test (a cell that none or all of the networks "
+            "passing `where` have, or an empty selection or one of all of them, "
+            "is no test: p and q are 1)"
         ),
         "importance": (
             "score: total variation distance between the option shares of the "
@@ -257,7 +260,9 @@ def _statistics_notes(alpha: float, cells: int) -> dict[str, str]:
         "compare": (
             "a = the --compare selection, b = the main selection; difference = "
             "share_b - share_a; p_value: Fisher's exact test; q_value: "
-            "Benjamini-Hochberg over all cells"
+            "Benjamini-Hochberg over the cells with a test (p and q are 1 where "
+            "neither or both selections hold every network with the pair, or a "
+            "selection is empty)"
         ),
         "marks": f"cells and parameters with q_value < {alpha:g} are marked",
     }
@@ -320,7 +325,13 @@ def build_report(
     HpcoreError
         Bad ``color``, ``sort`` or ``alpha``.
     """
-    from ..analysis.selection import require_normalized, resolve_where, select
+    from ..analysis.selection import (
+        require_normalized,
+        resolve_where,
+        select,
+        where_mask,
+    )
+    from ..analysis.stats import nontrivial_cells, nontrivial_tests
     from ..analysis.tables import compute_tables, default_primary, report_engine
 
     require_normalized(ens, "a report")
@@ -354,6 +365,8 @@ def build_report(
     )
     dropped = {str(k): int(v) for k, v in ens.dropped.items()}
     significant = tables.pairs["q_value"].to_numpy() < alpha
+    passing = int(where_mask(ens, where).sum())
+    tested = int(nontrivial_cells(tables.pairs, selection.count, passing).sum())
     important = tables.importance["q_value"].to_numpy() < alpha
     summary: dict[str, Any] = {
         "rows": len(ens.table),
@@ -379,20 +392,31 @@ def build_report(
         "order": list(tables.order),
         "alpha": float(alpha),
         "cells": len(tables.pairs),
+        "tested_cells": tested,
         "significant_cells": int(significant.sum()),
         "significant_parameters": [
             str(p) for p in tables.importance["parameter"].to_numpy()[important]
         ],
         "compare": None,
-        "statistics": _statistics_notes(float(alpha), len(tables.pairs)),
+        "statistics": _statistics_notes(float(alpha), tested),
     }
-    summary["drawn"] = _drawn_summary(drawn_parameters(ens, tables, primary, secondary))
+    summary["drawn"] = _drawn_summary(
+        drawn_parameters(ens, tables, primary, secondary, selection.where)
+    )
     if second is not None and tables.compare is not None:
         summary["compare"] = {
             "range": list(second.range),
             "selected": second.count,
             "significant_cells": int(
                 (tables.compare["q_value"].to_numpy() < alpha).sum()
+            ),
+            "tested_cells": int(
+                nontrivial_tests(
+                    tables.compare["count_a"].to_numpy()
+                    + tables.compare["count_b"].to_numpy(),
+                    second.count,
+                    second.count + selection.count,
+                ).sum()
             ),
         }
     return Report(
@@ -414,23 +438,33 @@ def _range_text(sel: Selection) -> str:
 
 
 def drawn_parameters(
-    ens: Ensemble, tables: ReportTables, primary: str, secondary: str | None
+    ens: Ensemble,
+    tables: ReportTables,
+    primary: str,
+    secondary: str | None,
+    where: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Drawn]:
     """What the pair matrix and the trellis draw (:mod:`hpcore.views.limits`).
 
     Parameters with more options than a figure can show are left out of the
     figures; of the others the most important (``tables.importance``; the
-    group column first in the matrix) while the figure has room. The CSV
-    tables keep every parameter.
+    group column first in the matrix) while the figure has room. A parameter
+    the selection's ``where`` restricts takes the room of the options it
+    keeps (the figures leave the others out, :func:`_kept_options`). The CSV
+    tables keep every parameter and option.
     """
     n_options = {p: len(ens.options(p)) for p in ens.parameters}
     ranking = [str(p) for p in tables.importance["parameter"]]
+    kept = {
+        **n_options,
+        **{p: len(o) for p, o in (where or {}).items() if p in n_options},
+    }
     keep = [ens.group] if ens.group is not None and ens.group in n_options else []
     panels = [p for p in tables.order if p not in (primary, secondary)]
     shown = tables.trellis.groupby("parameter", sort=False, observed=True)["option"]
     panel_options = {str(k): int(v) for k, v in shown.nunique().items()}
     return {
-        "pairs": choose_parameters(tables.order, n_options, ranking, keep=keep),
+        "pairs": choose_parameters(tables.order, kept, ranking, keep=keep),
         "trellis": choose_parameters(
             panels,
             {p: panel_options.get(p, n_options[p]) for p in panels},
@@ -505,6 +539,26 @@ def _only(table: pd.DataFrame, keep: Sequence[str]) -> pd.DataFrame:
     return table[inside.to_numpy()]
 
 
+def _kept_options(
+    table: pd.DataFrame, where: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """The rows of a pair table whose two options the filter ``where`` keeps.
+
+    A filtered-out option holds no network of the selection or of its
+    population, so its row and column of the matrix would be blank: the
+    figure leaves them out (its title names the filter; the CSV keeps them).
+    """
+    inside = None
+    for side in ("a", "b"):
+        params, options = table[f"param_{side}"], table[f"option_{side}"]
+        for name, kept in where.items():
+            out = (params == name) & ~options.isin(list(kept))
+            inside = ~out if inside is None else inside & ~out
+    if inside is None or bool(inside.all()):
+        return table
+    return table[inside.to_numpy()]
+
+
 def enrichment_limit(pairs: pd.DataFrame, group: str | None = None) -> float:
     """Half-width of the enrichment colour scale, in log2 units.
 
@@ -548,9 +602,9 @@ def draw_report(report: Report) -> dict[str, Any]:
 
     ens, sel, t = report.ensemble, report.selection, report.tables
     alpha = report.alpha
-    drawn = drawn_parameters(ens, t, report.primary, report.secondary)
+    drawn = drawn_parameters(ens, t, report.primary, report.secondary, sel.where)
     matrix = list(drawn["pairs"].parameters)
-    pairs = _only(t.pairs, matrix)
+    pairs = _kept_options(_only(t.pairs, matrix), sel.where)
     if report.color == "enrichment":
         color: dict[str, Any] = {
             "value": "enrichment",
@@ -588,7 +642,8 @@ def draw_report(report: Report) -> dict[str, Any]:
             mark_label=(
                 f"q < {alpha:g}: more or fewer networks than chance\n"
                 "(exact hypergeometric test,\n"
-                f"Benjamini-Hochberg over {len(t.pairs):,} cells)"
+                f"Benjamini-Hochberg over {report.summary['tested_cells']:,} "
+                "tested cells)"
             ),
             importance=t.importance,
             alpha=alpha,
@@ -622,7 +677,7 @@ def draw_report(report: Report) -> dict[str, Any]:
     }
     if report.compare is not None and t.compare is not None:
         other = report.compare
-        compare = _only(t.compare, matrix)
+        compare = _kept_options(_only(t.compare, matrix), sel.where)
         figures[COMPARE] = render.draw_pair_matrix(
             compare,
             title=(
@@ -641,7 +696,8 @@ def draw_report(report: Report) -> dict[str, Any]:
             marks=compare["q_value"].to_numpy() < alpha,
             mark_label=(
                 f"q < {alpha:g}: the shares differ\n(Fisher's exact test,\n"
-                f"Benjamini-Hochberg over {len(t.compare):,} cells)"
+                "Benjamini-Hochberg over "
+                f"{report.summary['compare']['tested_cells']:,} tested cells)"
             ),
             empty=sel.count == 0 or other.count == 0,
             ranking=ranking,
@@ -908,7 +964,12 @@ def run(args: argparse.Namespace) -> int:
     summary = report.summary
     line = (
         f"{summary['significant_cells']:,} of {summary['cells']:,} matrix cells "
-        f"and {len(summary['significant_parameters'])} of "
+        + (
+            f"({summary['tested_cells']:,} with a test) "
+            if summary["tested_cells"] < summary["cells"]
+            else ""
+        )
+        + f"and {len(summary['significant_parameters'])} of "
         f"{len(ens.parameters)} parameters differ from chance at "
         f"q < {report.alpha:g}"
     )

@@ -203,8 +203,9 @@ def findings_markdown(
         "pair beyond its two main effects (two-way interaction, least squares on "
         "unbalanced cells) and by the group column with each pair beyond their "
         f"two-way combinations (three-way interaction). {_method_text(findings)}; "
-        "q-values by Benjamini-Hochberg over all "
-        f"{n_tests - len(findings.unranked)} tests. Significant: "
+        "q-values by Benjamini-Hochberg over the "
+        f"{sum(e.test != 'none' for e in findings.effects)} effects tested. "
+        "Significant: "
         f"q < {findings.alpha:g}. An effect is the "
         "share of the variance it explains; a cell's deviation is its mean minus "
         "what the simpler model predicts for it.",
