@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_main
@@ -305,6 +306,33 @@ def test_bad_primary_after_exclusions_is_still_one_line(
         "hpexplorer report: error: --params: no parameter names given; got ',,,'"
     ]
     assert not out.exists()
+
+
+def test_a_report_of_one_parameter_says_what_it_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(4)
+    data = tmp_path / "one.csv"
+    pd.DataFrame(
+        {
+            "run": [f"r{i}" for i in range(200)],
+            "opt": rng.choice(["a", "b", "c"], 200),
+            "acc": rng.random(200),
+        }
+    ).to_csv(data, index=False)
+    before = data.read_bytes()
+    out = tmp_path / "r"
+    assert cli.main(["report", str(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "hpexplorer report: error: a report needs at least 2 parameters (its "
+        f"matrix and its trellis pair them); {data} has 1: ['opt'] (not "
+        "parameters: 'run': identifier or free text (200 distinct values in 200 "
+        "rows)); `hpexplorer findings` tests the effect of a single parameter"
+    ]
+    assert not out.exists() and data.read_bytes() == before
+    # and findings does
+    assert cli.main(["findings", str(data), "--out", str(out)]) == 0
 
 
 def test_rows_without_a_group_are_announced(

@@ -86,7 +86,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..analysis.settings import CI_LEVEL, HISTOGRAM_BINS, SORTS, Sort
-from ..data.errors import HpcoreError, OutputError
+from ..data.errors import HpcoreError, OutputError, ParameterError
 from ..data.validation import check_interval, check_one_of
 from ..views.limits import (
     MAX_OPTIONS,
@@ -335,6 +335,15 @@ def build_report(
     from ..analysis.tables import compute_tables, default_primary, report_engine
 
     require_normalized(ens, "a report")
+    if len(ens.parameters) < 2:
+        left = "; ".join(f"{str(c)!r}: {why}" for c, why in ens.excluded.items())
+        raise ParameterError(
+            "a report needs at least 2 parameters (its matrix and its trellis "
+            f"pair them); {source or 'the data'} has {len(ens.parameters)}: "
+            f"{list(ens.parameters)!r}"
+            + (f" (not parameters: {left})" if left else "")
+            + "; `hpexplorer findings` tests the effect of a single parameter"
+        )
     check_one_of("color", color, COLORS, HpcoreError)
     check_one_of("sort", sort, SORTS, HpcoreError)
     if isinstance(alpha, bool) or not isinstance(alpha, float | int):
