@@ -256,6 +256,44 @@ def test_marks_are_the_cells_with_q_below_005(report: rep.Report) -> None:
         assert len(find(fig, "pair-mark-key")) == 1
 
 
+def test_cells_no_network_has_are_grey_and_explained(planted: hpcore.Ensemble) -> None:
+    """An enrichment where nothing is expected (no network has the pair) was
+    blank, like a cell "as expected" on the diverging map's white middle:
+    it is grey now, with a key entry; cells with a value keep their colour."""
+    from matplotlib.colors import to_rgba
+
+    from hpcore.views.style import BLANK_FILL
+
+    table = planted.table[[*planted.parameters, planted.metric]].copy()
+    # SGD never trained with batch size 256: a structural zero
+    sgd_256 = (table["optimizer"].astype(str) == "SGD") & (
+        table["batch_size"].astype(str) == "256"
+    )
+    assert sgd_256.any()
+    table = table[~sgd_256]
+    ens = hpcore.normalize(hpcore.load(table.reset_index(drop=True)))
+    r = rep.build_report(ens, range=(0.6, 1.0))
+    fig = rep.draw_report(r)["pairs"]
+    fig.canvas.draw()
+    pairs = r.tables.pairs
+    values = block(pairs, "optimizer", "batch_size", "enrichment")
+    mesh = mesh_of(fig, "optimizer", "batch_size")
+    faces = mesh.get_facecolors().reshape(*values.shape, 4)
+    nan = np.isnan(values.to_numpy())
+    assert nan.sum() == 1 and values.loc["256", "SGD"] != values.loc["256", "SGD"]
+    np.testing.assert_allclose(faces[nan], [to_rgba(BLANK_FILL)])
+    assert not np.isclose(faces[~nan], to_rgba(BLANK_FILL)).all(axis=1).any()
+    (key,) = find(fig, "pair-blank-label")
+    assert key.get_text() == "no network has both options"  # type: ignore[attr-defined]
+    assert len(find(fig, "pair-blank-key")) == 1
+    # every cell has a value: no key entry
+    full = rep.draw_report(rep.build_report(planted, range=(0.6, 1.0)))["pairs"]
+    assert not find(full, "pair-blank-label")
+    # the paper's counts: a zero count is a colour of its own, no grey
+    counts = rep.draw_report(rep.build_report(ens, range=(0.6, 1.0), color="count"))
+    assert not find(counts["pairs"], "pair-blank-label")
+
+
 def test_importance_bars_are_the_scores(report: rep.Report) -> None:
     fig = rep.draw_report(report)["pairs"]
     imp = report.tables.importance

@@ -654,6 +654,13 @@ def draw_report(report: Report) -> dict[str, Any]:
                 f"Benjamini-Hochberg over {report.summary['tested_cells']:,} "
                 "tested cells)"
             ),
+            blank_label=(
+                "no network"
+                + (" that passes the filter" if sel.where else "")
+                + " has both options"
+                if report.color == "enrichment"
+                else None
+            ),
             importance=t.importance,
             alpha=alpha,
             group=ens.group,

@@ -10,6 +10,7 @@ come from :mod:`hpcore.views.layout`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -34,6 +36,7 @@ from .layout import PairLayout, _pair_grid, pair_layout
 from .limits import choose_parameters
 from .style import (
     _PAIR_GAP,
+    BLANK_FILL,
     COUNT_LABEL,
     DIVERGING_CMAP,
     IMPORTANCE_COLUMNS,
@@ -239,6 +242,7 @@ class _Side:
     font: float
     bar_label: str
     key: str | None
+    blank_key: str | None
     panel: ImportancePanel | None
     width: float
     bar_h: float
@@ -280,6 +284,7 @@ def _side(
     importance: pd.DataFrame | None,
     alpha: float,
     group: str | None = None,
+    blank_label: str | None = None,
 ) -> _Side:
     small = 0.9 * font
     panel = (
@@ -287,18 +292,20 @@ def _side(
         if importance is not None
         else None
     )
-    key_w = block_width(mark_label, small) + 2.2 * font if mark_label else 0.0
+    entries = [t for t in (mark_label, blank_label) if t]
+    key_w = max((block_width(t, small) for t in entries), default=-2.2 * font)
+    key_w += 2.2 * font
     width = max(_BAR_LENGTH * font, key_w, panel.width if panel else 0.0)
     label = _balanced(colorbar_label, width, font)
     bar_h = block_height(label, font) + 1.0 * font + small * LINE_HEIGHT + 0.4 * font
-    key_h = block_height(mark_label, small) + 0.6 * font if mark_label else 0.0
+    key_h = sum(block_height(t, small) + 0.6 * font for t in entries)
     gap = _SIDE_GAP * font
     height = (
-        bar_h
-        + (gap + key_h if mark_label else 0)
-        + (gap + panel.height if panel else 0)
+        bar_h + (gap + key_h if entries else 0) + (gap + panel.height if panel else 0)
     )
-    return _Side(font, label, mark_label, panel, width, bar_h, key_h, height)
+    return _Side(
+        font, label, mark_label, blank_label, panel, width, bar_h, key_h, height
+    )
 
 
 @dataclass(frozen=True)
@@ -331,11 +338,14 @@ def _plan(
     importance: pd.DataFrame | None,
     alpha: float,
     group: str | None = None,
+    blank_label: str | None = None,
 ) -> _Plan:
     """The figure at base font ``font``: the matrix and the best place for the
     side block (least figure area)."""
     cell, lab = _labels(lay, names, options, font)
-    side = _side(font, colorbar_label, mark_label, importance, alpha, group)
+    side = _side(
+        font, colorbar_label, mark_label, importance, alpha, group, blank_label
+    )
     pad = 0.4 * font
     margin = 0.8 * font
     left = margin + lab.row_name_w + 2 * pad + lab.option_w + pad
@@ -418,6 +428,7 @@ def draw_pair_matrix(
     number_format: str | None = None,
     marks: Sequence[bool] | np.ndarray | pd.Series | None = None,
     mark_label: str = "marked cell",
+    blank_label: str | None = None,
     importance: pd.DataFrame | None = None,
     alpha: float = 0.05,
     group: str | None = None,
@@ -484,6 +495,12 @@ def draw_pair_matrix(
         One entry per row of ``pairs``: cells to mark with a dot (e.g.
         ``q_value < 0.05``). The key explains them with ``mark_label``.
     mark_label : str, default="marked cell"
+    blank_label : str, optional
+        What a cell without a value means (e.g. "no network has both
+        options"): such cells are filled light grey (:data:`BLANK_FILL`, as
+        the browser view draws them) and the key explains them with this
+        text. Default: they are left blank, without a key entry (an empty
+        matrix leaves them blank anyway).
     importance : pandas.DataFrame, optional
         :func:`hpcore.analysis.stats.parameter_importance` frame, drawn as a
         panel of score bars (see :func:`draw_importance`).
@@ -537,6 +554,7 @@ def draw_pair_matrix(
         title or "",
         colorbar_label or "",
         mark_label,
+        blank_label or "",
         *labels_of(pairs, PAIR_KEYS),
         *labels_of(importance, ["parameter", "top_option"]),
     ]
@@ -553,6 +571,7 @@ def draw_pair_matrix(
             number_format=number_format,
             mark=mark,
             mark_label=mark_label,
+            blank_label=blank_label,
             importance=importance,
             alpha=alpha,
             group=group,
@@ -764,6 +783,7 @@ def _draw(
     number_format: str | None,
     mark: np.ndarray | None,
     mark_label: str,
+    blank_label: str | None,
     importance: pd.DataFrame | None,
     alpha: float,
     group: str | None,
@@ -797,6 +817,17 @@ def _draw(
         else:
             empty = not np.isfinite(raw).any()
 
+    # cells without a value (NaN, or an option pair the frame lacks) are
+    # filled and explained where the caller says what they mean
+    blank = bool(blank_label) and not empty and len(drawn.parameters) >= 2
+    if blank:
+        shown_params = [p for p in params if p in set(drawn.parameters)]
+        cells = sum(
+            len(options[a]) * len(options[b])
+            for a, b in itertools.combinations(shown_params, 2)
+        )
+        blank = bool(np.isnan(raw).any()) or len(pairs) < cells
+
     if len(drawn.parameters) < 2:
         fig, font, _ = fit_font(fig, lambda f: (30 * f, 20 * f))
         sheet = Sheet(fig)
@@ -829,6 +860,7 @@ def _draw(
             importance,
             alpha,
             group,
+            blank_label if blank else None,
         )
 
     fig, font, _ = fit_font(fig, lambda f: (plan(f).width, plan(f).height))
@@ -850,7 +882,7 @@ def _draw(
     if cmap is None:
         cmap = PAIR_CMAP if scale == "sequential" else DIVERGING_CMAP
     colormap = colormaps[cmap] if isinstance(cmap, str) else cmap
-    colormap = colormap.with_extremes(bad="white")
+    colormap = colormap.with_extremes(bad=BLANK_FILL if blank else "white")
     finite_raw = raw[np.isfinite(raw)]
     cell_font = 0.72 * font
     if annotate is None:
@@ -997,7 +1029,32 @@ def _draw(
             linespacing=1.1,
             gid="pair-mark-label",
         )
-        y -= side.key_h + _SIDE_GAP * font
+        y -= block_height(side.key, 0.9 * font) + 0.6 * font
+    if side.blank_key is not None:
+        sheet.add(
+            Rectangle(
+                (sx + 0.6 * font - 0.45 * font, y - 0.55 * font - 0.45 * font),
+                0.9 * font,
+                0.9 * font,
+                facecolor=BLANK_FILL,
+                edgecolor="none",
+                transform=sheet.transform,
+                gid="pair-blank-key",
+            )
+        )
+        sheet.text(
+            sx + 1.6 * font,
+            y,
+            side.blank_key,
+            ha="left",
+            va="top",
+            fontsize=0.9 * font,
+            linespacing=1.1,
+            gid="pair-blank-label",
+        )
+        y -= block_height(side.blank_key, 0.9 * font) + 0.6 * font
+    if side.key is not None or side.blank_key is not None:
+        y -= _SIDE_GAP * font
     if side.panel is not None:
         side.panel.draw(sheet, sx, y)
 

@@ -75,6 +75,10 @@ COUNT_LABEL = "selected networks with both options"
 #: Fill of the dots that mark cells (white rim: legible on dark and light cells).
 MARK_COLOUR = "black"
 
+#: Fill of a matrix cell without a value (e.g. an enrichment where no network
+#: has the pair): a grey no diverging map's middle is mistaken for.
+BLANK_FILL = "#d9d9d9"
+
 
 #: Importance bars: significant, not significant.
 IMPORTANCE_COLOURS = ("#0072B2", "#BFCFDB")

@@ -87,7 +87,7 @@ from bokeh.plotting import figure
 
 from ..data.better import LOWER_NOTE, normalized_name
 from .importance import bar_colours, group_note
-from .style import DIVERGING_CMAP, LOW_COUNT, OKABE_ITO, PAIR_CMAP
+from .style import BLANK_FILL, DIVERGING_CMAP, LOW_COUNT, OKABE_ITO, PAIR_CMAP
 from .text import cut_end, cut_middle
 from .trellis import is_ordered
 
@@ -118,8 +118,9 @@ WEB_MARKERS = (
     ("plus", "\u271a"),
 )
 
-#: Colour of a matrix cell without a value (enrichment where nothing is expected).
-NAN_COLOUR = "#e8e8e8"
+#: Colour of a matrix cell without a value (enrichment where nothing is
+#: expected), as the report's matrix fills it.
+NAN_COLOUR = BLANK_FILL
 
 #: Outline of a clicked (filtering) matrix cell.
 CLICKED_COLOUR = "#d62728"
