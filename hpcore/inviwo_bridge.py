@@ -997,6 +997,7 @@ def pair_matrix_style(colour: str, alpha: float) -> tuple[dict[str, Any], str]:
             "value": "enrichment",
             "scale": "log2",
             "limit": ENRICHMENT_LIMIT,
+            "blank_label": "no network has both options",
         }
         return style, f"q < {alpha:g}: more or fewer networks than chance"
     if colour == "difference":
