@@ -212,6 +212,39 @@ def test_a_version_1_manifest_belongs_to_its_command(
     assert report(run_main, data, out)[0] == 0  # still the report's own files
 
 
+def test_a_manifest_never_reaches_outside_its_folder(
+    run_main: Run, data: Path, tmp_path: Path
+) -> None:
+    """A received or edited manifest listing a file outside the folder (a
+    '..' path, an absolute path, a path through a link out of the folder)
+    with that file's very digest: the run leaves the file alone."""
+    import hashlib
+
+    out = tmp_path / "shared"
+    assert report(run_main, data, out)[0] == 0
+    victims = {}
+    for name in ("notes.txt", "abs.txt", "linked/deep.txt"):
+        victim = tmp_path / "elsewhere" / name
+        victim.parent.mkdir(parents=True, exist_ok=True)
+        victim.write_text(f"my precious {name}")
+        victims[victim] = victim.read_bytes()
+    (out / "link").symlink_to(tmp_path / "elsewhere" / "linked")
+    manifest = json.loads((out / MANIFEST).read_text())
+    for entry in (
+        "../elsewhere/notes.txt",
+        str(tmp_path / "elsewhere" / "abs.txt"),
+        "link/deep.txt",
+    ):
+        target = out / entry
+        manifest["files"][entry] = [hashlib.sha256(target.read_bytes()).hexdigest()]
+        manifest["commands"][entry] = "report"
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    status, _, err = report(run_main, data, out)
+    assert status == 0, err
+    assert {v: v.read_bytes() for v in victims} == victims
+    assert (out / "link").is_symlink()
+
+
 # ----------------------------------------------------- 15: bad --out and DATA
 
 

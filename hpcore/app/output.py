@@ -41,7 +41,7 @@ import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import FrameType
 
 from ..data.errors import OutputError
@@ -76,6 +76,28 @@ def read_manifest(folder: Path) -> dict[str, list[str]]:
     An absent, unreadable or malformed manifest owns nothing.
     """
     return _read_manifest(folder)[0]
+
+
+def _inside(folder: Path, name: str) -> bool:
+    """Whether a manifest's ``name`` is a file of ``folder``: a relative path
+    without ``..`` that stays inside the folder once links are followed. A
+    manifest is read from a folder anyone may have edited or sent; a name
+    outside it (``../notes.txt``, an absolute path, a path through a link
+    out of the folder) is never a run's file, so it is never replaced or
+    removed."""
+    path = PurePosixPath(name)
+    if (
+        not name
+        or "\\" in name
+        or "\0" in name
+        or path.is_absolute()
+        or any(part in ("", ".", "..") for part in path.parts)
+    ):
+        return False
+    try:
+        return (folder / name).resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 def _read_manifest(folder: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -218,7 +240,9 @@ class OutputFolder:
         mine = {
             name
             for name, hashes in owned.items()
-            if (out / name).is_file() and digest(out / name) in hashes
+            if _inside(out, name)
+            and (out / name).is_file()
+            and digest(out / name) in hashes
         }
         foreign = []
         for name in self.names:
