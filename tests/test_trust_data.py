@@ -395,6 +395,13 @@ def test_an_output_name_too_long_is_named(
     [
         ([np.inf] * 10, "metric column 'acc' has no finite values"),
         ([1 + 2j] * 5 + [0.5 + 0j] * 5, "metric column 'acc' must be real numbers"),
+        # a span beyond float64 (sentinels for failed runs): normalizing gave
+        # NaN and the report's histogram a traceback
+        (
+            [1e308, -1e308] + [0.5] * 8,
+            "metric column 'acc' spans -1e+308 to 1e+308: their difference is "
+            "beyond the largest float64",
+        ),
     ],
 )
 def test_metrics_without_real_finite_values_are_named(

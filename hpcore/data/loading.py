@@ -444,11 +444,26 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
         )
     if np.isnan(values).all():
         raise MetricError(f"metric column {metric!r} has no values (all missing)")
-    if not np.isfinite(values).any():
+    finite = np.isfinite(values)
+    if not finite.any():
         raise MetricError(
             f"metric column {metric!r} has no finite values (all infinite or missing)"
         )
+    lo, hi = (float(f(values, where=finite, initial=i)) for f, i in _BOUNDS)
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    if not np.isfinite(span):
+        raise MetricError(
+            f"metric column {metric!r} spans {lo:.4g} to {hi:.4g}: their difference "
+            "is beyond the largest float64, so the metric can be neither "
+            "normalized nor binned; rescale the column or drop those rows (a "
+            "sentinel value for failed runs? write it as empty or inf)"
+        )
     return values
+
+
+#: ``(reduction, identity)`` of the smallest and largest finite metric value.
+_BOUNDS = ((np.min, np.inf), (np.max, -np.inf))
 
 
 def _reserved(what: str) -> str:
