@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -532,3 +534,62 @@ def test_options_errors_name_the_first_parameter_in_order(
     )
     with pytest.raises(ParameterError, match=r"parameter 'p1'.*cannot do p1"):
         hpcore.load(df, parameters=["p0", "p1", "p2", "p3"])
+
+
+# ------------------------------------------- values no bin holds: inf and 0
+
+
+def _counts(ens: hpcore.Ensemble, name: str) -> dict[str, int]:
+    codes = ens.codes(name).to_numpy()
+    return dict(zip(ens.options(name), np.bincount(codes).tolist(), strict=True))
+
+
+def test_inf_gets_an_option_of_its_own_and_the_finite_values_their_bins() -> None:
+    """One inf put every finite value in one bin '[0.00219, inf)' (exit 0,
+    a numpy warning); -inf and inf together made a '[-inf, nan)' option.
+    A gradient clip of inf (no clipping) is an option of its own."""
+    rng = np.random.default_rng(8)
+    lr = 10 ** rng.uniform(-4, -1, 60)
+    frame = pd.DataFrame({"lr": lr, "opt": rng.choice(["a", "b"], 60)})
+    frame["acc"] = rng.random(60)
+    finite = hpcore.load(frame)
+    frame.loc[[3, 9], "lr"] = [np.inf, -np.inf]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ens = hpcore.load(frame)
+    options = list(ens.options("lr"))
+    assert options[0] == "-inf" and options[-1] == "inf"
+    counts = _counts(ens, "lr")
+    assert counts["-inf"] == counts["inf"] == 1
+    # the finite values are binned as they would be alone (58 of the 60)
+    alone = hpcore.load(frame.drop(index=[3, 9]))
+    assert options[1:-1] == list(alone.options("lr"))
+    assert ens.binned["lr"] == alone.binned["lr"]
+    assert sum(counts.values()) == 60
+    assert len(finite.options("lr")) == 5
+
+
+def test_zero_beside_log_spread_values_is_an_option_and_the_rest_log_bins() -> None:
+    """A weight decay of 0 on 30% of the rows beside 1e-6 .. 1e-2 turned the
+    bins linear: 357 of 400 rows in the first. Now 0 is an option and the
+    others get the log bins they get without it."""
+    rng = np.random.default_rng(9)
+    decay = 10 ** rng.uniform(-6, -2, 400)
+    decay[rng.random(400) < 0.3] = 0.0
+    frame = pd.DataFrame({"weight_decay": decay, "opt": rng.choice(["a", "b"], 400)})
+    frame["acc"] = rng.random(400)
+    ens = hpcore.load(frame)
+    without = hpcore.load(frame[frame["weight_decay"] > 0])
+    assert list(ens.options("weight_decay")) == [
+        "0",
+        *without.options("weight_decay"),
+    ]
+    assert _counts(ens, "weight_decay")["0"] == int((decay == 0).sum())
+    assert max(_counts(ens, "weight_decay").values()) < 0.4 * 400
+    # a number of bins asked for: 0 apart, 4 log bins
+    four = hpcore.load(frame, bins={"weight_decay": 4})
+    assert four.options("weight_decay")[0] == "0"
+    assert len(four.options("weight_decay")) == 5
+    # values spread evenly from 0: equal widths, 0 in the first bin
+    even = frame.assign(weight_decay=np.linspace(0.0, 100.0, 400))
+    assert "0" not in hpcore.load(even).options("weight_decay")

@@ -259,6 +259,19 @@ def _bin_labels(edges: np.ndarray, integer: bool) -> list[str]:
     ]
 
 
+def _log_spread(values: np.ndarray) -> bool:
+    """Whether positive ``values`` sit on a log scale: they span at least
+    :data:`LOG_RATIO` and their median sits nearer the middle of the range
+    on a log scale than on a linear one."""
+    vmin, vmax = float(values.min()), float(values.max())
+    if not (vmin > 0 and vmax / vmin >= LOG_RATIO):
+        return False
+    median = float(np.median(values))
+    at_lin = (median - vmin) / (vmax - vmin)
+    at_log = np.log(median / vmin) / np.log(vmax / vmin)
+    return bool(abs(at_log - 0.5) < abs(at_lin - 0.5))
+
+
 def bin_edges(
     values: np.ndarray, bins: int, log: bool | None = None
 ) -> tuple[np.ndarray, bool]:
@@ -277,14 +290,10 @@ def bin_edges(
     integer = bool(np.array_equal(head, np.floor(head))) and bool(
         np.array_equal(values, np.floor(values))
     )
-    use_log = False
     if log is not None:
         use_log = log and vmin > 0 and vmax > vmin
-    elif vmin > 0 and vmax / vmin >= LOG_RATIO:
-        median = float(np.median(values))
-        at_lin = (median - vmin) / (vmax - vmin)
-        at_log = np.log(median / vmin) / np.log(vmax / vmin)
-        use_log = abs(at_log - 0.5) < abs(at_lin - 0.5)
+    else:
+        use_log = _log_spread(values)
     top = vmax + 1 if integer else vmax
     edges = (
         np.geomspace(vmin, top, bins + 1)
@@ -302,31 +311,66 @@ def binned_options(series: pd.Series, bins: int, log: bool | None = None) -> Opt
     """Bin a numeric column into at most ``bins`` ordered interval options.
 
     Bins without any value are left out, so fewer options may result. ``log``:
-    see :func:`bin_edges`.
+    see :func:`bin_edges`. Values no interval can hold get options of their
+    own, in order: ``-inf`` first and ``inf`` last (e.g. a gradient clip of
+    inf: no clipping). So does 0 in a column whose other values are positive
+    and sit on a log scale (a weight decay of 0 beside 1e-6 .. 1e-2): the
+    others get log-spaced bins, which a 0 among them would turn into equal
+    widths that put nearly every row in the first bin. The edges are those
+    of the bins.
     """
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(values)
-    some_missing = bool(missing.any())
-    edges, integer = bin_edges(values[~missing] if some_missing else values, bins, log)
+    inside = np.isfinite(values)
+    apart: list[tuple[str, np.ndarray]] = []  # options beside the bins, in order
+    if not inside.all():
+        for label, value in (("-inf", -np.inf), ("inf", np.inf)):
+            rows = values == value
+            if rows.any():
+                apart.append((label, rows))
+    if not inside.any():
+        raise ValueError("it holds no finite value to bin")
+    finite = values[inside] if not inside.all() else values
+    zero = False
+    if float(finite.min()) == 0.0 and log is not False:
+        positive = finite[finite > 0]
+        zero = len(positive) > 0 and (
+            bool(log) or (len(positive) > bins and _log_spread(positive))
+        )
+        if zero:
+            rows = values == 0.0
+            apart.insert(1 if apart and apart[0][0] == "-inf" else 0, ("0", rows))
+            inside &= ~rows
+            finite = positive
+    edges, integer = bin_edges(finite, bins, log)
     if len(edges) < 2:  # integers beyond 2**53: float64 cannot tell them apart
         raise ValueError(
             f"its values ({number_label(edges[0])} and near) are too large to bin "
             "exactly as float64 numbers; keep its raw values (bins None)"
         )
     inner = edges[1:-1]
-    kind = _small_codes(len(edges))
+    before = sum(1 for label, _ in apart if label in ("-inf", "0"))
+    n_options = len(edges) - 1 + len(apart)
+    kind = _small_codes(n_options + 1)
     if len(inner) <= 16:  # a comparison per edge beats a binary search per value
         idx = np.zeros(len(values), dtype=kind)
         for edge in inner:
             idx += values >= edge  # NaN compares False
     else:
         idx = np.searchsorted(inner, values, side="right").astype(kind)
-    if some_missing:
-        idx[missing] = -1
+    if before:
+        idx += before
     labels = _bin_labels(edges, integer)
-    used = np.flatnonzero(
-        count_codes(idx[~missing] if some_missing else idx, len(edges) - 1)
-    )
+    labels = [
+        *(label for label, _ in apart[:before]),
+        *labels,
+        *(label for label, _ in apart[before:]),
+    ]
+    for i, (_, rows) in enumerate(apart):
+        idx[rows] = i if i < before else len(labels) - len(apart) + i
+    if missing.any():
+        idx[missing] = -1
+    used = np.flatnonzero(count_codes(idx[idx >= 0], len(labels)))
     if len(used) < len(labels):  # empty bins: the codes after them move down
         remap = np.full(len(labels) + 1, -1, dtype=kind)  # code -1 picks the last
         remap[used] = np.arange(len(used))
