@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -593,3 +594,26 @@ def test_zero_beside_log_spread_values_is_an_option_and_the_rest_log_bins() -> N
     # values spread evenly from 0: equal widths, 0 in the first bin
     even = frame.assign(weight_decay=np.linspace(0.0, 100.0, 400))
     assert "0" not in hpcore.load(even).options("weight_decay")
+
+
+def test_a_quote_left_open_in_a_csv_is_named_not_swallowing_rows(
+    tmp_path: Path,
+) -> None:
+    """Two stray quotes made 14 of 40 rows one option holding 14 lines of
+    CSV; the report said nothing was dropped."""
+    rng = np.random.default_rng(10)
+    lines = ["dataset,opt,bs,acc"]
+    for i in range(40):
+        opt = rng.choice(["sgd", "adam", "rms"])
+        lines.append(f"{'ab'[i % 2]},{opt},{rng.choice([16, 64])},{rng.random():.4f}")
+    lines[7] = 'b,"rms,64,0.0655'  # a quote opened here ...
+    lines[21] = 'b,adam",16,0.7413'  # ... closed 14 lines later
+    path = tmp_path / "quotes.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ColumnError, match=r"runs over \d+ lines.*stray '\"'") as err:
+        hpcore.load(path)
+    assert str(path) in str(err.value)
+    # a Parquet file or a DataFrame may hold a label with a line break
+    frame = pd.read_csv(path)
+    assert (frame["opt"].str.contains("\n")).any()
+    assert "\n" in "".join(hpcore.load(frame, metric="acc").options("opt"))

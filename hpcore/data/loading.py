@@ -466,6 +466,24 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
 _BOUNDS = ((np.min, np.inf), (np.max, -np.inf))
 
 
+def _one_line(source: str, name: str, labels: pd.Index) -> None:
+    """Refuse an option that holds a line break: in a text file, a quote
+    character left open (a hand edit, an inch mark) makes the reader take
+    every line up to the next quote as one value, so those rows vanish into
+    one option without a word."""
+    for label in labels:
+        text = str(label)
+        if "\n" in text or "\r" in text:
+            lines = [t if len(t) <= 40 else t[:39] + "…" for t in text.splitlines()]
+            raise ColumnError(
+                f"{source}: column {name!r} holds a value that runs over "
+                f"{len(lines)} lines, {lines[0]!r} to {lines[-1]!r}: a quote "
+                "character left open makes "
+                "the lines up to the next one a single value (their rows would "
+                "be lost); check the file for a stray '\"'"
+            )
+
+
 def _reserved(what: str) -> str:
     return (
         f"{what}: the column name {NORMALIZED!r} is reserved for the normalized "
@@ -703,6 +721,7 @@ def load(
             parameters=parameters,
             bins=bins,
             source=str(source),
+            text=_READERS.get(_suffix(Path(source))) != "Parquet",
         )
         _release_arrow_memory()  # the file's DataFrame is gone by now
         return ens
@@ -730,11 +749,14 @@ def ensemble_from_frame(
     bins: Bins | None = None,
     source: str = "DataFrame",
     log_scale: Collection[str] = (),
+    text: bool = False,
 ) -> Ensemble:
     """Build an Ensemble from a DataFrame already in memory (see :func:`load`).
 
     ``log_scale`` names numeric parameters sampled on a log scale: their bins
-    are log-spaced (see :func:`hpcore.data.options.make_options`).
+    are log-spaced (see :func:`hpcore.data.options.make_options`). ``text``:
+    the frame was read from a text file, where an option holding a line
+    break is a quote left open (:func:`_one_line`).
     """
     _one_level(df.columns, source)
     if len(set(map(str, df.columns))) != len(df.columns):
@@ -859,6 +881,8 @@ def ensemble_from_frame(
                 f"turned into options: {found}"
             ) from found
         opts = found
+        if text:
+            _one_line(source, name, opts.values.categories)
         if len(opts.values.categories) < 2:
             raise ParameterError(
                 f"parameter {name!r} has one option ({opts.values.categories[0]!r}) "
@@ -869,7 +893,10 @@ def ensemble_from_frame(
             binned[name] = opts.edges
     for column in (group, one_group):
         if column is not None and column not in table:
-            table[column] = make_options(kept[column], None).values
+            labels = make_options(kept[column], None).values
+            if text:
+                _one_line(source, column, labels.categories)
+            table[column] = labels
     fresh = not np.may_share_memory(values, df[metric].to_numpy())
     table[metric] = values if fresh and keep.all() else values[keep]
     # every column is a new array made here: no copy of 10 million rows again
