@@ -617,3 +617,15 @@ def test_a_quote_left_open_in_a_csv_is_named_not_swallowing_rows(
     frame = pd.read_csv(path)
     assert (frame["opt"].str.contains("\n")).any()
     assert "\n" in "".join(hpcore.load(frame, metric="acc").options("opt"))
+
+
+def test_integers_beyond_2_53_stay_distinct_options() -> None:
+    """float64 merged 2**53 and 2**53 + 1 (hash buckets, 64-bit seeds): four
+    options of 15 rows became three (30/15/15)."""
+    big = 2**53 + np.arange(4, dtype=np.int64)
+    frame = pd.DataFrame(
+        {"bucket": np.repeat(big, 15), "opt": ["a", "b", "c"] * 20, "acc": range(60)}
+    )
+    ens = hpcore.load(frame, parameters=["bucket", "opt"])
+    assert ens.options("bucket") == tuple(str(int(v)) for v in big)
+    assert _counts(ens, "bucket") == {str(int(v)): 15 for v in big}

@@ -188,7 +188,10 @@ def raw_options(series: pd.Series) -> Options:
             ints_array = series.to_numpy()
             counted = _int_codes(ints_array)
             codes, ints = counted or pd.factorize(ints_array, sort=True)
-            if len(ints) == 0 or max(abs(int(ints[0])), abs(int(ints[-1]))) < 10**15:
+            largest = max(abs(int(ints[0])), abs(int(ints[-1]))) if len(ints) else 0
+            # beyond 2**53 float64 merges neighbours (hash buckets, 64-bit
+            # seeds): exact labels; below 10**15 the digits are short enough
+            if largest < 10**15 or largest > 2**53:
                 return Options(_from_codes(codes, [str(int(u)) for u in ints]))
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
