@@ -629,3 +629,21 @@ def test_integers_beyond_2_53_stay_distinct_options() -> None:
     ens = hpcore.load(frame, parameters=["bucket", "opt"])
     assert ens.options("bucket") == tuple(str(int(v)) for v in big)
     assert _counts(ens, "bucket") == {str(int(v)): 15 for v in big}
+
+
+def test_a_group_of_one_row_per_value_is_refused_by_name() -> None:
+    """`--group tag` on an identifier-like column warned about thousands of
+    one-row groups, then said 'tag' is not a parameter."""
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(
+        {
+            "tag": [f"t{i}" for i in range(600)],
+            "dataset": rng.choice(["a", "b"], 600),
+            "opt": rng.choice(["x", "y"], 600),
+            "acc": rng.random(600),
+        }
+    )
+    with pytest.raises(ColumnError, match=r"^group 'tag': 600 distinct values in 600"):
+        hpcore.load(frame, group="tag")
+    frame["tag"] = [f"t{i // 2}" for i in range(600)]  # two rows each: allowed
+    assert hpcore.load(frame, group="tag").group == "tag"

@@ -778,8 +778,9 @@ def ensemble_from_frame(
         raise ColumnError(_reserved("metric"))
     values = _metric_values(df, metric)
 
+    found_group = None  # a group found by its name, not asked for
     if group is None:
-        group = _find_column(columns, "dataset")
+        group = found_group = _find_column(columns, "dataset")
         if group == metric:
             group = None
     else:
@@ -796,6 +797,17 @@ def ensemble_from_frame(
     if n_inf:
         dropped[f"infinite metric {metric!r}"] = n_inf
     kept = df.loc[keep] if not keep.all() else df
+    if group is not None and group != found_group and len(kept) >= 20:
+        # each group is normalized on its own: groups of one row or two say
+        # nothing (an identifier or free text named by mistake)
+        distinct = _distinct(kept[group], missing=True)
+        if 2 * distinct > len(kept):
+            raise ColumnError(
+                f"group {group!r}: {distinct:,} distinct values in {len(kept):,} "
+                "rows, fewer than two rows per group (an identifier or free "
+                "text?); a group column holds a few values, such as the data "
+                "set, within each of which the metric is normalized"
+            )
 
     excluded: dict[str, str] = {}
     # a one-valued group is no grouping: normalized over all rows; the column
