@@ -420,6 +420,17 @@ def test_metrics_without_real_finite_values_are_named(
         (lambda f, e: hpcore.select(e, range=(True, 1)), "must be a pair (lo, hi)"),
         (lambda f, e: hpcore.histogram(e, bins=10**9), "must be at most 10,000"),
         (lambda f, e: hpcore.load(""), "data file: the name is empty"),
+        # a table or None where its ensemble belongs: AttributeError before
+        (lambda f, e: hpcore.normalize(f), "normalize needs an hpcore.Ensemble"),
+        (lambda f, e: hpcore.select(f), "got DataFrame; turn a table into one"),
+        (lambda f, e: hpcore.histogram(None), "histogram needs an hpcore.Ensemble"),
+        (lambda f, e: hpcore.pair_counts(None), "pair_counts needs an hpcore"),
+        (lambda f, e: hpcore.trellis(None, primary="opt"), "the trellis needs an"),
+        (lambda f, e: hpcore.discover(f), "discover needs an hpcore.Ensemble"),
+        (lambda f, e: hpcore.load(f, parameters=5), "parameters must be a list"),
+        (lambda f, e: hpcore.load(f, parameters="opt"), "one parameter: ['opt']"),
+        (lambda f, e: hpcore.load(f, metric=["acc"]), "metric must be a column name"),
+        (lambda f, e: hpcore.load(f, group=1), "group must be a column name"),
     ],
 )
 def test_api_arguments_of_the_wrong_kind_are_named(call: Any, match: str) -> None:

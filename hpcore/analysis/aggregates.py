@@ -9,12 +9,16 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import SelectionError
-from ..data.model import Ensemble
+from ..data.model import Ensemble, check_ensemble
 from .selection import Selection
 
 
-def selection_mask(ens: Ensemble, selection: Selection | None) -> np.ndarray:
-    """The selection's row mask, checked against ``ens`` (all rows when None)."""
+def selection_mask(
+    ens: Ensemble, selection: Selection | None, what: str = "this function"
+) -> np.ndarray:
+    """The selection's row mask, checked against ``ens`` (all rows when None);
+    ``what`` names the caller in the error when ``ens`` is no Ensemble."""
+    check_ensemble(ens, what)
     if selection is None:
         return np.ones(len(ens.table), dtype=bool)
     if not isinstance(selection, Selection):

@@ -84,7 +84,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import HpcoreError
-from ..data.model import NORMALIZED, Ensemble
+from ..data.model import NORMALIZED, Ensemble, check_ensemble
 from .pairs import parameter_pairs
 from .selection import require_normalized
 from .settings import DEFAULT_PERMUTATIONS, TEST_METHODS
@@ -444,6 +444,7 @@ def _check_args(
     alpha: float,
     method: str,
 ) -> None:
+    check_ensemble(ens, "discover")
     if value == NORMALIZED:
         require_normalized(ens, "discover(value='normalized')")
     elif value != ens.metric:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import HpcoreError
-from ..data.model import NORMALIZED, Ensemble
+from ..data.model import NORMALIZED, Ensemble, check_ensemble
 from .aggregates import labels, selection_mask
 from .selection import Selection, require_normalized
 
@@ -88,6 +88,7 @@ def histogram(
         ``count`` (int64); every group (in option order; ``"all"`` without a
         group column) times every bin, zeros included.
     """
+    check_ensemble(ens, "histogram")
     edges = histogram_edges(ens, bins=bins, normalized=normalized)
     mask = selection_mask(ens, selection)
     column = NORMALIZED if normalized else ens.metric

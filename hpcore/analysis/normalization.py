@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..data.better import direction
 from ..data.errors import HpcoreError
-from ..data.model import NORMALIZED, Ensemble
+from ..data.model import NORMALIZED, Ensemble, check_ensemble
 from ..data.validation import check_one_of
 
 Method = Literal["minmax", "rank", "robust"]
@@ -131,6 +131,7 @@ def normalize(
     >>> hpcore.normalize(ens).table["normalized"].tolist()
     [0.0, 1.0, 0.5]
     """
+    check_ensemble(ens, "normalize")
     check_one_of("method", method, METHODS, HpcoreError)
     if better is None:
         better = ens.better or better_end(ens.metric)

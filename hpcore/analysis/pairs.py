@@ -69,7 +69,7 @@ def pair_counts(ens: Ensemble, selection: Selection | None = None) -> pd.DataFra
         order), every option of a times every option of b in option order,
         zeros included. The counts of each pair's block sum to the selection size.
     """
-    mask = selection_mask(ens, selection)
+    mask = selection_mask(ens, selection, "pair_counts")
     codes = {p: ens.codes(p).to_numpy()[mask].astype(np.int64) for p in ens.parameters}
     blocks = {}
     for a, b in parameter_pairs(ens):

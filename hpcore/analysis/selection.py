@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..data.errors import OptionError, ParameterError, SelectionError
-from ..data.model import NORMALIZED, Ensemble
+from ..data.model import NORMALIZED, Ensemble, check_ensemble
 from ..data.validation import check_interval, fmt_list
 
 Where = Mapping[str, Iterable[object]]
@@ -43,6 +43,7 @@ class Selection:
 
 def require_normalized(ens: Ensemble, what: str) -> None:
     """Raise SelectionError unless ``ens`` carries the normalized metric."""
+    check_ensemble(ens, what)
     if not ens.is_normalized or NORMALIZED not in ens.table.columns:
         raise SelectionError(
             f"{what} needs the normalized metric; call hpcore.normalize(ens) first"

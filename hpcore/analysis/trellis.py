@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.errors import ParameterError
-from ..data.model import NORMALIZED, Ensemble
+from ..data.model import NORMALIZED, Ensemble, check_ensemble
 from .aggregates import labels, selection_mask
 from .selection import Selection, require_normalized
 
@@ -17,6 +17,7 @@ def check_trellis_args(
     ens: Ensemble, primary: str, secondary: str | None, value: str
 ) -> None:
     """Validate the primary/secondary parameters and the value column of a trellis."""
+    check_ensemble(ens, "the trellis")
     ens.check_parameter(primary, "primary")
     if secondary is not None:
         ens.check_parameter(secondary, "secondary")

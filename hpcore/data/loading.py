@@ -466,6 +466,31 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
 _BOUNDS = ((np.min, np.inf), (np.max, -np.inf))
 
 
+def _check_names(*, metric: object, group: object, parameters: object) -> None:
+    """Refuse column names of the wrong kind before any reading."""
+    for what, name in (("metric", metric), ("group", group)):
+        if name is not None and not isinstance(name, str):
+            raise ColumnError(
+                f"{what} must be a column name (str) or None; got "
+                f"{type(name).__name__} {name!r}"
+            )
+    if parameters is None:
+        return
+    if isinstance(parameters, str) or not isinstance(parameters, Collection):
+        raise ColumnError(
+            "parameters must be a list of column names; got "
+            f"{type(parameters).__name__} {parameters!r}"
+            + (
+                f" (for one parameter: [{parameters!r}])"
+                if isinstance(parameters, str)
+                else ""
+            )
+        )
+    odd = [p for p in parameters if not isinstance(p, str)]
+    if odd:
+        raise ColumnError(f"parameters must be column names (str); got {fmt_list(odd)}")
+
+
 def _one_line(source: str, name: str, labels: pd.Index) -> None:
     """Refuse an option that holds a line break: in a text file, a quote
     character left open (a hand edit, an inch mark) makes the reader take
@@ -687,6 +712,7 @@ def load(
     >>> hpcore.load(df).options("opt")
     ('adam', 'sgd')
     """
+    _check_names(metric=metric, group=group, parameters=parameters)
     if isinstance(source, pd.DataFrame):
         from .sources import check_plain
 

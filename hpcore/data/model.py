@@ -10,7 +10,7 @@ from typing import Literal
 import pandas as pd
 
 from .better import normalized_name
-from .errors import ParameterError
+from .errors import HpcoreError, ParameterError
 from .validation import fmt_list
 
 #: Column added by :func:`hpcore.normalize`.
@@ -125,4 +125,19 @@ class Ensemble:
             f"Ensemble(rows={len(self.table)}, metric={self.metric!r}, "
             f"group={self.group!r}, parameters={list(self.parameters)!r}, "
             f"normalization={self.normalization!r}, source={self.source!r})"
+        )
+
+
+def check_ensemble(ens: object, what: str) -> None:
+    """Raise HpcoreError unless ``ens`` is an :class:`Ensemble` (a table
+    passed where its ensemble belongs is the usual slip)."""
+    if not isinstance(ens, Ensemble):
+        hint = (
+            "; turn a table into one with hpcore.load(table)"
+            if isinstance(ens, pd.DataFrame)
+            else ""
+        )
+        raise HpcoreError(
+            f"{what} needs an hpcore.Ensemble (from hpcore.load); got "
+            f"{type(ens).__name__}{hint}"
         )
