@@ -53,6 +53,9 @@ BAD = [
     ({"range": (0.1,)}, SelectionError, r"must be a pair \(lo, hi\)"),
     ({"range": "ab"}, SelectionError, r"must be a pair \(lo, hi\)"),
     ({"range": (float("nan"), 1.0)}, SelectionError, r"within \[0, 1\]"),
+    # outside [0, 1] whatever the order (it said lo <= hi)
+    ({"range": (float("inf"), 1.0)}, SelectionError, r"within \[0, 1\].*\(inf, 1\)"),
+    ({"range": (0.5, -0.1)}, SelectionError, r"within \[0, 1\]"),
     ({"where": {"lr": ["x"]}}, ParameterError, r"where: 'lr' is not a parameter"),
     (
         {"where": {"opt": ["adam", "rmsprop"]}},

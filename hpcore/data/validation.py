@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterable, Sequence
 
 from .errors import HpcoreError, SelectionError
@@ -78,7 +77,7 @@ def check_interval(name: str, value: object) -> tuple[float, float]:
         raise SelectionError(
             f"`{name}` must be a pair (lo, hi) of numbers in [0, 1]; got {value!r}"
         ) from err
-    if math.isnan(lo) or math.isnan(hi) or lo < 0.0 or hi > 1.0:
+    if not all(0.0 <= v <= 1.0 for v in (lo, hi)):  # NaN too
         raise SelectionError(
             f"`{name}` must lie within [0, 1] on the normalized metric; "
             f"got ({lo:g}, {hi:g})"
