@@ -250,6 +250,16 @@ class _Side:
     height: float
 
 
+def _key_text(
+    sheet: Sheet, x: float, y: float, text: str, font: float, gid: str
+) -> float:
+    """One entry's text of the matrix key, top at ``y``; the top of the next."""
+    sheet.text(
+        x, y, text, ha="left", va="top", fontsize=0.9 * font, linespacing=1.1, gid=gid
+    )
+    return y - block_height(text, 0.9 * font) - 0.6 * font
+
+
 def _balanced(text: str, width: float, font: float) -> str:
     """``text`` wrapped into the fewest lines of at most ``width`` points, of
     about equal length (a line break in ``text`` starts a new paragraph)."""
@@ -1019,17 +1029,7 @@ def _draw(
         )
         key_dot.set_transform(Affine2D())
         sheet.add(key_dot)
-        sheet.text(
-            sx + 1.6 * font,
-            y,
-            side.key,
-            ha="left",
-            va="top",
-            fontsize=0.9 * font,
-            linespacing=1.1,
-            gid="pair-mark-label",
-        )
-        y -= block_height(side.key, 0.9 * font) + 0.6 * font
+        y = _key_text(sheet, sx + 1.6 * font, y, side.key, font, "pair-mark-label")
     if side.blank_key is not None:
         sheet.add(
             Rectangle(
@@ -1042,17 +1042,9 @@ def _draw(
                 gid="pair-blank-key",
             )
         )
-        sheet.text(
-            sx + 1.6 * font,
-            y,
-            side.blank_key,
-            ha="left",
-            va="top",
-            fontsize=0.9 * font,
-            linespacing=1.1,
-            gid="pair-blank-label",
+        y = _key_text(
+            sheet, sx + 1.6 * font, y, side.blank_key, font, "pair-blank-label"
         )
-        y -= block_height(side.blank_key, 0.9 * font) + 0.6 * font
     if side.key is not None or side.blank_key is not None:
         y -= _SIDE_GAP * font
     if side.panel is not None:
