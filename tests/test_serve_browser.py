@@ -409,6 +409,45 @@ def test_brush_click_choose_reload(tab: Driver, server: serve.Running) -> None:
     tab.shot("6-reloaded")
 
 
+def test_two_quick_drags_show_only_brushed_ranges(tab: Driver) -> None:
+    """The box's two ends arrive in one message but the server was called
+    back for each: a second drag right after a first showed, for half a
+    second, its new left end with the old right end (the status, matrix and
+    trellis of [0.5, 0.6] while the boxes said 0.6 .. 0.95). Every view the
+    page shows must be of a range the box held."""
+    tab.open("?range=0.9,1")
+    tab.page.evaluate(
+        "() => { const d = Bokeh.documents[0]; window._shown = []; "
+        "window._boxes = []; const b = d.get_model_by_name('brush'); "
+        "b.connect(b.change, () => window._boxes.push([b.left, b.right])); "
+        "const s = d.get_model_by_name('stamp'); s.connect(s.change, () => { "
+        "const st = JSON.parse(s.data.state[0]); "
+        "window._shown.push([st.lo, st.hi]); }); }"
+    )
+    x, y, w, h = tab.page.evaluate(FRAME_JS, "hist_norm")
+    mouse = tab.page.mouse
+    for start, stop in ((0.2, 0.5), (0.6, 0.95)):  # the second one at once
+        mouse.move(x + w * start, y + h * 0.5)
+        mouse.down()
+        for i in range(1, 6):
+            mouse.move(x + w * (start + (stop - start) * i / 5), y + h * 0.5)
+        mouse.up()
+    tab.page.wait_for_function(
+        "() => window._shown.length && window._shown.at(-1)[0] >= 0.55",
+        polling="raf",
+    )
+    shown = tab.page.evaluate("() => window._shown")
+    boxes = tab.page.evaluate("() => window._boxes")
+    held = {
+        (round(min(lo, hi), 4), round(max(lo, hi), 4))
+        for lo, hi in boxes
+        if lo is not None and hi is not None
+    }
+    assert shown and boxes
+    nobody = [r for r in map(tuple, shown) if r not in held]
+    assert not nobody, (nobody, sorted(held))
+
+
 def test_typed_range_filters_and_pages(tab: Driver) -> None:
     tab.open("?range=0.5,1")
     before = tab.stamp()

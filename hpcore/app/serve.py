@@ -1180,6 +1180,8 @@ class BrowserSession:
         #: The clicked cells the sidebar lists (None: not drawn yet).
         self._cells_shown: tuple[tuple[str, str, str, str], ...] | None = None
         self._syncing = False
+        #: A read of the brushed box is scheduled (:meth:`_brush_moved`).
+        self._brush_due = False
         self._brush_origin = False
         self._wired = False
         self._poll: Any = None
@@ -1284,8 +1286,8 @@ class BrowserSession:
     def _wire(self) -> None:
         self._wired = True
         p, on = self.page, self._changed
-        p.brush.on_change("left", on(lambda _v: self._on_brush()))
-        p.brush.on_change("right", on(lambda _v: self._on_brush()))
+        p.brush.on_change("left", on(lambda _v: self._brush_moved()))
+        p.brush.on_change("right", on(lambda _v: self._brush_moved()))
         p.range_lo.on_change("value", on(lambda _v: self._on_typed("lo")))
         p.range_hi.on_change("value", on(lambda _v: self._on_typed("hi")))
         p.color.on_change(
@@ -1336,6 +1338,21 @@ class BrowserSession:
 
     def _change(self, **changes: Any) -> None:
         self._submit(dataclasses.replace(self.requested, **changes))
+
+    def _brush_moved(self) -> None:
+        """The box's two ends come in one message but are set one at a time,
+        each calling back while the other is still the old one: read then, a
+        new left end with the old right end was a range nobody brushed (shown
+        for half a second, with its matrix and trellis). Read both once the
+        message is applied (the next tick), once however many ends moved."""
+        if self._brush_due:
+            return
+        self._brush_due = True
+        self.doc.add_next_tick_callback(self._brush_settled)
+
+    def _brush_settled(self) -> None:
+        self._brush_due = False
+        self._safely(self._on_brush)
 
     def _on_brush(self) -> None:
         b: Any = self.page.brush
