@@ -432,9 +432,16 @@ def test_a_data_error_is_the_command_lines_line(
 # ------------------------------------------------------------------ report
 
 
+@pytest.mark.parametrize("color", ["enrichment", "count"])
 def test_save_report_writes_what_the_command_writes(
-    frame: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    color: str,
+    frame: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """The folder "save report" writes equals the shown command's, byte for
+    byte: with the page's default colour (count) too, which the command left
+    out while the command line's default is enrichment."""
     csv = tmp_path / "t.csv"
     frame.to_csv(csv, index=False)
     store = DataStore.from_args(_args(str(csv)))
@@ -446,7 +453,7 @@ def test_save_report_writes_what_the_command_writes(
         cells=(("optimizer", "ADAM", "activation", "ELU"),),
         primary="optimizer",
         secondary="batch_size",
-        color="enrichment",
+        color=color,
         sort="importance",
     )
     view = compute_view(store.variant(), state)

@@ -993,7 +993,7 @@ def report_command(
     words += ["--primary", str(s.primary)]
     if s.secondary is not None:
         words += ["--secondary", s.secondary]
-    if s.color != "count":
+    if s.color != report.DEFAULT_COLOR:  # the page's default is the paper's
         words += ["--color", s.color]
     if s.sort != "data":
         words += ["--sort", s.sort]
