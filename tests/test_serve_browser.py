@@ -448,6 +448,28 @@ def test_two_quick_drags_show_only_brushed_ranges(tab: Driver) -> None:
     assert not nobody, (nobody, sorted(held))
 
 
+def test_a_drag_from_the_edge_of_a_full_range_draws_a_box(tab: Driver) -> None:
+    """On a fresh page the box covers the whole axis, its ends on the plot's
+    edges: a drag from the left edge to the middle caught the box's left end
+    and selected the upper half ([0.4977, 1], 10,729 networks)."""
+    tab.open()
+    x, y, w, h = tab.page.evaluate(FRAME_JS, "hist_norm")
+    mouse = tab.page.mouse
+    mouse.move(x + 1, y + h * 0.5)
+    mouse.down()
+    for i in range(1, 6):
+        mouse.move(x + 1 + (w * 0.5 - 1) * i / 5, y + h * 0.5)
+    mouse.up()
+    tab.page.wait_for_function(
+        "() => { const f = " + STAMP_JS + "; const s = JSON.parse(f() || '{}'); "
+        "return s.hi !== undefined && s.hi < 0.9; }",
+        polling="raf",
+    )
+    shown = tab.stamp()
+    assert shown["lo"] < 0.02 and abs(shown["hi"] - 0.5) < 0.02, shown
+    assert tab.model("brush", "editable") is True  # a narrower box's ends move
+
+
 def test_typed_range_filters_and_pages(tab: Driver) -> None:
     tab.open("?range=0.5,1")
     before = tab.stamp()

@@ -763,7 +763,7 @@ class Page:
             name="brush",
             left=0.0,
             right=1.0,
-            editable=True,
+            editable=False,  # the whole axis (see show_range)
             movable="none",
             resizable="x",
             left_limit=0.0,
@@ -1220,9 +1220,16 @@ class Page:
         self.hist_norm.title.text = "normalized: drag to select a range (the grey box)"
 
     def show_range(self, lo: float, hi: float, *, brush: bool) -> None:
-        """The typed range; with ``brush`` also the brushed box."""
+        """The typed range; with ``brush`` also the brushed box.
+
+        A box over the whole axis has its ends on the plot's edges, where a
+        drag meant to draw a new box caught an end instead (a drag from the
+        left edge to the middle selected the upper half): its ends can be
+        dragged only once it is narrower.
+        """
         self.range_lo.value = lo
         self.range_hi.value = hi
+        self.brush.editable = not (lo <= 0.0 and hi >= 1.0)
         if brush:
             self.brush.update(left=lo, right=hi)
 
