@@ -977,16 +977,30 @@ def test_a_typed_end_past_the_other_moves_it_along() -> None:
         assert session.requested.range == (0.1, 0.8) and shown() == (0.1, 0.8)
 
 
-def test_unchecking_the_last_option_is_said_in_the_pages_words() -> None:
+def test_unchecking_the_last_option_is_said_under_the_filter() -> None:
+    """In the page's words, not --where's, and under the filter clicked: a
+    line at the top of the page was a screen away from the sidebar's
+    filters, so the box just checked itself again without a word in view."""
     with page_session() as (session, variant):
         state = ViewState(filters=(("dataset", ("svhn",)),))
         session.requested = state
         arrive(session, variant, state)
         session.page.filters["dataset"].active = []
-        shown = html.unescape(session.page.error.text)
-        assert "keep at least one option of 'dataset' checked" in shown
-        assert "--where" not in session.page.error.text
+        note = session.page.filter_notes["dataset"]
+        assert note.visible
+        assert html.unescape(note.text) == (
+            "keep at least one option checked: with none, no network would be left"
+        )
+        assert not any(
+            n.visible for k, n in session.page.filter_notes.items() if k != "dataset"
+        )
         assert session.requested.filters == state.filters
+        assert list(session.page.filters["dataset"].active) == [
+            session.page.filters["dataset"].labels.index("svhn")
+        ]
+        # the next accepted click takes the line away
+        session.page.filters["dataset"].active = [0, 1]
+        assert not note.visible
 
 
 def test_a_refused_click_while_a_request_is_computed_keeps_that_request() -> None:

@@ -1330,11 +1330,15 @@ class BrowserSession:
     def _filter_callback(self, name: str, box: Any) -> Callable[[Any], None]:
         def changed(active: Any) -> None:
             checked = [box.labels[i] for i in active]
-            if not checked:  # said in the page's words, not --where's
-                raise ServeError(
-                    f"keep at least one option of {name!r} checked: with none, "
-                    "no network would be left"
+            if not checked:  # said in the page's words, under the filter
+                self.page.show_filter_note(
+                    name,
+                    "keep at least one option checked: with none, no "
+                    "network would be left",
                 )
+                self._resync()  # the box checks its option again
+                return
+            self.page.show_filter_note(None)
             self._submit(self.requested.with_filter(name, checked, list(box.labels)))
 
         return changed

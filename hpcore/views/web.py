@@ -745,6 +745,8 @@ class Page:
             width=SIDEBAR_WIDTH - 20,
         )
         self.filters: dict[str, CheckboxGroup] = {}
+        #: A line under each filter, for why a click on it was refused.
+        self.filter_notes: dict[str, Div] = {}
         self.filter_box = column(Div(text=""), name="filters", width=SIDEBAR_WIDTH - 10)
         self.cells: Any = _div("cells", "", **{"font-size": "12px"})
         self.clear_cells: Any = Button(
@@ -1144,20 +1146,39 @@ class Page:
                 )
                 for n in names
             }
+            self.filter_notes = {
+                n: _div(
+                    f"filter_note:{n}",
+                    "",
+                    **{"font-size": "12px", "color": "#b00020", "margin-top": "-4px"},
+                )
+                for n in names
+            }
             children: list[Any] = []
             for n in names:
+                self.filter_notes[n].visible = False
                 children += [
                     Div(
                         text=f"<b>{html.escape(n)}</b>",
                         styles={"font-size": "12px", "margin-bottom": "-6px"},
                     ),
                     self.filters[n],
+                    self.filter_notes[n],
                 ]
             self.filter_box.children = children
         for n in names:
             keep = set(active.get(n, options[n]))
             self.filters[n].active = [i for i, o in enumerate(options[n]) if o in keep]
         return rebuilt
+
+    def show_filter_note(self, name: str | None, text: str = "") -> None:
+        """Why a click on the filter ``name`` was refused, under it where the
+        user looks (a line at the top of the page was a screen away); the
+        other filters' lines go (None: all go)."""
+        for n, note in self.filter_notes.items():
+            shown = n == name and bool(text)
+            note.text = html.escape(text) if shown else ""
+            note.visible = shown
 
     def show_cells(self, cells: Sequence[tuple[str, str, str, str]]) -> None:
         """The clicked matrix cells: outlined on the matrix and listed."""
