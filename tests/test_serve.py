@@ -977,6 +977,27 @@ def test_a_typed_end_past_the_other_moves_it_along() -> None:
         assert session.requested.range == (0.1, 0.8) and shown() == (0.1, 0.8)
 
 
+def test_whole_range_clears_the_brush_and_keeps_the_rest() -> None:
+    """The brush could be cleared only by typing 0 and 1: 'reset view' also
+    forgot the filters, clicked cells and trellis choices."""
+    from bokeh.events import ButtonClick
+
+    with page_session() as (session, variant):
+        state = ViewState(
+            range=(0.2, 0.3), filters=(("dataset", ("svhn",)),), primary="lrate"
+        )
+        session.requested = state
+        arrive(session, variant, state)
+        before = session.requested
+        session.page.whole_range._trigger_event(ButtonClick(session.page.whole_range))
+        assert session.requested == dataclasses.replace(before, range=(0.0, 1.0))
+        assert session.requested.filters == state.filters
+        assert session.requested.primary == "lrate"
+        arrive(session, variant, session.requested)
+        assert (session.page.brush.left, session.page.brush.right) == (0.0, 1.0)
+        assert session.page.brush.editable is False
+
+
 def test_unchecking_the_last_option_is_said_under_the_filter() -> None:
     """In the page's words, not --where's, and under the filter clicked: a
     line at the top of the page was a screen away from the sidebar's

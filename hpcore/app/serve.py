@@ -1319,6 +1319,12 @@ class BrowserSession:
             )
         )
         p.reset.on_click(self._clicked(self._on_reset))
+        # the brush alone cleared (reset view forgets filters, cells, trellis)
+        p.whole_range.on_click(
+            self._clicked(
+                lambda: self._submit(self.requested.with_range(0.0, 1.0), brush=False)
+            )
+        )
         p.save.on_click(self._clicked(self._on_save))
         p.prev_page.on_click(self._clicked(lambda: self._page(-1)))
         p.next_page.on_click(self._clicked(lambda: self._page(+1)))

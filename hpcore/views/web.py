@@ -730,6 +730,9 @@ class Page:
             high=1.0,
             width=(SIDEBAR_WIDTH - 30) // 2,
         )
+        self.whole_range: Any = Button(
+            name="whole_range", label="whole range", width=110
+        )
         self.color: Any = RadioButtonGroup(
             name="color", labels=["count", "enrichment"], active=0
         )
@@ -839,6 +842,7 @@ class Page:
                 styles={"font-size": "12px", "color": "#555"},
                 width=SIDEBAR_WIDTH - 20,
             ),
+            self.whole_range,
             _heading("matrix colour"),
             self.color,
             _heading("order of parameters"),
