@@ -223,6 +223,16 @@ BAD = [
     ("unknown primary", ["{csv}", "--primary", "nope"], "primary 'nope'"),
     ("secondary equals primary", ["{csv}", "--secondary", "dataset"], "must differ"),
     ("bad bins", ["{csv}", "--bins", "batch=x"], "must be an integer"),
+    (
+        "bins given twice",  # the last one silently won
+        ["{csv}", "--bins", "batch=2", "--bins", "batch=none"],
+        r"'batch' is given twice \(batch=2, batch=none\)",
+    ),
+    (
+        "compressed without the table's type",
+        ["{packed}"],
+        r"names its table's type before '\.gz': 'runs\.csv\.gz'",
+    ),
     ("unknown format", ["{csv}", "--format", "gif"], "invalid choice"),
     ("unknown flag", ["{csv}", "--colour", "red"], "unrecognized arguments"),
     ("output is a file", ["{csv}", "--out", "{file}"], "is not a folder"),
@@ -246,7 +256,9 @@ def test_bad_input_exits_2_with_one_line(
         "csv": str(csv),
         "missing": str(tmp_path / "nope.csv"),
         "file": str(a_file),
+        "packed": str(tmp_path / "runs.gz"),
     }
+    (tmp_path / "runs.gz").write_bytes(b"")
     argv = ["report", *(a.format(**values) for a in args)]
     if "--out" not in argv:
         argv += ["--out", str(out)]

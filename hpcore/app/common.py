@@ -161,6 +161,9 @@ def parse_bins(items: Sequence[str]) -> dict[str, int | None]:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise UsageError(f"--bins: expected NAME=K or NAME=none; got {item!r}")
+        if name in bins:  # the last one silently won
+            given = ", ".join(i for i in items if i.partition("=")[0] == name)
+            raise UsageError(f"--bins: {name!r} is given twice ({given}); give it once")
         if value.lower() in {"none", "raw"}:
             bins[name] = None
             continue

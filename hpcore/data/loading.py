@@ -308,9 +308,17 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         return read_nws_folder(p)
     kind = _READERS.get(_suffix(p))
     if kind is None:
+        packed = [s.lower() for s in p.suffixes][-1:]
+        hint = (
+            f" (a compressed file names its table's type before {packed[0]!r}: "
+            f"'{p.name.removesuffix(p.suffix)}.csv{p.suffix}')"
+            if packed and packed[0] in {".gz", ".bz2", ".zip", ".xz", ".zst"}
+            else ""
+        )
         raise DataSourceError(
             f"data file {str(p)!r}: unsupported file type {_suffix(p) or '(none)'!r}; "
-            f"expected one of {fmt_list(sorted(_READERS))} or an NWS data-set folder"
+            f"expected one of {fmt_list(sorted(_READERS))} or an NWS data-set "
+            f"folder{hint}"
         )
     try:
         if kind == "Parquet":
