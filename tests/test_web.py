@@ -46,9 +46,18 @@ def test_histogram_bars_stack_the_groups_in_order(
     data = web.histogram_data(hist, groups)
     ColumnDataSource(data=data)  # valid columns (Bokeh validates them here)
     frame = pd.DataFrame(data)
-    # every (group, bin) once, counts as in the table
-    merged = frame.merge(hist.astype({"group": str}), on=["group", "bin_left"])
-    assert len(merged) == len(hist)
+    # the groups the filter keeps (cifar10, stl10) and only those: the
+    # legend is built from the bars and named the others too
+    assert set(frame["group"]) == {"cifar10", "stl10"}
+    kept = hist[hist["group"].astype(str).isin(["cifar10", "stl10"])]
+    assert hist[~hist.index.isin(kept.index)]["count"].sum() == 0
+    colours = web.group_colours(groups)  # the colours of all groups
+    assert set(zip(frame["group"], frame["colour"], strict=True)) == {
+        (g, colours[g]) for g in ("cifar10", "stl10")
+    }
+    # every (group, bin) of those once, counts as in the table
+    merged = frame.merge(kept.astype({"group": str}), on=["group", "bin_left"])
+    assert len(merged) == len(kept)
     assert (merged["count_x"] == merged["count_y"]).all()
     # naive stacking: bottom = counts of the groups before it in that bin
     rank = {g: i for i, g in enumerate(groups)}

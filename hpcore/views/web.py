@@ -153,9 +153,14 @@ def histogram_data(hist: pd.DataFrame, groups: Sequence[str]) -> dict[str, Any]:
 
     The groups are stacked in ``groups`` order within every bin: ``bottom``
     of a group's bar is the sum of the counts of the groups before it in that
-    bin, ``top = bottom + count``.
+    bin, ``top = bottom + count``. A group without a network (a filter left
+    it out) has no bars, so the legend, built from the bars, does not name
+    it; the others keep the colours of ``groups``.
     """
     order = {g: i for i, g in enumerate(groups)}
+    totals = hist.groupby(_texts(hist["group"]), sort=False)["count"].sum()
+    if (totals > 0).any() and not (totals > 0).all():
+        hist = hist[np.isin(_texts(hist["group"]), totals.index[totals > 0])]
     frame = hist.assign(
         _g=[order.get(g, len(order)) for g in _texts(hist["group"])]
     ).sort_values(["bin_left", "_g"], kind="stable")
