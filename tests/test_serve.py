@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import html
+import inspect
 import json
 import shlex
 import signal
@@ -975,6 +976,46 @@ def test_a_typed_end_past_the_other_moves_it_along() -> None:
         assert session.requested.range == (0.1, 0.1) and shown() == (0.1, 0.1)
         session.page.range_hi.value = 0.8
         assert session.requested.range == (0.1, 0.8) and shown() == (0.1, 0.8)
+
+
+def _run_brush_callbacks(session: serve.BrowserSession, kind: str) -> int:
+    """Run the session's pending brush callbacks of ``kind`` (what the
+    server's loop would do next); how many ran."""
+    wanted = {"tick": "_brush_settled", "timeout": "_brush_rested"}[kind]
+    ran = 0
+    for cb in list(session.doc.session_callbacks):
+        fn = inspect.unwrap(cb.callback)
+        if getattr(fn, "__qualname__", "") == f"BrowserSession.{wanted}":
+            with contextlib.suppress(ValueError):  # as the loop takes it off
+                session.doc.callbacks.remove_session_callback(cb)
+            cb.callback()
+            ran += 1
+    return ran
+
+
+def test_the_box_is_read_once_both_its_ends_are_set() -> None:
+    """A message holding both ends is applied one end at a time, each end
+    calling back: read then, the new left end with the old right one made a
+    range nobody brushed ([0.5, 0.6] from [0.2, 0.5] to [0.6, 0.95]), which
+    the page showed for half a second."""
+    with page_session() as (session, variant):
+        state = ViewState(range=(0.2, 0.5))
+        session.requested = state
+        arrive(session, variant, state)
+        box = session.page.brush
+        box.left = 0.6  # the message's first end ...
+        assert session.requested.range == (0.2, 0.5)  # ... not read alone
+        box.right = 0.95
+        assert _run_brush_callbacks(session, "tick") == 1  # one read for both
+        assert session.requested.range == (0.6, 0.95)
+        # one end dragged: read once it rests, not on every mouse move
+        arrive(session, variant, session.requested)
+        for right in (0.9, 0.85, 0.8):
+            box.right = right
+            assert _run_brush_callbacks(session, "tick") == 1
+            assert session.requested.range == (0.6, 0.95)
+        assert _run_brush_callbacks(session, "timeout") == 1  # the last one only
+        assert session.requested.range == (0.6, 0.8)
 
 
 def test_whole_range_clears_the_brush_and_keeps_the_rest() -> None:
