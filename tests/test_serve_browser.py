@@ -175,15 +175,21 @@ class Driver:
     def data(self, name: str, columns: list[str]) -> dict[str, list[Any]]:
         return dict(self.page.evaluate(DATA_JS, [name, columns]))
 
-    def drag(self, figure: str, start: float, stop: float) -> dict[str, Any]:
-        """Drag across the frame of ``figure`` (fractions of its width)."""
+    def sweep(self, figure: str, start: float, stop: float, steps: int = 12) -> None:
+        """Press, move across the frame of ``figure`` (fractions of its
+        width; a start of 0 is 1 px inside) and release, not waiting."""
         x, y, w, h = self.page.evaluate(FRAME_JS, figure)
         mouse = self.page.mouse
-        mouse.move(x + w * start, y + h * 0.5)
+        first = max(x + w * start, x + 1)
+        mouse.move(first, y + h * 0.5)
         mouse.down()
-        for i in range(1, 13):
-            mouse.move(x + w * (start + (stop - start) * i / 12), y + h * 0.5)
+        for i in range(1, steps + 1):
+            mouse.move(first + (x + w * stop - first) * i / steps, y + h * 0.5)
         mouse.up()
+
+    def drag(self, figure: str, start: float, stop: float) -> dict[str, Any]:
+        """Drag across the frame of ``figure`` (fractions of its width)."""
+        self.sweep(figure, start, stop)
         # every update of the drag arrives in order; wait for the last one
         self.page.wait_for_function(
             "() => { const d = Bokeh.documents[0]; const f = "
@@ -428,14 +434,8 @@ def test_two_quick_drags_show_only_brushed_ranges(tab: Driver) -> None:
         "const st = JSON.parse(s.data.state[0]); "
         "window._shown.push([st.lo, st.hi]); }); }"
     )
-    x, y, w, h = tab.page.evaluate(FRAME_JS, "hist_norm")
-    mouse = tab.page.mouse
     for start, stop in ((0.2, 0.5), (0.6, 0.95)):  # the second one at once
-        mouse.move(x + w * start, y + h * 0.5)
-        mouse.down()
-        for i in range(1, 6):
-            mouse.move(x + w * (start + (stop - start) * i / 5), y + h * 0.5)
-        mouse.up()
+        tab.sweep("hist_norm", start, stop, steps=5)
     # until the page shows what the box holds (the second drag's range; the
     # first's where the page lost the second drag, which happens now and then
     # and is another matter: this test is about ranges nobody brushed)
@@ -465,13 +465,7 @@ def test_a_drag_from_the_edge_of_a_full_range_draws_a_box(tab: Driver) -> None:
     edges: a drag from the left edge to the middle caught the box's left end
     and selected the upper half ([0.4977, 1], 10,729 networks)."""
     tab.open()
-    x, y, w, h = tab.page.evaluate(FRAME_JS, "hist_norm")
-    mouse = tab.page.mouse
-    mouse.move(x + 1, y + h * 0.5)
-    mouse.down()
-    for i in range(1, 6):
-        mouse.move(x + 1 + (w * 0.5 - 1) * i / 5, y + h * 0.5)
-    mouse.up()
+    tab.sweep("hist_norm", 0.0, 0.5, steps=5)  # from 1 px inside the edge
     tab.page.wait_for_function(
         "() => { const f = " + STAMP_JS + "; const s = JSON.parse(f() || '{}'); "
         "return s.hi !== undefined && s.hi < 0.9; }",
