@@ -371,9 +371,12 @@ def binned_options(series: pd.Series, bins: int, log: bool | None = None) -> Opt
     ]
     for i, (_, rows) in enumerate(apart):
         idx[rows] = i if i < before else len(labels) - len(apart) + i
-    if missing.any():
+    some_missing = bool(missing.any())
+    if some_missing:
         idx[missing] = -1
-    used = np.flatnonzero(count_codes(idx[idx >= 0], len(labels)))
+    used = np.flatnonzero(
+        count_codes(idx[~missing] if some_missing else idx, len(labels))
+    )
     if len(used) < len(labels):  # empty bins: the codes after them move down
         remap = np.full(len(labels) + 1, -1, dtype=kind)  # code -1 picks the last
         remap[used] = np.arange(len(used))
