@@ -391,12 +391,7 @@ class BrushEngine:
     __slots__ = ("_bins", "_ens", "_hist_template", "_index", "_order", "_store")
 
     def __init__(self, ens: Ensemble, *, bins: int = 20) -> None:
-        if not isinstance(ens, Ensemble):
-            raise HpcoreError(
-                "BrushEngine needs an hpcore.Ensemble (from hpcore.load and "
-                f"hpcore.normalize); got {type(ens).__name__}"
-            )
-        require_normalized(ens, "BrushEngine")
+        require_normalized(ens, "BrushEngine")  # an Ensemble, normalized
         edges = histogram_edges(ens, bins=bins, normalized=True)
         if len(ens.table) == 0:
             raise HpcoreError("BrushEngine needs an ensemble with at least one row")
