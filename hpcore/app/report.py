@@ -325,12 +325,7 @@ def build_report(
     HpcoreError
         Bad ``color``, ``sort`` or ``alpha``.
     """
-    from ..analysis.selection import (
-        require_normalized,
-        resolve_where,
-        select,
-        where_mask,
-    )
+    from ..analysis.selection import require_normalized, resolve_where, select
     from ..analysis.stats import nontrivial_cells, nontrivial_tests
     from ..analysis.tables import compute_tables, default_primary, report_engine
 
@@ -374,7 +369,8 @@ def build_report(
     )
     dropped = {str(k): int(v) for k, v in ens.dropped.items()}
     significant = tables.pairs["q_value"].to_numpy() < alpha
-    passing = int(where_mask(ens, where).sum())
+    # the histograms count every network that passes `where`: the population
+    passing = int(tables.histogram_raw["count"].sum())
     tested = int(nontrivial_cells(tables.pairs, selection.count, passing).sum())
     important = tables.importance["q_value"].to_numpy() < alpha
     summary: dict[str, Any] = {
@@ -395,7 +391,7 @@ def build_report(
         "source": source if source is not None else ens.source,
         "epoch": ens.epoch,
         "histogram_bins": bins,
-        "histogram_rows": int(tables.histogram_raw["count"].sum()),
+        "histogram_rows": passing,
         "color": color,
         "sort": sort,
         "order": list(tables.order),
