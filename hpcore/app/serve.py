@@ -1180,9 +1180,9 @@ class BrowserSession:
         #: The clicked cells the sidebar lists (None: not drawn yet).
         self._cells_shown: tuple[tuple[str, str, str, str], ...] | None = None
         self._syncing = False
-        #: A read of the brushed box is scheduled (:meth:`_brush_moved`), the
-        #: ends that moved since the last, and the timer of a dragged end.
-        self._brush_due = False
+        #: The box's ends that moved since it was last read (a read is
+        #: scheduled while any did, :meth:`_brush_moved`), and the timer of
+        #: a dragged end.
         self._brush_ends: set[str] = set()
         self._brush_timer: Any = None
         self._brush_origin = False
@@ -1358,11 +1358,9 @@ class BrowserSession:
         new left end with the old right end was a range nobody brushed (shown
         for half a second, with its matrix and trellis). Read both once the
         message is applied (the next tick), once however many ends moved."""
+        if not self._brush_ends:  # else the read is scheduled already
+            self.doc.add_next_tick_callback(self._brush_settled)
         self._brush_ends.add(end)
-        if self._brush_due:
-            return
-        self._brush_due = True
-        self.doc.add_next_tick_callback(self._brush_settled)
 
     def _brush_settled(self) -> None:
         """A drawn box (both ends: the page sends it debounced, and at once
@@ -1373,7 +1371,6 @@ class BrowserSession:
         box is sent."""
         from ..views.web import DRAG_DEBOUNCE_MS
 
-        self._brush_due = False
         ends, self._brush_ends = self._brush_ends, set()
         if self._brush_timer is not None:
             self.doc.remove_timeout_callback(self._brush_timer)
