@@ -122,6 +122,9 @@ WEB_MARKERS = (
 #: expected), as the report's matrix fills it.
 NAN_COLOUR = BLANK_FILL
 
+#: Colour of the page's error texts.
+ERROR_COLOUR = "#b00020"
+
 #: Outline of a clicked (filtering) matrix cell.
 CLICKED_COLOUR = "#d62728"
 
@@ -683,7 +686,7 @@ class Page:
         self.error: Any = _div(
             "error",
             "",
-            color="#b00020",
+            color=ERROR_COLOUR,
             **{"font-size": "14px", "font-weight": "bold"},
         )
         self.message: Any = _div(
@@ -1103,7 +1106,8 @@ class Page:
     def show_failure(self, text: str) -> None:
         """Show a message that stops the views (e.g. the data could not be loaded)."""
         self.progress.text = (
-            f"<span style='color:#b00020;font-weight:bold'>{html.escape(text)}</span>"
+            f"<span style='color:{ERROR_COLOUR};font-weight:bold'>"
+            f"{html.escape(text)}</span>"
         )
         self.error.text = html.escape(text)
         if self.body.children != [self.progress]:
@@ -1173,7 +1177,8 @@ class Page:
                 n: _div(
                     f"filter_note:{n}",
                     "",
-                    **{"font-size": "12px", "color": "#b00020", "margin-top": "-4px"},
+                    color=ERROR_COLOUR,
+                    **{"font-size": "12px", "margin-top": "-4px"},
                 )
                 for n in names
             }
