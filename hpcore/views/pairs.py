@@ -303,8 +303,7 @@ def _side(
         else None
     )
     entries = [t for t in (mark_label, blank_label) if t]
-    key_w = max((block_width(t, small) for t in entries), default=-2.2 * font)
-    key_w += 2.2 * font
+    key_w = max((block_width(t, small) + 2.2 * font for t in entries), default=0.0)
     width = max(_BAR_LENGTH * font, key_w, panel.width if panel else 0.0)
     label = _balanced(colorbar_label, width, font)
     bar_h = block_height(label, font) + 1.0 * font + small * LINE_HEIGHT + 0.4 * font
