@@ -420,7 +420,8 @@ def _pick_metric(df: pd.DataFrame, metric: str | None) -> str:
     )
 
 
-def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
+def _metric_values(df: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """The metric as float64 (a copy the table owns) and where it is finite."""
     col = df[metric]
     if pd.api.types.is_complex_dtype(col.dtype):
         raise MetricError(
@@ -467,7 +468,7 @@ def _metric_values(df: pd.DataFrame, metric: str) -> np.ndarray:
             "normalized nor binned; rescale the column or drop those rows (a "
             "sentinel value for failed runs? write it as empty or inf)"
         )
-    return values
+    return values, finite
 
 
 #: ``(reduction, identity)`` of the smallest and largest finite metric value.
@@ -810,7 +811,7 @@ def ensemble_from_frame(
     metric = _pick_metric(df, metric)
     if metric == NORMALIZED:
         raise ColumnError(_reserved("metric"))
-    values = _metric_values(df, metric)
+    values, keep = _metric_values(df, metric)
 
     found_group = None  # a group found by its name, not asked for
     if group is None:
@@ -822,7 +823,6 @@ def ensemble_from_frame(
         if group == metric:
             raise ColumnError(f"group {group!r} cannot also be the metric column")
 
-    keep = np.isfinite(values)
     dropped: dict[str, int] = {}
     n_missing = int(np.isnan(values).sum())
     if n_missing:
