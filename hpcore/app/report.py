@@ -551,17 +551,18 @@ def _kept_options(
 
     A filtered-out option holds no network of the selection or of its
     population, so its row and column of the matrix would be blank: the
-    figure leaves them out (its title names the filter; the CSV keeps them).
+    figure leaves them out (its title names the filter; the CSV keeps them),
+    as :func:`hpcore.analysis.tables.restrict_options` does for the trellis.
     """
-    inside = None
-    for side in ("a", "b"):
-        params, options = table[f"param_{side}"], table[f"option_{side}"]
-        for name, kept in where.items():
-            out = (params == name) & ~options.isin(list(kept))
-            inside = ~out if inside is None else inside & ~out
-    if inside is None or bool(inside.all()):
-        return table
-    return table[inside.to_numpy()]
+    import pandas as pd
+
+    keep = pd.Series(True, index=table.index)
+    for name, allowed in where.items():
+        for side in ("a", "b"):
+            keep &= (table[f"param_{side}"] != name) | table[f"option_{side}"].isin(
+                list(allowed)
+            )
+    return table if bool(keep.all()) else table[keep.to_numpy()]
 
 
 def enrichment_limit(pairs: pd.DataFrame, group: str | None = None) -> float:
