@@ -1083,3 +1083,26 @@ def test_a_refused_click_while_a_request_is_computed_keeps_that_request() -> Non
         arrive(session, variant, asked)  # its result
         assert session.shown is not None and session.shown.state.primary == "lrate"
         assert session.page.primary.value == "lrate"
+
+
+def test_the_trellis_takes_the_width_the_page_sends() -> None:
+    """The page sends its width when it loads and after a resize: the
+    trellis' frames widen with it (a 1,920-pixel window left 700 pixels
+    empty beside a trellis whose names were cut); nonsense is one message."""
+    from hpcore.views import web
+
+    with page_session(2000) as (session, variant):
+        state = ViewState(primary="dataset")
+        session.requested = state
+        arrive(session, variant, state)
+        panel = session.page.trellis_box.children[0]
+        n = len(session.page.trellis_x.factors)
+        assert panel.frame_width == web.trellis_slot(n) * n
+        session.page.viewport.data = {"width": [2400]}  # as the page sends it
+        assert session.page.trellis_frame == web.trellis_frame(2400)
+        wide = session.page.trellis_box.children[0].frame_width
+        assert wide == web.trellis_slot(n, web.trellis_frame(2400)) * n
+        arrive(session, variant, ViewState(primary="lrate"))  # and stays so
+        assert session.page.trellis_frame == web.trellis_frame(2400)
+        session.page.viewport.data = {"width": ["wide"]}
+        assert "the page sent its width as" in session.page.error.text

@@ -580,6 +580,18 @@ def test_the_page_fits_the_window(
         assert share > 0.9, share
         beside = boxes["importance"][1] == boxes["matrix"][1]
         assert beside == (width >= 1500), boxes
+        # the trellis takes the room beside the controls (test_web: so wider
+        # windows cut fewer of its panels' names)
+        n = len(tab.model("trellis_x", "factors"))
+        frame = web.trellis_slot(n, web.trellis_frame(client)) * n
+        tab.page.wait_for_function(
+            "(w) => Bokeh.documents[0].get_model_by_name('trellis')"
+            ".children.every((f) => f.frame_width === w)",
+            arg=frame,
+        )
+        assert (frame <= web.TRELLIS_FRAME) == (width <= 1280), frame
+        trellis = tab.page.evaluate(BOX_JS, "trellis")
+        assert trellis[2] <= client, trellis
         tab.shot(f"9-window-{width}")
     finally:
         context.close()

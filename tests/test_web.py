@@ -255,6 +255,37 @@ def test_page_models_are_valid_after_every_show(
     assert len(page.matrix.x_range.factors) == n_x
     assert page.status.title.text == "status"
     assert page.error.visible and not page.message.visible
+    # a wider window gives the trellis more room (here its options reach
+    # their widest slot before); a resize within the same room draws
+    # nothing again
+    n = len(page.trellis_x.factors)
+    assert page.trellis_box.children[0].frame_width == web.trellis_slot(n) * n
+    assert not page.fit_window(1280) and not page.fit_window(900)
+    assert page.fit_window(1920) and page.trellis_frame == 1920 - 420
+    assert page.trellis_box.children[0].frame_width == web.trellis_slot(n, 1500) * n
+    assert page.trellis_source.data["mean"].tolist() == pytest.approx(
+        tables.trellis["mean"].tolist(), nan_ok=True
+    )
+
+
+def test_a_wider_window_cuts_fewer_trellis_names() -> None:
+    """The NWS table's twelve parameters: at 1,280 pixels five panel names
+    are shortened (a browser review: "augmen…", "initializat…", ...); at
+    1,920 the trellis takes the room and only "augmentation" (two options)
+    is."""
+    ens = hpcore.load(hpcore.synthetic.nws_like(2000, seed=0))
+    factors = [(p, o) for p in ens.parameters for o in ens.options(p)]
+    factors = [f for f in factors if f[0] != "optimizer"]  # the primary
+    assert web.trellis_frame(0) == web.trellis_frame(1280) == web.TRELLIS_FRAME
+    assert web.trellis_frame(10**5) == web.TRELLIS_FRAME_MAX
+
+    def cut(window: int) -> set[str]:
+        shown = web.group_labels(factors, web.trellis_frame(window))
+        return {p for p, name in shown.items() if name != p}
+
+    assert len(cut(1280)) >= 4
+    assert cut(1920) == {"augmentation"}
+    assert cut(2560) == set()
 
 
 def test_trellis_labels_fit_their_room() -> None:

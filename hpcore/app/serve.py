@@ -1291,6 +1291,7 @@ class BrowserSession:
         p, on = self.page, self._changed
         p.brush.on_change("left", on(lambda _v: self._brush_moved("left")))
         p.brush.on_change("right", on(lambda _v: self._brush_moved("right")))
+        p.viewport.on_change("data", on(lambda v: self._on_window(v)))
         p.range_lo.on_change("value", on(lambda _v: self._on_typed("lo")))
         p.range_hi.on_change("value", on(lambda _v: self._on_typed("hi")))
         p.color.on_change(
@@ -1400,6 +1401,17 @@ class BrowserSession:
             self._syncing = False
         if (lo, hi) != self.requested.range:
             self._submit(self.requested.with_range(lo, hi), brush=True)
+
+    def _on_window(self, data: Any) -> None:
+        """The page's width arrived (on loading and after a resize): the
+        trellis takes the room there is."""
+        try:
+            width = int(data["width"][0])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ServeError(
+                f"the page sent its width as {data!r}; expected one number"
+            ) from None
+        self.page.fit_window(width)
 
     def _on_typed(self, end: str) -> None:
         lo, hi = self.page.range_lo.value, self.page.range_hi.value

@@ -96,8 +96,9 @@ SIDEBAR_WIDTH = 290
 #: The main area takes the rest of the window's width: the histograms, the
 #: status line and the networks table stretch (each histogram down to
 #: :data:`HISTOGRAM_MIN_WIDTH`), the importance panel moves below the matrix
-#: where both do not fit side by side, and the trellis keeps its width
-#: (:data:`TRELLIS_FRAME`), so that the page fits a 1,280-pixel window.
+#: where both do not fit side by side, and the trellis widens with the
+#: window from :data:`TRELLIS_FRAME` (:func:`trellis_frame`), so that the
+#: page fits a 1,280-pixel window.
 HISTOGRAM_MIN_WIDTH = 380
 
 #: Largest side of the pair matrix' cells, in CSS pixels, and of the
@@ -280,16 +281,32 @@ class TrellisLayout:
     #: Each panel parameter's name on the axis, shortened ("augmentat…")
     #: where its group is too narrow for it (parameter, shown).
     shown: tuple[tuple[str, str], ...] = ()
+    #: The width the panels' frames may take, in pixels (:func:`trellis_frame`).
+    frame: int = 0
 
     def label(self, parameter: str) -> str:
         """``parameter`` as the axis shows it (the factors' first level)."""
         return dict(self.shown).get(parameter, parameter)
 
 
-#: Width of the trellis' figures' frames, in pixels, at most (with the row
-#: titles and the axis, the trellis fits beside the controls in a 1,280-pixel
-#: window).
+#: Width of the trellis' figures' frames, in pixels, at most, in a window of
+#: 1,280 pixels or less (with the row titles and the axis, the trellis fits
+#: beside the controls in a 1,280-pixel window) ...
 TRELLIS_FRAME = 860
+#: ... and in any window (a wider window gives the options more room, so that
+#: the panels' names need not be cut; each option's slot stays at most 48 px).
+TRELLIS_FRAME_MAX = 2000
+#: A window's width beside the trellis' frames: the controls, the axis and
+#: the row titles.
+TRELLIS_CHROME = 1280 - TRELLIS_FRAME
+
+
+def trellis_frame(window: int) -> int:
+    """The width the trellis' frames may take in a page ``window`` pixels wide
+    (its document's client width; 0: not known yet)."""
+    return int(np.clip(window - TRELLIS_CHROME, TRELLIS_FRAME, TRELLIS_FRAME_MAX))
+
+
 #: Option slots between two panels of the trellis (the factor range's
 #: group padding).
 TRELLIS_GAP = 1.0
@@ -300,12 +317,14 @@ GROUP_CHAR_PX = 7.5
 ROW_CHAR_PX = 6.5
 
 
-def trellis_slot(n_factors: int) -> int:
-    """Pixels per option of the trellis' axis."""
-    return int(np.clip(TRELLIS_FRAME / max(n_factors, 1), 16, 48))
+def trellis_slot(n_factors: int, frame: int = TRELLIS_FRAME) -> int:
+    """Pixels per option of the trellis' axis, its frames ``frame`` wide at most."""
+    return int(np.clip(frame / max(n_factors, 1), 16, 48))
 
 
-def group_labels(factors: Sequence[tuple[str, str]]) -> dict[str, str]:
+def group_labels(
+    factors: Sequence[tuple[str, str]], frame: int = TRELLIS_FRAME
+) -> dict[str, str]:
     """Each panel parameter's axis label: its name, or where its group (its
     options and the gap) is narrower than the name, a shortened one: its
     start and an ellipsis, or where two would read alike, its start, an
@@ -316,7 +335,7 @@ def group_labels(factors: Sequence[tuple[str, str]]) -> dict[str, str]:
         sizes[param] = sizes.get(param, 0) + 1
     n = max(len(factors), 1)
     units = n + TRELLIS_GAP * (len(sizes) - 1) + 0.04 * n  # as the axis spaces
-    px = trellis_slot(n) * n / units
+    px = trellis_slot(n, frame) * n / units
     fits = {
         p: max(int((size + TRELLIS_GAP) * px / GROUP_CHAR_PX), 3)
         for p, size in sizes.items()
@@ -349,9 +368,14 @@ def row_titles(primary: str, options: Sequence[str]) -> list[str]:
 
 
 def trellis_layout(
-    trellis: pd.DataFrame, *, primary: str, secondary: str | None
+    trellis: pd.DataFrame,
+    *,
+    primary: str,
+    secondary: str | None,
+    frame: int = TRELLIS_FRAME,
 ) -> TrellisLayout:
-    """The panels (parameter, option), primary rows and secondaries of a trellis."""
+    """The panels (parameter, option), primary rows and secondaries of a
+    trellis whose frames may be ``frame`` pixels wide."""
     factors = tuple(
         dict.fromkeys(
             zip(
@@ -365,8 +389,10 @@ def trellis_layout(
     secondaries: tuple[str, ...] = ()
     if secondary is not None:
         secondaries = tuple(dict.fromkeys(_texts(trellis["secondary"])))
-    shown = tuple(group_labels(factors).items())
-    return TrellisLayout(factors, primaries, secondaries, primary, secondary, shown)
+    shown = tuple(group_labels(factors, frame).items())
+    return TrellisLayout(
+        factors, primaries, secondaries, primary, secondary, shown, frame
+    )
 
 
 def _dodge(n: int) -> np.ndarray:
@@ -595,6 +621,17 @@ _BRUSH_JS = (
     "if (cb_obj.final) { box.setv({left: lo, right: hi}); } "
     "else { box._hpx_timer = setTimeout(() => { box._hpx_timer = null; "
     "box.setv({left: lo, right: hi}); }, %d); }"
+)
+
+
+#: Sends the page's width into the ``viewport`` source when the page loads
+#: and when the window has kept a new width for a quarter of a second.
+_VIEWPORT_JS = (
+    "const send = () => { const w = document.documentElement.clientWidth; "
+    "if (viewport.data.width[0] !== w) { viewport.data = {width: [w]}; } }; "
+    "send(); let timer = null; "
+    "window.addEventListener('resize', () => { clearTimeout(timer); "
+    "timer = setTimeout(send, 250); });"
 )
 
 
@@ -829,9 +866,15 @@ class Page:
         #: Panels made so far, set up again for each layout; their x range.
         self._trellis_pool: list[_TrellisPanel] = []
         self.trellis_x = FactorRange(
-            factors=[], group_padding=TRELLIS_GAP, range_padding=0.02
+            name="trellis_x", factors=[], group_padding=TRELLIS_GAP, range_padding=0.02
         )
         self._trellis_rows: tuple[Any, ...] = ()
+        #: The width the trellis' frames may take (from the window's, which
+        #: the page sends into ``viewport``: :meth:`fit_window`), and the
+        #: trellis last shown (drawn again when that width changes).
+        self.trellis_frame = TRELLIS_FRAME
+        self._trellis_shown: dict[str, Any] | None = None
+        self.viewport: Any = ColumnDataSource(data={"width": [0]}, name="viewport")
 
         # ---- table of selected networks
         self.networks_source = _source("networks_source", ("rank", "metric"))
@@ -1283,12 +1326,27 @@ class Page:
             self.brush.update(left=lo, right=hi)
 
     def attach(self, doc: Any) -> None:
-        """Mirror the state into the address also when the page first loads."""
+        """Mirror the state into the address also when the page first loads,
+        and send the window's width (then and after each resize) into
+        ``viewport``."""
         doc.add_root(self.stamp)
+        doc.add_root(self.viewport)
         doc.js_on_event(
             "document_ready",
             CustomJS(args={"stamp": self.stamp}, code=_address_js("stamp")),
+            CustomJS(args={"viewport": self.viewport}, code=_VIEWPORT_JS),
         )
+
+    def fit_window(self, width: int) -> bool:
+        """Give the trellis the room of a window ``width`` pixels wide; draw
+        it again if that changes its width. Returns whether it did."""
+        frame = trellis_frame(width)
+        if frame == self.trellis_frame:
+            return False
+        self.trellis_frame = frame
+        if self._trellis_shown is not None:
+            self.show_trellis(**self._trellis_shown)
+        return True
 
     def show_matrix(
         self,
@@ -1368,7 +1426,17 @@ class Page:
         lower_is_better: bool = False,
     ) -> None:
         """The trellis: one figure per primary option (new ones on a new layout)."""
-        layout = trellis_layout(trellis, primary=primary, secondary=secondary)
+        self._trellis_shown = {
+            "trellis": trellis,
+            "primary": primary,
+            "secondary": secondary,
+            "metric": metric,
+            "ci_level": ci_level,
+            "lower_is_better": lower_is_better,
+        }
+        layout = trellis_layout(
+            trellis, primary=primary, secondary=secondary, frame=self.trellis_frame
+        )
         points, lines = trellis_data(trellis, layout)
         if layout != self._trellis_layout:
             self._trellis_layout = layout
@@ -1428,7 +1496,7 @@ class Page:
         models, 30 to 91 MB). All panels share one factor range.
         """
         factors = [(layout.label(p), o) for p, o in layout.factors]
-        slot = trellis_slot(len(factors))
+        slot = trellis_slot(len(factors), layout.frame)
         self.trellis_x.factors = factors
         n = len(layout.primaries)
         titles = row_titles(layout.primary, layout.primaries)
