@@ -278,6 +278,53 @@ def test_a_symlink_loop_is_named_as_such(run_main: Run, tmp_path: Path) -> None:
     assert "is a symbolic link to" in err and "which does not exist" in err
 
 
+def test_a_pipe_or_device_as_data_is_refused_not_waited_on(
+    run_main: Run, tmp_path: Path
+) -> None:
+    """A named pipe blocked the report for ever (it is read more than once),
+    and /dev/null was "not a W&B runs export"."""
+    import hpcore
+
+    fifo = tmp_path / "runs.csv"
+    os.mkfifo(fifo)
+    for path, kind in (
+        (fifo, "a named pipe"),
+        (Path(os.devnull), "a character device"),
+    ):
+        for command in ("report", "findings"):
+            out = tmp_path / "out"
+            status, stdout, err = run_main([command, str(path), "--out", str(out)])
+            assert status == 2 and stdout == "" and not out.exists()
+            assert f"data file {str(path)!r} is {kind}, not a file" in err, err
+        with pytest.raises(hpcore.HpcoreError, match=kind):
+            hpcore.load(path)
+
+
+def test_options_that_differ_by_spaces_can_each_be_chosen(
+    run_main: Run, tmp_path: Path
+) -> None:
+    """--where stripped its options, so of 'x', ' x' and 'x ' only 'x' could
+    be chosen, without a word; spaces after the commas still do no harm."""
+    path = tmp_path / "runs.csv"
+    path.write_text(
+        "dataset,opt,acc\n"
+        + "".join(
+            f"{'ab'[i % 2]},{('x', ' x', 'x ')[i % 3]},{i / 60}\n" for i in range(60)
+        )
+    )
+    for where, count in (
+        ("opt= x", 20),
+        ("opt=x ", 20),
+        ("opt=x", 20),
+        ("opt= x,x ", 40),
+    ):
+        status, stdout, err = report(
+            run_main, path, tmp_path / "out", "--range", "0", "1", "--where", where
+        )
+        assert status == 0, err
+        assert stdout.startswith(f"{count} of 60 networks selected"), (where, stdout)
+
+
 def test_an_unwritable_parent_of_an_existing_folder_fails_first(
     tmp_path: Path,
 ) -> None:

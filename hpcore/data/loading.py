@@ -26,7 +26,7 @@ from .errors import (
 )
 from .model import NORMALIZED, Ensemble
 from .options import Options, count_codes, is_numeric, make_options, present_codes
-from .validation import fmt_list, fmt_value, require_columns
+from .validation import check_readable_kind, fmt_list, fmt_value, require_columns
 
 #: Column names taken as the metric by default (case-insensitive), in priority order.
 METRIC_NAMES = ("test_accuracy", "test_acc", "accuracy", "acc")
@@ -302,6 +302,7 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         ) from None
     if not exists:
         raise DataSourceError(f"data file {str(p)!r} {_why_missing(p)}")
+    check_readable_kind(p)
     if folder:
         from .nws import read_nws_folder
 

@@ -3,9 +3,34 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from collections.abc import Iterable, Sequence
 
-from .errors import HpcoreError, SelectionError
+from .errors import DataSourceError, HpcoreError, SelectionError
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_readable_kind(path: str | os.PathLike[str], what: str = "data file") -> None:
+    """Refuse a path that is neither a regular file nor a folder: a named
+    pipe blocked the reader for ever (it is read more than once: its type
+    is sniffed first), and ``/dev/null`` was "not a W&B runs export"."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing or unreadable: the reader says why
+        return
+    for test, kind in _SPECIAL_FILES:
+        if test(mode):
+            raise DataSourceError(
+                f"{what} {os.fspath(path)!r} is {kind}, not a file; give a file "
+                "(or a folder of runs) saved on disk"
+            )
 
 
 def fmt_value(value: object) -> str:

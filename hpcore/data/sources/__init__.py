@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..errors import DataSourceError, HpcoreError
 from ..model import Ensemble
-from ..validation import fmt_list
+from ..validation import check_readable_kind, fmt_list
 from .common import Epoch, SourceTable, no_epochs, parse_epoch, quiet, require
 from .wandb_export import WANDB_COLUMNS
 
@@ -250,6 +250,7 @@ def detect(source: str | PathLike[str]) -> Found | None:
     path = Path(text)
     if not _exists(path):
         return None
+    check_readable_kind(path)
     if path.is_dir():
         return _folder_kind(path)
     return _file_kind(path)
