@@ -283,6 +283,11 @@ def test_where_keeps_option_labels_that_hold_commas() -> None:
     assert split_options("b,c", opts) == ["b,c"]
     assert split_options("b, c", opts) == ["b", "c"]
     assert split_options("c,zzz", opts) == ["c", "zzz"]
+    # as written first, then without the spaces around it
+    spaced = ("x", " x", "x ")
+    assert split_options(" x", spaced) == [" x"]
+    assert split_options("x ", spaced) == ["x "]
+    assert split_options("b , c", opts) == ["b", "c"]
 
 
 def test_report_where_on_binned_parameters_and_hyphens(

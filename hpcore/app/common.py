@@ -187,7 +187,7 @@ def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
     where: dict[str, list[str]] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        name, value = name.strip(), value.strip()
+        name = name.strip()  # the value keeps its spaces (see split_options)
         if not sep or not name or not value.strip(", "):
             raise UsageError(f"--where: expected PARAM=OPT1,OPT2; got {item!r}")
         where.setdefault(name, []).append(value)
@@ -198,21 +198,33 @@ def split_options(text: str, options: Sequence[str]) -> list[str]:
     """Split ``OPT1,OPT2`` into options, keeping labels that hold commas whole.
 
     At each position the longest known option that ends there or before a
-    comma is taken; text matching no option is cut at the next comma (and
+    comma is taken, as written or else without the spaces around it (so
+    options ``x``, `` x`` and ``x `` can each be chosen, and ``a, b`` is
+    ``a`` and ``b``); text matching no option is cut at the next comma (and
     reported as unknown by :func:`hpcore.select`).
+
+    Examples
+    --------
+    >>> split_options("[0.1, 0.2),x", ["[0.1, 0.2)", "x"])
+    ['[0.1, 0.2)', 'x']
+    >>> split_options(" x, y ", ["x", " x", "y"])
+    [' x', 'y']
     """
     found: list[str] = []
-    rest = text.strip()
-    while rest:
+    rest = text
+    while rest.strip():
         hits = [o for o in options if rest == o or rest.startswith(o + ",")]
+        if not hits:
+            rest = rest.strip()
+            hits = [o for o in options if rest == o or rest.startswith(o + ",")]
         if hits:
             label = max(hits, key=len)
             rest = rest[len(label) + 1 :]
         else:
-            label, _, rest = (part.strip() for part in rest.partition(","))
+            label, _, rest = rest.partition(",")
+            label = label.strip()
         if label:
             found.append(label)
-        rest = rest.strip()
     return found
 
 
