@@ -11,7 +11,7 @@ import pytest
 
 import hpcore
 from hpcore.data.errors import ColumnError, DataSourceError, MetricError, ParameterError
-from hpcore.data.loading import looks_like_metric
+from hpcore.data.loading import looks_like_metric, read_table
 
 
 def test_defaults_on_hand_frame(ensemble_df: pd.DataFrame) -> None:
@@ -647,3 +647,20 @@ def test_a_group_of_one_row_per_value_is_refused_by_name() -> None:
         hpcore.load(frame, group="tag")
     frame["tag"] = [f"t{i // 2}" for i in range(600)]  # two rows each: allowed
     assert hpcore.load(frame, group="tag").group == "tag"
+
+
+def test_rows_with_another_separator_than_the_header_are_named(tmp_path) -> None:
+    """A header separated by ';' over rows separated by ',' read as a table
+    with empty last columns: "metric column 'acc' has no values"."""
+    path = tmp_path / "runs.csv"
+    path.write_text("dataset;opt;acc\na,x,0.5\nb,y,0.6\n")
+    with pytest.raises(DataSourceError) as err:
+        hpcore.load(path)
+    assert str(err.value) == (
+        f"data file {str(path)!r}: the header has 3 fields separated by ';', but "
+        "the first data row has 1 and also holds ','; write the file with one "
+        "separator throughout"
+    )
+    # rows that leave an empty last column off are still read
+    path.write_text("dataset,opt,acc,notes\na,x,0.5\nb,y,0.6\na,y,0.7\n")
+    assert len(read_table(path)) == 3

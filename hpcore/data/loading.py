@@ -80,8 +80,9 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _header_line(path: Path) -> str:
-    """The first line of a text table, as written (compressed files too).
+def _header_line(path: Path, skip: int = 0) -> str:
+    """The first line of a text table (after ``skip`` lines), as written
+    (compressed files too).
 
     Read by pandas with a separator and quoting that cannot occur, so that
     every compression pandas reads is handled the same way.
@@ -93,6 +94,7 @@ def _header_line(path: Path) -> str:
             path,
             sep="\x1f",
             header=None,
+            skiprows=skip,
             nrows=1,
             dtype=str,
             quoting=csv.QUOTE_NONE,
@@ -157,6 +159,29 @@ def _check_header(path: Path, sep: str) -> None:
         raise ColumnError(
             f"data file {str(path)!r}: duplicate column names {fmt_list(dupes)}; "
             "each column needs its own name"
+        )
+
+
+def _check_row_separator(path: Path, sep: str, df: pd.DataFrame) -> None:
+    """Refuse rows written with another separator than the header's.
+
+    pandas fills a row's missing fields with NaN, so a header separated by
+    ``;`` over rows separated by ``,`` read as a table whose last columns
+    are empty, and the message was "metric column 'acc' has no values".
+    Said when the last column is empty in every row and the first data row
+    has fewer fields than the header but holds another separator.
+    """
+    if not len(df) or df.shape[1] < 2 or df.iloc[:, -1].notna().any():
+        return
+    row = re.sub(r'"(?:[^"]|"")*"', "", _header_line(path, skip=1))
+    fields = row.count(sep) + 1
+    others = [o for o in (",", ";", "\t", "|") if o != sep and o in row]
+    if fields < df.shape[1] and others:
+        raise DataSourceError(
+            f"data file {str(path)!r}: the header has {df.shape[1]} fields "
+            f"separated by {sep!r}, but the first data row has {fields} and also "
+            f"holds {' and '.join(map(repr, others))}; write the file with one "
+            "separator throughout"
         )
 
 
@@ -331,6 +356,7 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
             df = pd.read_csv(p, sep=sep)
             if _trailing_separator(p, sep, df):
                 df = pd.read_csv(p, sep=sep, index_col=False)
+            _check_row_separator(p, sep, df)
             if sep != ",":
                 df = _decimal_commas(df)
     except HpcoreError:
