@@ -583,7 +583,7 @@ def test_the_page_fits_the_window(
         # the trellis takes the room beside the controls (test_web: so wider
         # windows cut fewer of its panels' names)
         n = len(tab.model("trellis_x", "factors"))
-        frame = web.trellis_slot(n, web.trellis_frame(client)) * n
+        frame = web.trellis_width(n, web.trellis_frame(client))
         tab.page.wait_for_function(
             "(w) => Bokeh.documents[0].get_model_by_name('trellis')"
             ".children.every((f) => f.frame_width === w)",

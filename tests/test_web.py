@@ -259,10 +259,10 @@ def test_page_models_are_valid_after_every_show(
     # their widest slot before); a resize within the same room draws
     # nothing again
     n = len(page.trellis_x.factors)
-    assert page.trellis_box.children[0].frame_width == web.trellis_slot(n) * n
+    assert page.trellis_box.children[0].frame_width == web.trellis_width(n)
     assert not page.fit_window(1280) and not page.fit_window(900)
     assert page.fit_window(1920) and page.trellis_frame == 1920 - 420
-    assert page.trellis_box.children[0].frame_width == web.trellis_slot(n, 1500) * n
+    assert page.trellis_box.children[0].frame_width == web.trellis_width(n, 1500)
     assert page.trellis_source.data["mean"].tolist() == pytest.approx(
         tables.trellis["mean"].tolist(), nan_ok=True
     )

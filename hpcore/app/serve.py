@@ -1629,6 +1629,7 @@ class BrowserSession:
                 metric=ens.metric,
                 ci_level=CI_LEVEL,
                 lower_is_better=ens.better == "lower",
+                options=options,
             )
             p.show_networks(
                 view.rows,

@@ -281,8 +281,8 @@ class TrellisLayout:
     #: Each panel parameter's name on the axis, shortened ("augmentat…")
     #: where its group is too narrow for it (parameter, shown).
     shown: tuple[tuple[str, str], ...] = ()
-    #: The width the panels' frames may take, in pixels (:func:`trellis_frame`).
-    frame: int = 0
+    #: The width of the panels' frames, in pixels (:func:`trellis_layout`).
+    width: int = 0
 
     def label(self, parameter: str) -> str:
         """``parameter`` as the axis shows it (the factors' first level)."""
@@ -317,25 +317,37 @@ GROUP_CHAR_PX = 7.5
 ROW_CHAR_PX = 6.5
 
 
-def trellis_slot(n_factors: int, frame: int = TRELLIS_FRAME) -> int:
-    """Pixels per option of the trellis' axis, its frames ``frame`` wide at most."""
-    return int(np.clip(frame / max(n_factors, 1), 16, 48))
+def trellis_slot(n_factors: int, frame: int = TRELLIS_FRAME) -> float:
+    """Pixels per option of the trellis' axis, its frames ``frame`` wide at most.
+
+    Not rounded: the frames stay ``frame`` wide whatever the number of
+    options between 16 and 48 pixels each, so that a filter dropping options
+    changes no frame's width (a change of a figure's width lays out the
+    whole page again: 0.3 s for each trellis row in Chromium).
+    """
+    return float(np.clip(frame / max(n_factors, 1), 16, 48))
+
+
+def trellis_width(n_factors: int, frame: int = TRELLIS_FRAME) -> int:
+    """Width of the trellis' frames, in pixels, for ``n_factors`` options."""
+    return round(trellis_slot(n_factors, frame) * max(n_factors, 1))
 
 
 def group_labels(
-    factors: Sequence[tuple[str, str]], frame: int = TRELLIS_FRAME
+    factors: Sequence[tuple[str, str]], width: int | None = None
 ) -> dict[str, str]:
     """Each panel parameter's axis label: its name, or where its group (its
     options and the gap) is narrower than the name, a shortened one: its
     start and an ellipsis, or where two would read alike, its start, an
     ellipsis and its end (:func:`~hpcore.views.text.cut_middle`: ``dep…nv``,
-    ``dep…fc``). Names that shorten alike both ways stay whole."""
+    ``dep…fc``). Names that shorten alike both ways stay whole. ``width``:
+    the frames' width (default :func:`trellis_width` of the factors)."""
     sizes: dict[str, int] = {}
     for param, _ in factors:
         sizes[param] = sizes.get(param, 0) + 1
     n = max(len(factors), 1)
     units = n + TRELLIS_GAP * (len(sizes) - 1) + 0.04 * n  # as the axis spaces
-    px = trellis_slot(n, frame) * n / units
+    px = (width or trellis_width(n)) / units
     fits = {
         p: max(int((size + TRELLIS_GAP) * px / GROUP_CHAR_PX), 3)
         for p, size in sizes.items()
@@ -373,9 +385,17 @@ def trellis_layout(
     primary: str,
     secondary: str | None,
     frame: int = TRELLIS_FRAME,
+    options: Mapping[str, Sequence[str]] | None = None,
 ) -> TrellisLayout:
     """The panels (parameter, option), primary rows and secondaries of a
-    trellis whose frames may be ``frame`` pixels wide."""
+    trellis whose frames may be ``frame`` pixels wide.
+
+    With ``options`` (every option of each parameter, as without filters)
+    the frames are as wide as for all of them: a filter that drops options
+    widens their slots instead of narrowing the frames, since a change of a
+    figure's width lays out the whole page again in the browser (0.3 s for
+    each trellis row in Chromium, on every filter click).
+    """
     factors = tuple(
         dict.fromkeys(
             zip(
@@ -389,9 +409,14 @@ def trellis_layout(
     secondaries: tuple[str, ...] = ()
     if secondary is not None:
         secondaries = tuple(dict.fromkeys(_texts(trellis["secondary"])))
-    shown = tuple(group_labels(factors, frame).items())
+    room = len(factors)
+    if options is not None:
+        panels = dict.fromkeys(p for p, _ in factors)
+        room = max(room, sum(len(options.get(p, ())) for p in panels))
+    width = trellis_width(room, frame)
+    shown = tuple(group_labels(factors, width).items())
     return TrellisLayout(
-        factors, primaries, secondaries, primary, secondary, shown, frame
+        factors, primaries, secondaries, primary, secondary, shown, width
     )
 
 
@@ -1424,8 +1449,10 @@ class Page:
         metric: str,
         ci_level: float,
         lower_is_better: bool = False,
+        options: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """The trellis: one figure per primary option (new ones on a new layout)."""
+        """The trellis: one figure per primary option (new ones on a new
+        layout), as wide as for all ``options`` (:func:`trellis_layout`)."""
         self._trellis_shown = {
             "trellis": trellis,
             "primary": primary,
@@ -1433,9 +1460,14 @@ class Page:
             "metric": metric,
             "ci_level": ci_level,
             "lower_is_better": lower_is_better,
+            "options": options,
         }
         layout = trellis_layout(
-            trellis, primary=primary, secondary=secondary, frame=self.trellis_frame
+            trellis,
+            primary=primary,
+            secondary=secondary,
+            frame=self.trellis_frame,
+            options=options,
         )
         points, lines = trellis_data(trellis, layout)
         if layout != self._trellis_layout:
@@ -1496,7 +1528,6 @@ class Page:
         models, 30 to 91 MB). All panels share one factor range.
         """
         factors = [(layout.label(p), o) for p, o in layout.factors]
-        slot = trellis_slot(len(factors), layout.frame)
         self.trellis_x.factors = factors
         n = len(layout.primaries)
         titles = row_titles(layout.primary, layout.primaries)
@@ -1521,7 +1552,7 @@ class Page:
             fig = panel.figure
             fig.name = f"trellis:{option}"
             fig.title.text = titles[k]
-            fig.frame_width = slot * max(len(factors), 1)
+            fig.frame_width = layout.width
             for keep in panel.filters:
                 keep.group = option
             panel.hover.tooltips = tooltips
