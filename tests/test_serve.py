@@ -1096,21 +1096,25 @@ def test_the_trellis_takes_the_width_the_page_sends() -> None:
         session.requested = state
         arrive(session, variant, state)
         panel = session.page.trellis_box.children[0]
+        ens = variant.ensemble
+        room = sum(len(ens.options(p)) for p in ens.parameters)  # all options
         n = len(session.page.trellis_x.factors)
-        assert panel.frame_width == web.trellis_width(n)
+        assert n < room and panel.frame_width == web.trellis_width(room)
         session.page.viewport.data = {"width": [2400]}  # as the page sends it
         assert session.page.trellis_frame == web.trellis_frame(2400)
         wide = session.page.trellis_box.children[0].frame_width
-        assert wide == web.trellis_width(n, web.trellis_frame(2400))
-        arrive(session, variant, ViewState(primary="lrate"))  # and stays so
-        assert session.page.trellis_frame == web.trellis_frame(2400)
-        # a filter that drops options widens their slots, not the frames: a
-        # figure's new width lays out the whole page again in the browser
-        # (1.6-2.3 s for a filter click at 1,500 pixels, 0.5-0.85 s without)
-        widths = [f.frame_width for f in session.page.trellis_box.children]
+        assert wide == web.trellis_width(room, web.trellis_frame(2400))
+        # a filter that drops options, or another primary or secondary,
+        # changes the slots, not the frames: a figure's new width lays out
+        # the whole page again in the browser (1.6-2.3 s for a filter click
+        # at 1,500 pixels, 0.5-0.85 s without)
         for filters in ((("optimizer", ("ADAM",)),), (("batch_size", ("32", "64")),)):
-            arrive(session, variant, ViewState(primary="lrate", filters=filters))
-            now = [f.frame_width for f in session.page.trellis_box.children]
-            assert now == widths and len(session.page.trellis_x.factors) < n
+            for primary, secondary in (("lrate", None), ("dataset", "optimizer")):
+                state = ViewState(primary=primary, secondary=secondary, filters=filters)
+                arrive(session, variant, state)
+                figures = session.page.trellis_box.children
+                assert {f.frame_width for f in figures} == {wide}
+                assert len(session.page.trellis_x.factors) < n
+        assert session.page.trellis_frame == web.trellis_frame(2400)
         session.page.viewport.data = {"width": ["wide"]}
         assert "the page sent its width as" in session.page.error.text

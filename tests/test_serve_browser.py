@@ -582,8 +582,9 @@ def test_the_page_fits_the_window(
         assert beside == (width >= 1500), boxes
         # the trellis takes the room beside the controls (test_web: so wider
         # windows cut fewer of its panels' names)
-        n = len(tab.model("trellis_x", "factors"))
-        frame = web.trellis_width(n, web.trellis_frame(client))
+        ens = server.app.store.variant().ensemble
+        room = sum(len(ens.options(p)) for p in ens.parameters)
+        frame = web.trellis_width(room, web.trellis_frame(client))
         tab.page.wait_for_function(
             "(w) => Bokeh.documents[0].get_model_by_name('trellis')"
             ".children.every((f) => f.frame_width === w)",

@@ -390,11 +390,12 @@ def trellis_layout(
     """The panels (parameter, option), primary rows and secondaries of a
     trellis whose frames may be ``frame`` pixels wide.
 
-    With ``options`` (every option of each parameter, as without filters)
-    the frames are as wide as for all of them: a filter that drops options
-    widens their slots instead of narrowing the frames, since a change of a
-    figure's width lays out the whole page again in the browser (0.3 s for
-    each trellis row in Chromium, on every filter click).
+    With ``options`` (every option of every parameter, as without filters)
+    the frames are as wide as for all of them: a filter that drops options,
+    or another primary or secondary, widens or narrows the slots instead of
+    the frames, since a change of a figure's width lays out the whole page
+    again in the browser (0.3 s for each trellis row in Chromium, on every
+    filter click).
     """
     factors = tuple(
         dict.fromkeys(
@@ -411,8 +412,7 @@ def trellis_layout(
         secondaries = tuple(dict.fromkeys(_texts(trellis["secondary"])))
     room = len(factors)
     if options is not None:
-        panels = dict.fromkeys(p for p, _ in factors)
-        room = max(room, sum(len(options.get(p, ())) for p in panels))
+        room = max(room, sum(len(o) for o in options.values()))
     width = trellis_width(room, frame)
     shown = tuple(group_labels(factors, width).items())
     return TrellisLayout(
@@ -985,6 +985,8 @@ class Page:
             y_range=Range1d(start=0.0, end=1.0),
             tools=[],
             toolbar_location=None,
+            # room for the last tick label ("1", "100") at the window's edge
+            min_border_right=24,
         )
         bars = fig.quad(
             left="bin_left",
