@@ -460,6 +460,32 @@ def test_two_quick_drags_show_only_brushed_ranges(tab: Driver) -> None:
     assert not nobody, (nobody, sorted(held))
 
 
+def test_a_drag_begun_while_the_page_is_busy_is_not_lost(tab: Driver) -> None:
+    """A drag begun while the page applies a view: its first move was handled
+    after BokehJS' 300 ms press timer, the gesture became a press and the
+    drag was lost (the box, the boxes and the numbers stayed on the earlier
+    range). The page being busy for 450 ms is made here on purpose."""
+    tab.open("?range=0.9,1")
+    x, y, w, h = tab.page.evaluate(FRAME_JS, "hist_norm")
+    mouse = tab.page.mouse
+    mouse.move(x + w * 0.3, y + h * 0.5)
+    mouse.down()
+    tab.page.evaluate(
+        "() => { const t = performance.now(); while (performance.now() - t < 450); }"
+    )
+    for i in range(1, 6):
+        mouse.move(x + w * (0.3 + 0.3 * i / 5), y + h * 0.5)
+    mouse.up()
+    tab.page.wait_for_function(
+        "() => { const f = " + STAMP_JS + "; const s = JSON.parse(f() || '{}'); "
+        "return s.hi !== undefined && s.hi < 0.9; }",
+        polling="raf",
+        timeout=15000,
+    )
+    shown = tab.stamp()
+    assert abs(shown["lo"] - 0.3) < 0.02 and abs(shown["hi"] - 0.6) < 0.02, shown
+
+
 def test_a_drag_from_the_edge_of_a_full_range_draws_a_box(tab: Driver) -> None:
     """On a fresh page the box covers the whole axis, its ends on the plot's
     edges: a drag from the left edge to the middle caught the box's left end

@@ -649,6 +649,18 @@ _BRUSH_JS = (
 )
 
 
+#: BokehJS turns a pointer held still for 300 ms into a "press" and then
+#: ignores its moves. While the page applies a view (often longer than that)
+#: the first move of a drag begun meanwhile is handled after the press timer,
+#: so the drag was lost: nothing drawn, nothing sent (3 in 45 quick second
+#: drags in a browser review). No tool of the page uses a press: its delay is
+#: set beyond reach (the largest ``setTimeout`` keeps). A BokehJS without
+#: that module keeps its own.
+_NO_PRESS_JS = (
+    "try { Bokeh.require('core/ui_gestures').UIGestures.press_threshold = "
+    "2147483647; } catch (e) { console.warn('hpexplorer: press delay kept', e); }"
+)
+
 #: Sends the page's width into the ``viewport`` source when the page loads
 #: and when the window has kept a new width for a quarter of a second.
 _VIEWPORT_JS = (
@@ -1362,6 +1374,7 @@ class Page:
             "document_ready",
             CustomJS(args={"stamp": self.stamp}, code=_address_js("stamp")),
             CustomJS(args={"viewport": self.viewport}, code=_VIEWPORT_JS),
+            CustomJS(code=_NO_PRESS_JS),
         )
 
     def fit_window(self, width: int) -> bool:
