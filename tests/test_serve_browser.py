@@ -436,9 +436,9 @@ def test_two_quick_drags_show_only_brushed_ranges(tab: Driver) -> None:
     )
     for start, stop in ((0.2, 0.5), (0.6, 0.95)):  # the second one at once
         tab.sweep("hist_norm", start, stop, steps=5)
-    # until the page shows what the box holds (the second drag's range; the
-    # first's where the page lost the second drag, which happens now and then
-    # and is another matter: this test is about ranges nobody brushed)
+    # until the page shows what the box holds: the second drag's range (a
+    # drag begun while the page applied the first's view was now and then
+    # lost: test_a_drag_begun_while_the_page_is_busy_is_not_lost)
     tab.page.wait_for_function(
         "() => { const d = Bokeh.documents[0]; const b = "
         "d.get_model_by_name('brush'); const r = (v) => "
@@ -458,6 +458,8 @@ def test_two_quick_drags_show_only_brushed_ranges(tab: Driver) -> None:
     assert shown and boxes
     nobody = [r for r in map(tuple, shown) if r not in held]
     assert not nobody, (nobody, sorted(held))
+    lo, hi = shown[-1]
+    assert abs(lo - 0.6) < 0.02 and abs(hi - 0.95) < 0.02, shown
 
 
 def test_a_drag_begun_while_the_page_is_busy_is_not_lost(tab: Driver) -> None:
