@@ -1003,19 +1003,23 @@ def test_the_box_is_read_once_both_its_ends_are_set() -> None:
         session.requested = state
         arrive(session, variant, state)
         box = session.page.brush
-        box.left = 0.6  # the message's first end ...
+        box.left = 0.6  # a drawn box: the message's first end ...
         assert session.requested.range == (0.2, 0.5)  # ... not read alone
         box.right = 0.95
+        box.tags = [1]  # the page counts the boxes it draws
         assert _run_brush_callbacks(session, "tick") == 1  # one read for both
         assert session.requested.range == (0.6, 0.95)
-        # one end dragged: read once it rests, not on every mouse move
-        arrive(session, variant, session.requested)
-        for right in (0.9, 0.85, 0.8):
-            box.right = right
-            assert _run_brush_callbacks(session, "tick") == 1
-            assert session.requested.range == (0.6, 0.95)
-        assert _run_brush_callbacks(session, "timeout") == 1  # the last one only
-        assert session.requested.range == (0.6, 0.8)
+        # one end dragged, or the box moved (both ends, on every mouse move):
+        # read once it rests, not on every move
+        for moves in ([(0.6, 0.9), (0.6, 0.85), (0.6, 0.8)], [(0.5, 0.7), (0.4, 0.6)]):
+            arrive(session, variant, session.requested)
+            before = session.requested.range
+            for left, right in moves:
+                box.update(left=left, right=right)
+                assert _run_brush_callbacks(session, "tick") == 1
+                assert session.requested.range == before
+            assert _run_brush_callbacks(session, "timeout") == 1  # the last only
+            assert session.requested.range == moves[-1]
 
 
 def test_whole_range_clears_the_brush_and_keeps_the_rest() -> None:

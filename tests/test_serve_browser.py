@@ -488,6 +488,21 @@ def test_a_drag_begun_while_the_page_is_busy_is_not_lost(tab: Driver) -> None:
     assert abs(shown["lo"] - 0.3) < 0.02 and abs(shown["hi"] - 0.6) < 0.02, shown
 
 
+def test_a_drag_inside_the_box_moves_it(tab: Driver) -> None:
+    """A drag inside the brushed box moves it, as brushes elsewhere do (it
+    drew a new box: a range could not be moved); outside, one is drawn."""
+    tab.open("?range=0.4,0.6")
+    before = tab.stamp()
+    tab.sweep("hist_norm", 0.5, 0.7)
+    shown = tab.wait(before)
+    while abs(shown["lo"] - 0.6) > 0.02:  # views of the move on its way
+        shown = tab.wait(shown)
+    assert abs(shown["hi"] - 0.8) < 0.02, shown
+    assert tab.model("range_lo", "value") == shown["lo"]
+    shown = tab.drag("hist_norm", 0.1, 0.3)  # outside the box: a new one
+    assert abs(shown["lo"] - 0.1) < 0.02 and abs(shown["hi"] - 0.3) < 0.02, shown
+
+
 def test_a_drag_from_the_edge_of_a_full_range_draws_a_box(tab: Driver) -> None:
     """On a fresh page the box covers the whole axis, its ends on the plot's
     edges: a drag from the left edge to the middle caught the box's left end

@@ -1180,10 +1180,12 @@ class BrowserSession:
         #: The clicked cells the sidebar lists (None: not drawn yet).
         self._cells_shown: tuple[tuple[str, str, str, str], ...] | None = None
         self._syncing = False
-        #: The box's ends that moved since it was last read (a read is
-        #: scheduled while any did, :meth:`_brush_moved`), and the timer of
-        #: a dragged end.
-        self._brush_ends: set[str] = set()
+        #: Whether the box changed since it was last read (a read is then
+        #: scheduled, :meth:`_brush_moved`), whether it was drawn anew (its
+        #: tags count the boxes drawn: read at once) rather than dragged
+        #: (read once it rests), and the timer of a dragged box.
+        self._brush_due = False
+        self._brush_new = False
         self._brush_timer: Any = None
         self._brush_origin = False
         self._wired = False
@@ -1289,8 +1291,9 @@ class BrowserSession:
     def _wire(self) -> None:
         self._wired = True
         p, on = self.page, self._changed
-        p.brush.on_change("left", on(lambda _v: self._brush_moved("left")))
-        p.brush.on_change("right", on(lambda _v: self._brush_moved("right")))
+        p.brush.on_change("left", on(lambda _v: self._brush_moved()))
+        p.brush.on_change("right", on(lambda _v: self._brush_moved()))
+        p.brush.on_change("tags", on(lambda _v: self._brush_drawn()))
         p.viewport.on_change("data", on(lambda v: self._on_window(v)))
         p.range_lo.on_change("value", on(lambda _v: self._on_typed("lo")))
         p.range_hi.on_change("value", on(lambda _v: self._on_typed("hi")))
@@ -1353,30 +1356,36 @@ class BrowserSession:
     def _change(self, **changes: Any) -> None:
         self._submit(dataclasses.replace(self.requested, **changes))
 
-    def _brush_moved(self, end: str) -> None:
+    def _brush_moved(self) -> None:
         """The box's two ends come in one message but are set one at a time,
         each calling back while the other is still the old one: read then, a
         new left end with the old right end was a range nobody brushed (shown
         for half a second, with its matrix and trellis). Read both once the
         message is applied (the next tick), once however many ends moved."""
-        if not self._brush_ends:  # else the read is scheduled already
+        if not self._brush_due:  # else the read is scheduled already
             self.doc.add_next_tick_callback(self._brush_settled)
-        self._brush_ends.add(end)
+            self._brush_due = True
+
+    def _brush_drawn(self) -> None:
+        """The page drew a new box (it counts them in the box's tags)."""
+        self._brush_new = True
+        self._brush_moved()
 
     def _brush_settled(self) -> None:
-        """A drawn box (both ends: the page sends it debounced, and at once
-        when the drag ends) is read now. One end dragged sends every mouse
-        move, each a recomputed and redrawn page (4 s for a 12-step drag in a
-        browser review, against 1.3 s for drawing a box): it is read once the
-        end rests for :data:`~hpcore.views.web.DRAG_DEBOUNCE_MS`, as a drawn
-        box is sent."""
+        """A drawn box (the page sends it debounced, and at once when the
+        drag ends, counting it in the box's tags) is read now. A box whose
+        end or body is dragged sends every mouse move, each a recomputed and
+        redrawn page (4 s for a 12-step drag of an end in a browser review,
+        against 1.3 s for drawing a box): it is read once it rests for
+        :data:`~hpcore.views.web.DRAG_DEBOUNCE_MS`, as a drawn box is sent."""
         from ..views.web import DRAG_DEBOUNCE_MS
 
-        ends, self._brush_ends = self._brush_ends, set()
+        self._brush_due = False
+        drawn, self._brush_new = self._brush_new, False
         if self._brush_timer is not None:
             self.doc.remove_timeout_callback(self._brush_timer)
             self._brush_timer = None
-        if len(ends) == 1:
+        if not drawn:
             self._brush_timer = self.doc.add_timeout_callback(
                 self._brush_rested, DRAG_DEBOUNCE_MS
             )

@@ -637,15 +637,19 @@ def _source(name: str, columns: Sequence[str]) -> ColumnDataSource:
 #: rests this long; at the end of the drag at once.
 DRAG_DEBOUNCE_MS = 120
 
-#: The box select's geometry into the brushed box (``box``), debounced.
+#: The box select's geometry into the brushed box (``box``), debounced. The
+#: box's ``tags`` count the boxes drawn so: the server reads a drawn box at
+#: once, and a box whose end or body is dragged (BokehJS moves it on every
+#: mouse move) once it rests.
 _BRUSH_JS = (
     "const g = cb_obj.geometry; "
     "const lo = Math.max(Math.min(g.x0, g.x1), 0); "
     "const hi = Math.min(Math.max(g.x0, g.x1), 1); "
+    "const put = () => box.setv({left: lo, right: hi, "
+    "tags: [(box.tags[0] || 0) + 1]}); "
     "if (box._hpx_timer) { clearTimeout(box._hpx_timer); box._hpx_timer = null; } "
-    "if (cb_obj.final) { box.setv({left: lo, right: hi}); } "
-    "else { box._hpx_timer = setTimeout(() => { box._hpx_timer = null; "
-    "box.setv({left: lo, right: hi}); }, %d); }"
+    "if (cb_obj.final) { put(); } "
+    "else { box._hpx_timer = setTimeout(() => { box._hpx_timer = null; put(); }, %d); }"
 )
 
 
@@ -860,7 +864,7 @@ class Page:
             left=0.0,
             right=1.0,
             editable=False,  # the whole axis (see show_range)
-            movable="none",
+            movable="x",  # a drag inside the box moves it, outside draws anew
             resizable="x",
             left_limit=0.0,
             right_limit=1.0,
@@ -940,7 +944,7 @@ class Page:
             row(self.range_lo, self.range_hi),
             Div(
                 text="drag on the normalized histogram to brush a range; "
-                "drag the ends of its box to adjust it",
+                "drag the ends of its box to adjust it, or inside it to move it",
                 styles={"font-size": "12px", "color": "#555"},
                 width=SIDEBAR_WIDTH - 20,
             ),
