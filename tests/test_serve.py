@@ -1122,3 +1122,35 @@ def test_the_trellis_takes_the_width_the_page_sends() -> None:
         assert session.page.trellis_frame == web.trellis_frame(2400)
         session.page.viewport.data = {"width": ["wide"]}
         assert "the page sent its width as" in session.page.error.text
+
+
+def test_a_width_sent_while_the_data_loads_is_used(frame: pd.DataFrame) -> None:
+    """The page sends its width as it loads; while the data still loads the
+    session has not listened yet, and the trellis kept the narrow width."""
+    from bokeh.document import Document
+
+    from hpcore.views import web
+
+    release = threading.Event()
+
+    def slow(
+        metric: str | None, group: str | None, method: str | None
+    ) -> tuple[hpcore.Ensemble, str]:
+        release.wait(60)
+        return hpcore.normalize(hpcore.load(frame)), "slow source"
+
+    store = DataStore(slow, label="big.parquet")
+    with ThreadPoolExecutor(2) as pool:
+        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+        try:
+            assert not store.ready
+            session.page.viewport.data = {"width": [2400]}  # not listened to yet
+            release.set()
+            deadline = time.monotonic() + 60
+            while not store.ready and time.monotonic() < deadline:
+                time.sleep(0.05)
+            session._check_loading()  # the poll: the data is there
+            assert session.page.trellis_frame == web.trellis_frame(2400)
+        finally:
+            release.set()
+            session._destroyed(None)

@@ -280,7 +280,8 @@ def test_a_wider_window_cuts_fewer_trellis_names() -> None:
     assert web.trellis_frame(10**5) == web.TRELLIS_FRAME_MAX
 
     def cut(window: int) -> set[str]:
-        shown = web.group_labels(factors, web.trellis_frame(window))
+        width = web.trellis_width(len(factors), web.trellis_frame(window))
+        shown = web.group_labels(factors, width)
         return {p for p, name in shown.items() if name != p}
 
     assert len(cut(1280)) >= 4

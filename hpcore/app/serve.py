@@ -1253,6 +1253,8 @@ class BrowserSession:
     def _start(self) -> None:
         if not self._wired:  # before the widgets join the document: Bokeh
             self._wire()  # subscribes a model's event callbacks as it joins
+        # a width the page sent while the data loaded (before the wiring)
+        self._safely(lambda: self._on_window(self.page.viewport.data))
         self.page.show_views()
         if self._url_error is not None:
             self.page.show_error(self._url_error)
