@@ -580,3 +580,37 @@ def test_public_names_still_resolve() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         hpcore.nope  # noqa: B018
     assert os.environ is not None
+
+
+def test_a_metric_near_the_largest_double_draws_without_warnings(
+    tmp_path: Path,
+) -> None:
+    """matplotlib's tick locators overflow on axis limits near 1.8e308 (the
+    ticks come out right): four RuntimeWarnings per figure reached the
+    terminal."""
+    rng = __import__("numpy").random.default_rng(5)
+    path = tmp_path / "huge.csv"
+    pd.DataFrame(
+        {
+            "dataset": rng.choice(["a", "b"], 60),
+            "opt": rng.choice(["x", "y"], 60),
+            "acc": rng.uniform(1e307, 1.3e308, 60),
+        }
+    ).to_csv(path, index=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hpcore.app.cli",
+            "report",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+    assert (tmp_path / "out" / "histogram.png").stat().st_size > 10_000

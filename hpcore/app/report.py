@@ -756,8 +756,14 @@ def _save_figure(fig: Any, path: Path, fmt: str) -> None:
 
 
 def _write_files(report: Report, folder: Path, fmt: str) -> None:
-    for stem, fig in draw_report(report).items():
-        _save_figure(fig, folder / f"{stem}.{fmt}", fmt)
+    import numpy as np
+
+    # matplotlib's tick locators overflow on axis limits near the largest
+    # double (a metric of ~1e308): the ticks come out right, and four
+    # RuntimeWarnings per figure were noise on the user's terminal
+    with np.errstate(over="ignore"):
+        for stem, fig in draw_report(report).items():
+            _save_figure(fig, folder / f"{stem}.{fmt}", fmt)
     t = report.tables
     report.histogram.to_csv(folder / "histogram.csv", index=False)
     t.pairs.to_csv(folder / "pairs.csv", index=False)
