@@ -303,7 +303,11 @@ def test_a_separator_inside_a_quoted_name_does_not_count(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("content", "match"),
     [
-        (b",,opt,acc\na,b,adam,0.5\nc,d,sgd,0.6\n", "columns 1, 2 of the header have"),
+        (
+            b",,opt,acc\na,b,adam,0.5\nc,d,sgd,0.6\n",
+            "columns 1, 2 hold values but have",
+        ),
+        (b"ds,,acc\na,b,0.5\nc,d,0.6\n", "column 2 holds values but has no name"),
         (b"PAR1\x00\x00garbage", "is a Parquet file, not '.csv' text"),
     ],
 )
@@ -315,6 +319,27 @@ def test_odd_headers_and_contents_are_named(
     status, _, err = cli(capsys, "report", path, "--out", tmp_path / "r")
     assert status == 2 and match in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_columns_without_a_name_or_a_value_are_left_out(tmp_path: Path) -> None:
+    """A separator at the end of every line (header too) made a column pandas
+    called 'Unnamed: 4', and a note said it was no parameter; a Parquet
+    column named '' with values became a parameter without a name."""
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "dataset,opt,acc,\n"
+        + "".join(f"{'ab'[i % 2]},{'xy'[i % 3 % 2]},{i / 40},\n" for i in range(40))
+    )
+    ens = hpcore.load(path)
+    assert list(ens.table.columns)[:3] == ["dataset", "opt", "acc"]
+    assert not any(str(c).startswith("Unnamed") for c in ens.table.columns)
+    frame = table(50)
+    parquet = tmp_path / "t.parquet"
+    frame.assign(**{"": None}).to_parquet(parquet)  # empty: left out
+    assert "" not in hpcore.load(parquet).table.columns
+    frame.assign(**{"": "z"}).to_parquet(parquet)
+    with pytest.raises(hpcore.HpcoreError, match="holds values but has no name"):
+        hpcore.load(parquet)
 
 
 @pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz", ".zip"])

@@ -136,30 +136,52 @@ def _fields(path: Path, sep: str, **rows: Any) -> pd.DataFrame:
     return table
 
 
-def _check_header(path: Path, sep: str) -> None:
-    """Refuse a header that names a column twice.
+def _check_header(path: Path, sep: str) -> list[int]:
+    """Refuse a header that names a column twice; the positions of the
+    columns it leaves without a name (see :func:`_unnamed_columns`).
 
-    pandas renames the second ``lr`` to ``lr.1`` before the frame is seen, so
-    the header row is read on its own, as written.
+    pandas renames the second ``lr`` to ``lr.1``, and a blank name to
+    ``Unnamed: 4``, before the frame is seen, so the header row is read on
+    its own, as written.
     """
     try:
         raw = _fields(path, sep, nrows=1)
     except _READ_ERRORS:
-        return  # the full read reports it
+        return []  # the full read reports it
     names = [str(v).strip() for v in (raw.iloc[0] if len(raw) else [])]
-    index = pd.Index(names)
+    index = pd.Index([n for n in names if n])
     dupes = sorted(set(index[index.duplicated()]))
-    if "" in dupes:
-        blank = [str(i + 1) for i, name in enumerate(names) if not name]
-        raise ColumnError(
-            f"data file {str(path)!r}: columns {', '.join(blank)} of the header have "
-            "no name; each column needs its own name"
-        )
     if dupes:
         raise ColumnError(
             f"data file {str(path)!r}: duplicate column names {fmt_list(dupes)}; "
             "each column needs its own name"
         )
+    return [i for i, name in enumerate(names) if not name]
+
+
+def _unnamed_columns(
+    path: Path, df: pd.DataFrame, blank: Sequence[int]
+) -> pd.DataFrame:
+    """Drop the columns at ``blank`` (no name in the header) that hold no
+    value (a separator at the end of every line, an empty spare column);
+    refuse those that hold values, which no option or message could name
+    (pandas called them ``Unnamed: 4``, and a Parquet column ``''`` became a
+    parameter without a name)."""
+    blank = [i for i in blank if i < df.shape[1]]
+    if not blank:
+        return df
+    filled = [str(i + 1) for i in blank if df.iloc[:, i].notna().any()]
+    if filled:
+        which = (
+            f"column {filled[0]} holds values but has"
+            if len(filled) == 1
+            else f"columns {', '.join(filled)} hold values but have"
+        )
+        raise ColumnError(
+            f"data file {str(path)!r}: {which} no name; give each column a name"
+        )
+    keep = [i for i in range(df.shape[1]) if i not in set(blank)]
+    return df.iloc[:, keep]
 
 
 def _check_row_separator(path: Path, sep: str, df: pd.DataFrame) -> None:
@@ -349,14 +371,17 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
     try:
         if kind == "Parquet":
             df = _read_parquet(p)
+            blank = [i for i, name in enumerate(df.columns) if not str(name).strip()]
+            df = _unnamed_columns(p, df, blank)
         else:
             _not_parquet(p)
             sep = _separator(p, "\t" if kind == "TSV" else ",")
-            _check_header(p, sep)
+            blank = _check_header(p, sep)
             df = pd.read_csv(p, sep=sep)
             if _trailing_separator(p, sep, df):
                 df = pd.read_csv(p, sep=sep, index_col=False)
             _check_row_separator(p, sep, df)
+            df = _unnamed_columns(p, df, blank)
             if sep != ",":
                 df = _decimal_commas(df)
     except HpcoreError:
