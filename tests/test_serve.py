@@ -1022,7 +1022,37 @@ def test_the_box_is_read_once_both_its_ends_are_set() -> None:
             assert session.requested.range == moves[-1]
 
 
-def test_whole_range_clears_the_brush_and_keeps_the_rest() -> None:
+def test_a_box_moved_or_stretched_past_the_axis_is_put_back() -> None:
+    """BokehJS lets a moved box or a dragged end run past 0 and 1: the range
+    was cut there while the box kept a hidden part, whose end could not be
+    grabbed and which made the next move grow the range (a browser review:
+    [0.5, 0.8] moved to [0.89, 1.19], range [0.89, 1]; moved off the axis,
+    a range of [0, 0] and no box to grab)."""
+    with page_session() as (session, variant):
+        box = session.page.brush
+
+        def settle(left: float, right: float) -> tuple[float, float]:
+            box.update(left=left, right=right)  # a move or an end, as sent
+            _run_brush_callbacks(session, "tick")
+            _run_brush_callbacks(session, "timeout")
+            arrive(session, variant, session.requested)
+            return session.requested.range
+
+        for start, moved, want in (
+            ((0.5, 0.8), (0.89, 1.19), (0.7, 1.0)),  # moved past 1: stops there
+            ((0.1, 0.2), (-0.35, -0.25), (0.0, 0.1)),  # moved off the axis
+            ((0.3, 0.5), (-0.2, 0.5), (0.0, 0.5)),  # an end dragged past 0
+            ((0.3, 0.5), (0.3, 1.05), (0.3, 1.0)),  # ... past 1
+        ):
+            state = ViewState(range=start)
+            session._submit(state, brush=False)  # as typed: the server sets the box
+            arrive(session, variant, state)
+            assert (box.left, box.right) == start
+            assert settle(*moved) == want
+            assert (box.left, box.right) == want  # the box the page draws too
+        # and the box, put back, moves on from where it is drawn
+        assert settle(0.55, 1.25) == (0.3, 1.0)
+
     """The brush could be cleared only by typing 0 and 1: 'reset view' also
     forgot the filters, clicked cells and trellis choices."""
     from bokeh.events import ButtonClick

@@ -308,6 +308,41 @@ def snap(value: float) -> float:
     return min(max(round(float(value), RANGE_DECIMALS), 0.0), 1.0)
 
 
+def inside_axis(
+    left: float, right: float, before: tuple[float, float] | None
+) -> tuple[float, float]:
+    """The brushed box's ends ``(lo, hi)`` within [0, 1].
+
+    BokehJS lets a moved box, or a dragged end, run past the axis' ends (its
+    limits hold neither): the range was then cut at the axis while the box
+    kept a part nobody could see, whose end could not be grabbed and which
+    made the next move grow the range. A box moved past an end (both ends by
+    the same step since ``before``, the ends last read or set) stops against
+    it and keeps its width, as brushes elsewhere do; an end dragged past one
+    stops there.
+
+    Examples
+    --------
+    >>> inside_axis(0.625, 1.125, (0.25, 0.75))  # moved past 1
+    (0.5, 1.0)
+    >>> inside_axis(-0.5, -0.25, (0.25, 0.5))  # moved off the axis
+    (0.0, 0.25)
+    >>> inside_axis(0.25, 1.125, (0.25, 0.75))  # its right end dragged past 1
+    (0.25, 1.0)
+    """
+    lo, hi = sorted((float(left), float(right)))
+    if lo >= 0.0 and hi <= 1.0:
+        return lo, hi
+    if (
+        before is not None
+        and hi - lo <= 1.0
+        and math.isclose(lo - before[0], hi - before[1], abs_tol=1e-9)
+    ):
+        width = hi - lo
+        lo, hi = (0.0, width) if lo < 0.0 else (1.0 - width, 1.0)
+    return min(max(lo, 0.0), 1.0), min(max(hi, 0.0), 1.0)
+
+
 def _number(value: float) -> str:
     """A float in an address: the shortest text that reads back equal."""
     text = repr(float(value))
@@ -1187,6 +1222,9 @@ class BrowserSession:
         self._brush_due = False
         self._brush_new = False
         self._brush_timer: Any = None
+        #: The box's ends as last read or set (a move past the axis' ends
+        #: keeps the box's width: :func:`inside_axis`).
+        self._box_at: tuple[float, float] | None = None
         self._brush_origin = False
         self._wired = False
         self._poll: Any = None
@@ -1404,12 +1442,15 @@ class BrowserSession:
         right = 1.0 if b.right is None else float(b.right)
         if not (math.isfinite(left) and math.isfinite(right)):
             raise ServeError(f"the brushed range must be numbers; got {left}, {right}")
-        lo, hi = sorted((snap(left), snap(right)))
+        lo, hi = inside_axis(left, right, self._box_at)
+        outside = (lo, hi) != tuple(sorted((left, right)))
+        lo, hi = snap(lo), snap(hi)
         self._syncing = True
-        try:
-            self.page.show_range(lo, hi, brush=False)
+        try:  # a box past the axis' ends is put back inside
+            self.page.show_range(lo, hi, brush=outside)
         finally:
             self._syncing = False
+        self._box_at = (lo, hi) if outside else (min(left, right), max(left, right))
         if (lo, hi) != self.requested.range:
             self._submit(self.requested.with_range(lo, hi), brush=True)
 
@@ -1683,6 +1724,8 @@ class BrowserSession:
         p.group.value = ens.group or ""
         p.normalization.value = str(ens.normalization)
         p.show_range(s.range[0], s.range[1], brush=not self._brush_origin)
+        if not self._brush_origin:
+            self._box_at = s.range
         p.color.active = report.COLORS.index(s.color)
         p.sort.active = SORTS.index(s.sort)
         params = list(ens.parameters)
