@@ -499,6 +499,16 @@ def test_a_drag_inside_the_box_moves_it(tab: Driver) -> None:
         shown = tab.wait(shown)
     assert abs(shown["hi"] - 0.8) < 0.02, shown
     assert tab.model("range_lo", "value") == shown["lo"]
+    # moved past the axis' end: it stops there, as wide as it was
+    tab.sweep("hist_norm", 0.7, 0.99)
+    while abs(shown["lo"] - 0.8) > 0.02:
+        shown = tab.wait(shown)
+    assert shown["hi"] == 1.0, shown
+    tab.page.wait_for_function(
+        "() => { const b = Bokeh.documents[0].get_model_by_name('brush'); "
+        "return b.right === 1 && Math.abs(b.left - 0.8) < 0.02; }",
+        polling="raf",
+    )
     shown = tab.drag("hist_norm", 0.1, 0.3)  # outside the box: a new one
     assert abs(shown["lo"] - 0.1) < 0.02 and abs(shown["hi"] - 0.3) < 0.02, shown
 
@@ -509,9 +519,11 @@ def test_a_drag_from_the_edge_of_a_full_range_draws_a_box(tab: Driver) -> None:
     and selected the upper half ([0.4977, 1], 10,729 networks)."""
     tab.open()
     tab.sweep("hist_norm", 0.0, 0.5, steps=5)  # from 1 px inside the edge
+    # the drag's end (on a busy machine a view of the drag under way, drawn
+    # while the mouse rested, may come first)
     tab.page.wait_for_function(
         "() => { const f = " + STAMP_JS + "; const s = JSON.parse(f() || '{}'); "
-        "return s.hi !== undefined && s.hi < 0.9; }",
+        "return s.hi !== undefined && Math.abs(s.hi - 0.5) < 0.02; }",
         polling="raf",
     )
     shown = tab.stamp()
@@ -677,9 +689,10 @@ def test_twenty_sessions_brushing_for_thirty_seconds(
         for page in tabs:  # every tab brushes, then all answers are awaited
             lo = round(rng.uniform(0.0, 0.9), 4)
             hi = round(rng.uniform(lo, 1.0), 4)
-            page.evaluate(
-                "([lo, hi]) => Bokeh.documents[0].get_model_by_name('brush')"
-                ".setv({left: lo, right: hi})",
+            page.evaluate(  # a box drawn, as the page counts them
+                "([lo, hi]) => { const b = Bokeh.documents[0]"
+                ".get_model_by_name('brush'); "
+                "b.setv({left: lo, right: hi, tags: [(b.tags[0] || 0) + 1]}); }",
                 [lo, hi],
             )
             wanted.append((lo, hi))
