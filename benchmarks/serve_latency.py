@@ -133,6 +133,24 @@ def ranges(count: int, seed: int) -> list[tuple[float, float]]:
     return out
 
 
+#: The brushed box's ends.
+BOX_JS = """() => {
+    const b = Bokeh.documents[0].get_model_by_name('brush');
+    return [b.left, b.right];
+}"""
+
+
+def clear_brush(page: Any) -> None:
+    """Press "whole range" and wait until the page shows [0, 1]."""
+    page.get_by_role("button", name="whole range").click()
+    page.wait_for_function(
+        "() => { const s = JSON.parse(Bokeh.documents[0]"
+        ".get_model_by_name('stamp').data.state[0]); "
+        "return s.lo === 0 && s.hi === 1; }",
+        polling="raf",
+    )
+
+
 def browser_latency(
     page: Any, brushes: Sequence[tuple[float, float]]
 ) -> tuple[list[float], list[tuple[float, float]]]:
@@ -142,11 +160,19 @@ def browser_latency(
     latencies: list[float] = []
     shown: list[tuple[float, float]] = []
     for lo, hi in brushes:
-        # a drag that starts anywhere but on the box's ends brushes anew
-        page.mouse.move(x + w * lo, y + h * 0.5)
+        # a drag brushes anew where it starts outside the box (inside, it
+        # moves the box): from the end outside it, or after "whole range"
+        left, right = page.evaluate(BOX_JS)
+        start, stop = lo, hi
+        if left < lo < right and (left, right) != (0.0, 1.0):
+            if left < hi < right:
+                clear_brush(page)
+            else:
+                start, stop = hi, lo
+        page.mouse.move(x + w * start, y + h * 0.5)
         page.mouse.down()
         for i in range(1, 7):
-            page.mouse.move(x + w * (lo + (hi - lo) * i / 6), y + h * 0.5)
+            page.mouse.move(x + w * (start + (stop - start) * i / 6), y + h * 0.5)
         page.mouse.up()
         latency = page.wait_for_function(SHOWN_JS, polling="raf").json_value()
         latencies.append(float(latency))
