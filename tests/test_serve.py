@@ -674,9 +674,8 @@ def _model(session: Any, name: str, ready: Callable[[Any], bool]) -> Any:
             document = again.document
 
 
-def test_progress_is_shown_while_the_data_loads(frame: pd.DataFrame) -> None:
-    from bokeh.client import pull_session
-
+def slow_store(frame: pd.DataFrame) -> tuple[DataStore, threading.Event]:
+    """A store whose data loads once the event is set."""
     release = threading.Event()
 
     def slow(
@@ -685,7 +684,13 @@ def test_progress_is_shown_while_the_data_loads(frame: pd.DataFrame) -> None:
         release.wait(60)
         return hpcore.normalize(hpcore.load(frame)), "slow source"
 
-    store = DataStore(slow, label="big.parquet")
+    return DataStore(slow, label="big.parquet"), release
+
+
+def test_progress_is_shown_while_the_data_loads(frame: pd.DataFrame) -> None:
+    from bokeh.client import pull_session
+
+    store, release = slow_store(frame)
     running = serve.serve_in_thread(store)
     try:
         with pull_session(url=running.url) as session:
@@ -1161,15 +1166,7 @@ def test_a_width_sent_while_the_data_loads_is_used(frame: pd.DataFrame) -> None:
 
     from hpcore.views import web
 
-    release = threading.Event()
-
-    def slow(
-        metric: str | None, group: str | None, method: str | None
-    ) -> tuple[hpcore.Ensemble, str]:
-        release.wait(60)
-        return hpcore.normalize(hpcore.load(frame)), "slow source"
-
-    store = DataStore(slow, label="big.parquet")
+    store, release = slow_store(frame)
     with ThreadPoolExecutor(2) as pool:
         session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
         try:
