@@ -317,20 +317,11 @@ GROUP_CHAR_PX = 7.5
 ROW_CHAR_PX = 6.5
 
 
-def trellis_slot(n_factors: int, frame: int = TRELLIS_FRAME) -> float:
-    """Pixels per option of the trellis' axis, its frames ``frame`` wide at most.
-
-    Not rounded: the frames stay ``frame`` wide whatever the number of
-    options between 16 and 48 pixels each, so that a filter dropping options
-    changes no frame's width (a change of a figure's width lays out the
-    whole page again: 0.3 s for each trellis row in Chromium).
-    """
-    return float(np.clip(frame / max(n_factors, 1), 16, 48))
-
-
 def trellis_width(n_factors: int, frame: int = TRELLIS_FRAME) -> int:
-    """Width of the trellis' frames, in pixels, for ``n_factors`` options."""
-    return round(trellis_slot(n_factors, frame) * max(n_factors, 1))
+    """Width of the trellis' frames, in pixels, for ``n_factors`` options:
+    ``frame``, unless that gives an option less than 16 or more than 48."""
+    n = max(n_factors, 1)
+    return round(float(np.clip(frame / n, 16, 48)) * n)
 
 
 def group_labels(
