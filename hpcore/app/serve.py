@@ -1442,15 +1442,16 @@ class BrowserSession:
         right = 1.0 if b.right is None else float(b.right)
         if not (math.isfinite(left) and math.isfinite(right)):
             raise ServeError(f"the brushed range must be numbers; got {left}, {right}")
+        box = (min(left, right), max(left, right))
         lo, hi = inside_axis(left, right, self._box_at)
-        outside = (lo, hi) != tuple(sorted((left, right)))
+        outside = (lo, hi) != box
         lo, hi = snap(lo), snap(hi)
         self._syncing = True
         try:  # a box past the axis' ends is put back inside
             self.page.show_range(lo, hi, brush=outside)
         finally:
             self._syncing = False
-        self._box_at = (lo, hi) if outside else (min(left, right), max(left, right))
+        self._box_at = (lo, hi) if outside else box
         if (lo, hi) != self.requested.range:
             self._submit(self.requested.with_range(lo, hi), brush=True)
 
