@@ -180,8 +180,8 @@ def _unnamed_columns(
         raise ColumnError(
             f"data file {str(path)!r}: {which} no name; give each column a name"
         )
-    keep = [i for i in range(df.shape[1]) if i not in set(blank)]
-    return df.iloc[:, keep]
+    gone = set(blank)
+    return df.iloc[:, [i for i in range(df.shape[1]) if i not in gone]]
 
 
 def _check_row_separator(path: Path, sep: str, df: pd.DataFrame) -> None:
