@@ -1181,3 +1181,95 @@ def test_a_width_sent_while_the_data_loads_is_used(frame: pd.DataFrame) -> None:
         finally:
             release.set()
             session._destroyed(None)
+
+
+def test_one_message_per_callback_data_first_and_not_back_to_its_page() -> None:
+    """serve.OnePatchPerChange sends a callback's changes as one message per
+    page: the changes of sources' data first, then the others, each in the
+    order made; a second change of one source's data starts a new message.
+    A change a page made (applied by the session on its behalf) is not sent
+    back to that page, as Bokeh's own per-change messages are not; outside
+    a callback Bokeh's own method answers."""
+    from bokeh.document import Document
+
+    sent: dict[str, list[list[str]]] = {"a": [], "b": []}
+
+    class Socket:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def send_message(self, msg: list[str]) -> None:
+            sent[self.name].append(msg)
+
+    class Protocol:
+        def create(self, kind: str, events: list[Any]) -> list[str]:
+            assert kind == "PATCH-DOC"
+            return [e.name for e in events]
+
+    class Connection:
+        def __init__(self, name: str) -> None:
+            self._socket = Socket(name)
+            self.protocol = Protocol()
+
+    class Session:
+        def __init__(self) -> None:
+            self._pending_writes: list[Any] | None = None
+            self._subscribed_connections = [Connection("a"), Connection("b")]
+            self._current_patch_connection: Any = None
+
+        def _document_patched(self, event: Any) -> None:
+            raise RuntimeError("Bokeh's own")
+
+    @dataclasses.dataclass
+    class Event:
+        name: str
+        kind: str = "ModelChanged"
+        attr: str = "value"
+        model: Any = None
+        setter: Any = None
+
+    session = Session()
+    doc = Document()
+    context = argparse.Namespace(_session=session)
+    object.__setattr__(doc, "_session_context", lambda: context)
+    batcher = serve.OnePatchPerChange.install(doc)
+    assert batcher is not None and session._document_patched == batcher.patched
+
+    async def callback(events: list[Event], page: Any) -> None:
+        # what Bokeh's locked callback does around the changes
+        session._pending_writes = writes = []
+        session._current_patch_connection = page
+        for event in events:
+            session._document_patched(event)
+        session._current_patch_connection = None
+        session._pending_writes = None
+        for write in writes:
+            await write
+
+    a = session._subscribed_connections[0]
+    s1, s2 = object(), object()
+    asyncio.run(
+        callback(
+            [
+                Event("factors"),
+                Event("box", setter=session),
+                Event("rows", "ColumnDataChanged", "data", s1),
+                Event("title"),
+                Event("stamp", "ModelChanged", "data", s2),
+                Event("more rows", "ColumnsPatched", "data", s1),
+                Event("tags"),
+            ],
+            a,
+        )
+    )
+    assert sent == {
+        "a": [["rows", "stamp", "factors", "title"], ["more rows", "tags"]],
+        "b": [["rows", "stamp", "factors", "box", "title"], ["more rows", "tags"]],
+    }
+    asyncio.run(callback([Event("z")], None))
+    assert sent["a"][-1] == sent["b"][-1] == ["z"]
+    with pytest.raises(RuntimeError, match="Bokeh's own"):
+        session._document_patched(Event("outside"))
+    # a Bokeh without what it needs keeps its own messages
+    del session._current_patch_connection
+    assert serve.OnePatchPerChange.install(doc) is None
