@@ -513,33 +513,6 @@ def test_a_drag_inside_the_box_moves_it(tab: Driver) -> None:
     assert abs(shown["lo"] - 0.1) < 0.02 and abs(shown["hi"] - 0.3) < 0.02, shown
 
 
-def test_a_view_reaches_the_page_as_one_message(tab: Driver) -> None:
-    """Bokeh sends every change as a message of its own (about fifteen per
-    view); the page applied them in separate tasks and laid its layers out
-    anew between them: a drag's view took 1.3 to 1.5x as long as in one
-    message (serve.OnePatchPerChange). A drag's view now comes as one
-    message; the busy mark may come apart from it."""
-    headers: list[dict[str, Any]] = []
-
-    def listen(ws: Any) -> None:
-        def received(payload: str | bytes) -> None:
-            if isinstance(payload, str) and '"msgtype"' in payload[:200]:
-                with contextlib.suppress(ValueError):
-                    headers.append(json.loads(payload))
-
-        ws.on("framereceived", received)
-
-    tab.page.on("websocket", listen)
-    shown = tab.open("?range=0.9,1")
-    time.sleep(0.5)  # what the page asked for on opening (its width)
-    headers.clear()
-    shown = tab.drag("hist_norm", 0.2, 0.5)
-    assert abs(shown["lo"] - 0.2) < 0.02 and abs(shown["hi"] - 0.5) < 0.02
-    time.sleep(0.5)  # the busy mark's end
-    patches = [h for h in headers if h.get("msgtype") == "PATCH-DOC"]
-    assert 1 <= len(patches) <= 3, [h.get("msgtype") for h in headers]
-
-
 def test_a_drag_from_the_edge_of_a_full_range_draws_a_box(tab: Driver) -> None:
     """On a fresh page the box covers the whole axis, its ends on the plot's
     edges: a drag from the left edge to the middle caught the box's left end

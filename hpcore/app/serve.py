@@ -1243,10 +1243,6 @@ class BrowserSession:
         except AttributeError:  # no request (a document built outside a server)
             pass
         doc.on_session_destroyed(self._destroyed)
-        #: What sends a callback's changes as one message (None: Bokeh's
-        #: own way); the server session exists once callbacks run.
-        self.batcher: OnePatchPerChange | None = None
-        doc.add_next_tick_callback(self._batch_patches)
         if app.store.ready:
             self._start()
         elif app.store.error is not None and not app.store.loading:
@@ -1258,9 +1254,6 @@ class BrowserSession:
             self._poll = doc.add_periodic_callback(self._check_loading, POLL_MS)
 
     # ------------------------------------------------------------- life
-
-    def _batch_patches(self) -> None:
-        self.batcher = OnePatchPerChange.install(self.doc)
 
     def _destroyed(self, _context: Any) -> None:
         self._latest.close()
@@ -1848,122 +1841,6 @@ def _listen_error(host: str, port: int, err: OSError) -> ServeError:
         f"--port {port}: cannot listen on {host}:{port}: {reason}; "
         "choose another port with --port"
     )
-
-
-class OnePatchPerChange:
-    """Send the changes one server callback makes to a page as one message.
-
-    Bokeh sends every change of a document (a property, a source's data) as
-    a PATCH-DOC message of its own; a view is about fifteen. The page
-    applies each in a task of its own, and each frame drawn between them
-    lays out the page's layers anew (20 to 30 ms each in headless
-    Chromium). Here a callback's changes go out as one message (Bokeh's
-    protocol takes a list of changes, as its notebook push sends), the
-    changes of sources' data first, then the others, each in the order
-    made. BokehJS updates a plot's glyphs asynchronously: an update begun
-    for a change of a plot's factors or filters and given its source's new
-    rows in the same task drew with indices of the old rows ("Size
-    mismatch", seen when the trellis' primary changed); with the data first
-    every update sees the new rows. A second change of one source's data
-    starts another message (each message is applied in a task of its own).
-    Changes are serialized once the callback is done, so the page ends in
-    the state the server holds; a change the page itself made is still not
-    sent back to the connection it came from.
-
-    Installed on one session (:meth:`install`) over a private method of
-    Bokeh's ``ServerSession``; where this Bokeh lacks what it uses, nothing
-    is installed and Bokeh sends one message per change as before.
-    """
-
-    _NEEDS = (
-        "_document_patched",
-        "_pending_writes",
-        "_subscribed_connections",
-        "_current_patch_connection",
-    )
-
-    #: Changes of a source's data (a PATCH-DOC event's ``kind``).
-    _DATA = ("ColumnDataChanged", "ColumnsStreamed", "ColumnsPatched")
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        #: The pending writes of the callback being sent and its messages:
-        #: each the data changes, the other changes (events, each with the
-        #: connection it skips: the one that made it) and the sources whose
-        #: data it changes.
-        self._writes: list[Any] | None = None
-        self._messages: list[_Message] = []
-
-    @classmethod
-    def install(cls, doc: Document) -> OnePatchPerChange | None:
-        """Batch the changes of ``doc``'s server session (None: not done)."""
-        session = getattr(getattr(doc, "session_context", None), "_session", None)
-        if session is None or not all(hasattr(session, a) for a in cls._NEEDS):
-            log.debug("hpexplorer serve: one message per change (Bokeh's own)")
-            return None
-        batcher = cls(session)
-        # an attribute of the instance: Bokeh looks the method up per event
-        session._document_patched = batcher.patched
-        return batcher
-
-    def patched(self, event: Any) -> None:
-        session = self.session
-        writes = session._pending_writes
-        if writes is None:  # outside a locked callback: Bokeh's own error
-            type(session)._document_patched(session, event)
-            return
-        if writes is not self._writes:  # a new callback
-            self._writes, self._messages = writes, [_Message()]
-            writes.append(self._send(self._messages))
-        skip = session._current_patch_connection if event.setter is session else None
-        source = self._source_of(event)
-        message = self._messages[-1]
-        if source is None:
-            message.other.append((event, skip))
-            return
-        if source in message.sources:
-            message = _Message()
-            self._messages.append(message)
-        message.sources.add(source)
-        message.data.append((event, skip))
-
-    @classmethod
-    def _source_of(cls, event: Any) -> int | None:
-        """The id of the model whose data ``event`` changes (None: another
-        kind of change)."""
-        kind = getattr(event, "kind", None)
-        if kind in cls._DATA or (
-            kind == "ModelChanged" and getattr(event, "attr", None) == "data"
-        ):
-            return id(event.model)
-        return None
-
-    async def _send(self, messages: list[_Message]) -> None:
-        for connection in list(self.session._subscribed_connections):
-            socket = getattr(connection, "_socket", None)
-            for message in messages:
-                events = [
-                    event
-                    for event, skip in (*message.data, *message.other)
-                    if skip is not connection
-                ]
-                if not events:
-                    continue
-                if socket is None:  # one message each, as Bokeh sends them
-                    for event in events:
-                        await connection.send_patch_document(event)
-                else:
-                    msg = connection.protocol.create("PATCH-DOC", events)
-                    await socket.send_message(msg)
-
-
-@dataclass
-class _Message:
-    """One message of :class:`OnePatchPerChange`."""
-
-    data: list[tuple[Any, Any]] = dataclasses.field(default_factory=list)
-    other: list[tuple[Any, Any]] = dataclasses.field(default_factory=list)
-    sources: set[int] = dataclasses.field(default_factory=set)
 
 
 def websocket_origins(host: str, port: int) -> list[str]:
