@@ -1058,6 +1058,8 @@ def test_a_box_moved_or_stretched_past_the_axis_is_put_back() -> None:
         # and the box, put back, moves on from where it is drawn
         assert settle(0.55, 1.25) == (0.3, 1.0)
 
+
+def test_whole_range_clears_the_brush_and_keeps_the_rest() -> None:
     """The brush could be cleared only by typing 0 and 1: 'reset view' also
     forgot the filters, clicked cells and trellis choices."""
     from bokeh.events import ButtonClick
