@@ -877,7 +877,7 @@ def importance_from_counts(
         for name, at in members.items()
     ]
     # one frame from its columns (pandas' per-frame costs once, not per row
-    # and per dtype: 9.5 to 4.5 ms a brush), strongest first, ties in
+    # and per dtype: about 9.5 to 4 ms a brush), strongest first, ties in
     # parameter order
     column: dict[str, np.ndarray] = {
         c: np.array(
