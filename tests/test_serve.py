@@ -1183,3 +1183,161 @@ def test_a_width_sent_while_the_data_loads_is_used(frame: pd.DataFrame) -> None:
         finally:
             release.set()
             session._destroyed(None)
+
+
+def test_a_drag_changes_values_only_and_a_new_primary_or_filter_reshapes() -> None:
+    """serve.values_only says which views go to the page as one message: the
+    same data, filters, cells, trellis parameters, colour and order. The
+    page agrees (``reshaped``): under such a view every view kept its rows,
+    factors and figures; a new primary, filter or sort by importance changes
+    them."""
+    with page_session(3000) as (session, variant):
+        state = ViewState(range=(0.2, 0.9))
+        arrive(session, variant, state)
+        rng = np.random.default_rng(4)
+        for i in range(12):
+            old = session.shown
+            lo, hi = sorted(float(x) for x in rng.random(2))
+            if i == 3:
+                lo, hi = 0.9999, 1.0  # an empty selection
+            state = dataclasses.replace(state, range=(lo, hi), page=i % 2)
+            view = compute_view(variant, state)
+            assert serve.values_only(old, view)
+            session.page.reshaped = False
+            session._apply(state, view)
+            assert not session.page.reshaped, (lo, hi)
+        for change in (
+            {"primary": "optimizer", "secondary": "batch_size"},
+            {"filters": (("dataset", ("mnist", "svhn")),)},
+            {"filters": (), "sort": "importance", "range": (0.9, 1.0)},
+        ):
+            old = session.shown
+            assert old is not None
+            state = dataclasses.replace(state, **{"range": (0.5, 0.8), **change})
+            view = compute_view(variant, state)
+            assert not serve.values_only(old, view), change
+            if "sort" in change:  # the matrix and trellis in a new order
+                assert view.tables.order != old.tables.order
+            session.page.reshaped = False
+            session._apply(state, view)
+            assert session.page.reshaped, change
+        assert not serve.values_only(None, view)
+
+
+class _FakeBokehSession:
+    """What serve.OneMessagePerView uses of Bokeh's ServerSession, with two
+    pages whose messages are recorded (each a list of change names)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[list[str]]] = {"a": [], "b": []}
+        sent = self.sent
+
+        class Socket:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            async def send_message(self, msg: list[str]) -> None:
+                sent[self.name].append(msg)
+
+        class Protocol:
+            def create(self, kind: str, events: list[Any]) -> list[str]:
+                assert kind == "PATCH-DOC"
+                return [e.name for e in events]
+
+        class Connection:
+            def __init__(self, name: str) -> None:
+                self._socket = Socket(name)
+                self.protocol = Protocol()
+
+            async def send_patch_document(self, event: Any) -> None:
+                sent[self._socket.name].append([event.name])
+
+        self._pending_writes: list[Any] | None = None
+        self._subscribed_connections = [Connection("a"), Connection("b")]
+        self._current_patch_connection: Any = None
+
+    def _document_patched(self, event: Any) -> None:
+        # Bokeh's own: one message per change, at once
+        if self._pending_writes is None:
+            raise RuntimeError("Bokeh's own, outside a callback")
+        for connection in self._subscribed_connections:
+            if event.setter is self and connection is self._current_patch_connection:
+                continue
+            self._pending_writes.append(connection.send_patch_document(event))
+
+    def callback(self, steps: list[Any], page: Any = None) -> None:
+        """What Bokeh's locked callback does around the changes: each step a
+        change (sent to _document_patched) or a function (called)."""
+
+        async def run() -> None:
+            self._pending_writes = writes = []
+            self._current_patch_connection = page
+            for step in steps:
+                if callable(step):
+                    step()
+                else:
+                    self._document_patched(step)
+            self._current_patch_connection = None
+            self._pending_writes = None
+            for write in writes:
+                await write
+
+        asyncio.run(run())
+
+
+@dataclasses.dataclass
+class _Change:
+    name: str
+    setter: Any = None
+
+
+def test_one_message_per_values_only_view() -> None:
+    """Between start and stop a callback's changes go out as one message per
+    page, in the order made, after the changes made before start (and before
+    those after stop, which Bokeh sends); a change a page made is not sent
+    back to it; a view that reshaped the page after all (split) goes out one
+    message per change; outside a callback Bokeh's own method answers."""
+    from bokeh.document import Document
+
+    session = _FakeBokehSession()
+    doc = Document()
+    context = argparse.Namespace(_session=session)
+    object.__setattr__(doc, "_session_context", lambda: context)
+    batcher = serve.OneMessagePerView.install(doc)
+    assert batcher is not None and session._document_patched == batcher.patched
+    a = session._subscribed_connections[0]
+    session.callback(
+        [
+            _Change("controls"),
+            batcher.start,
+            _Change("matrix"),
+            _Change("box", setter=session),
+            _Change("trellis"),
+            _Change("stamp"),
+            batcher.stop,
+            _Change("idle"),
+        ],
+        page=a,
+    )
+    assert session.sent == {
+        "a": [["controls"], ["matrix", "trellis", "stamp"], ["idle"]],
+        "b": [["controls"], ["matrix", "box", "trellis", "stamp"], ["idle"]],
+    }
+    for name in "ab":
+        session.sent[name].clear()
+    session.callback(
+        [batcher.start, _Change("x"), _Change("y"), batcher.split, batcher.stop]
+    )
+    assert session.sent == {"a": [["x"], ["y"]], "b": [["x"], ["y"]]}
+    for name in "ab":
+        session.sent[name].clear()
+    session.callback([_Change("z")])  # Bokeh's own
+    session.callback([batcher.start, _Change("u"), _Change("v"), batcher.stop])
+    assert session.sent["a"] == session.sent["b"] == [["z"], ["u", "v"]]
+    batcher.start()
+    with pytest.raises(RuntimeError, match="Bokeh's own"):
+        session._document_patched(_Change("outside"))
+    batcher.stop()
+    # a Bokeh without what it needs keeps its own messages
+    del session._current_patch_connection
+    assert serve.OneMessagePerView.install(doc) is None

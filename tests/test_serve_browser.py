@@ -513,6 +513,62 @@ def test_a_drag_inside_the_box_moves_it(tab: Driver) -> None:
     assert abs(shown["lo"] - 0.1) < 0.02 and abs(shown["hi"] - 0.3) < 0.02, shown
 
 
+def test_a_drag_reaches_the_page_as_one_message_a_new_primary_as_bokehs(
+    tab: Driver,
+) -> None:
+    """Bokeh sends every change as a message of its own (about fifteen per
+    view), which the page applied in separate tasks, drawing frames between
+    them. A drag's view (values only: serve.values_only) now arrives as one
+    message: the one that sets the stamp also fills the matrix, the trellis
+    and the table. A new trellis primary changes figures, factors and rows
+    and keeps Bokeh's one change per message (in one message BokehJS drew
+    the trellis with the old rows' indices). Both views must show the right
+    numbers and raise no page error (the fixture)."""
+    contents: list[dict[str, Any]] = []
+
+    def listen(ws: Any) -> None:
+        def received(payload: str | bytes) -> None:
+            if isinstance(payload, str) and payload.startswith('{"events"'):
+                with contextlib.suppress(ValueError):
+                    contents.append(json.loads(payload))
+
+        ws.on("framereceived", received)
+
+    tab.page.on("websocket", listen)
+    tab.open("?range=0.9,1")
+    ids = tab.page.evaluate(
+        "(names) => names.map((n) => Bokeh.documents[0].get_model_by_name(n).id)",
+        ["stamp", "pairs_source", "trellis_source", "networks_source"],
+    )
+    stamp_id, views = ids[0], set(ids[1:])
+
+    def models(content: dict[str, Any]) -> set[str]:
+        return {
+            str((e.get("model") or {}).get("id")) for e in content.get("events", [])
+        }
+
+    time.sleep(0.5)  # what the page asked for on opening (its width)
+    contents.clear()
+    shown = tab.drag("hist_norm", 0.2, 0.5)
+    assert abs(shown["lo"] - 0.2) < 0.02 and abs(shown["hi"] - 0.5) < 0.02
+    check_numbers(tab, shown)
+    stamped = [c for c in contents if stamp_id in models(c)]
+    assert stamped, "no message set the stamp"
+    assert all(views <= models(c) for c in stamped), [models(c) for c in stamped]
+
+    contents.clear()
+    chosen = tab.choose("trellis rows (primary)", "optimizer")
+    assert shown_state(chosen).primary == "optimizer"
+    check_numbers(tab, chosen)
+    assert contents and all(len(c["events"]) == 1 for c in contents)
+    # and a drag under the new layout is one message again
+    contents.clear()
+    shown = tab.drag("hist_norm", 0.6, 0.8)
+    check_numbers(tab, shown)
+    stamped = [c for c in contents if stamp_id in models(c)]
+    assert stamped and all(views <= models(c) for c in stamped)
+
+
 def test_a_drag_from_the_edge_of_a_full_range_draws_a_box(tab: Driver) -> None:
     """On a fresh page the box covers the whole axis, its ends on the plot's
     edges: a drag from the left edge to the middle caught the box's left end

@@ -923,6 +923,9 @@ class Page:
         )
         self._table_columns: tuple[str, ...] = ()
         self._pages_drawn = 0
+        #: Set when a view changes more than values (a view's rows, factors,
+        #: figures or columns); the caller resets it.
+        self.reshaped = False
 
         # ---- layout
         self.matrix_title = _heading("matrix")
@@ -1324,6 +1327,7 @@ class Page:
     ) -> None:
         """Both histograms, stacked by group in ``groups`` order (the labels
         say where the metric's lower values are better)."""
+        self.reshaped = True  # their groups and bins are drawn anew
         for fig, source, frame in (
             (self.hist_raw, self.hist_raw_source, raw),
             (self.hist_norm, self.hist_norm_source, normalized),
@@ -1401,6 +1405,7 @@ class Page:
         key = (tuple(xs), tuple(ys), len(pairs))
         if key != self._matrix_key:
             self._matrix_key = key
+            self.reshaped = True
             self.matrix.x_range.factors = xs
             self.matrix.y_range.factors = ys
             cell = int(np.clip(MATRIX_PIXELS / max(len(xs), len(ys), 1), 12, 30))
@@ -1445,7 +1450,10 @@ class Page:
         """The importance bars, strongest on top (``group``'s grey)."""
         data = importance_data(importance, alpha=alpha, group=group)
         names = list(data["parameter"])[::-1]
-        if list(self.importance.y_range.factors) != names:
+        factors = list(self.importance.y_range.factors)
+        if factors != names:
+            # the bars in a new order is a change of values; other bars not
+            self.reshaped |= sorted(factors) != sorted(names)
             self.importance.y_range.factors = names
         _fill(self.importance_source, data, only=False)
         self.importance.x_range.update(start=0.0, end=importance_extent(importance))
@@ -1482,6 +1490,7 @@ class Page:
         points, lines = trellis_data(trellis, layout)
         if layout != self._trellis_layout:
             self._trellis_layout = layout
+            self.reshaped = True
             self.trellis_box.children = self._trellis_figures(layout)
             self.trellis_legend.text = self._legend(layout, ci_level)
         # the rows of a trellis table follow its layout
@@ -1489,6 +1498,7 @@ class Page:
         rows_changed = rows_key != self._trellis_rows
         if rows_changed:
             self._trellis_rows = rows_key
+            self.reshaped = True
             _fill(self.trellis_source, points, only=False)
         else:  # the same points: send only what a brush changes
             _fill(
@@ -1654,6 +1664,7 @@ class Page:
         widest = {n: max([len(n), *(len(o) for o in labels.get(n, ()))]) for n in names}
         if (metric, *names) != self._table_columns or not self.networks.columns:
             self._table_columns = (metric, *names)
+            self.reshaped = True
             self.networks.columns = [
                 TableColumn(field="rank", title="#", width=50),
                 TableColumn(
