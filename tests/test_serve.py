@@ -1153,7 +1153,7 @@ def test_the_trellis_takes_the_width_the_page_sends() -> None:
             for primary, secondary in (("lrate", None), ("dataset", "optimizer")):
                 state = ViewState(primary=primary, secondary=secondary, filters=filters)
                 arrive(session, variant, state)
-                figures = session.page.trellis_box.children
+                figures = [f for f in session.page.trellis_box.children if f.visible]
                 assert {f.frame_width for f in figures} == {wide}
                 assert len(session.page.trellis_x.factors) < n
         assert session.page.trellis_frame == web.trellis_frame(2400)

@@ -331,7 +331,7 @@ def check_numbers(tab: Driver, stamp: dict[str, Any]) -> report.Report:
     assert np.allclose(points["ci_low"], tr["ci_low"], rtol=1e-12, equal_nan=True)
     figures = tab.page.evaluate(
         "() => Bokeh.documents[0].get_model_by_name('trellis').children"
-        ".map((f) => f.name)"
+        ".filter((f) => f.visible).map((f) => f.name)"
     )
     assert figures == [f"trellis:{o}" for o in dict.fromkeys(tr["primary"])]
 

@@ -245,7 +245,7 @@ def test_page_models_are_valid_after_every_show(
     page.show_status("status")
     issues = check_integrity(list(doc.models))  # e.g. a glyph naming no column
     assert issues.error == [] and issues.warning == []
-    assert [f.name for f in page.trellis_box.children] == [
+    assert [f.name for f in page.trellis_box.children if f.visible] == [
         "trellis:cifar10",
         "trellis:stl10",
     ]
@@ -266,6 +266,43 @@ def test_page_models_are_valid_after_every_show(
     assert page.trellis_source.data["mean"].tolist() == pytest.approx(
         tables.trellis["mean"].tolist(), nan_ok=True
     )
+
+
+def test_a_new_primary_shows_and_hides_kept_panels(ens: hpcore.Ensemble) -> None:
+    """The trellis' panels stay in its column; a primary with fewer options
+    hides the rest (their rows filtered out, their names out of the way)
+    and one with more adds panels. A new list of children made Bokeh walk
+    the whole document on the server (~100 ms a primary change) and the
+    browser build the panels anew."""
+    page = web.Page()
+    doc = Document()
+    doc.add_root(page.root)
+    page.attach(doc)
+    page.show_views()
+    sel = hpcore.select(ens, range=(0.3, 1.0))
+    shown = []
+    for primary in ("dataset", "optimizer", "activation", "dataset", "optimizer"):
+        t = compute_tables(ens, sel, primary=primary, secondary=None)
+        before = list(page.trellis_box.children)
+        page.show_trellis(
+            t.trellis, primary=primary, secondary=None, metric=ens.metric, ci_level=0.95
+        )
+        children = list(page.trellis_box.children)
+        options = list(ens.options(primary))
+        visible = [f for f in children if f.visible]
+        assert [f.name for f in visible] == [f"trellis:{o}" for o in options]
+        assert visible == children[: len(options)]  # the first ones, in order
+        for k, fig in enumerate(children[len(options) :], start=len(options)):
+            assert fig.name == f"trellis-unused:{k}"
+            filters = [r.view.filter for r in fig.renderers]
+            assert all(f.group == "" for f in filters)
+        if before and len(options) <= len(before):
+            assert children == before  # kept, not a new list
+        shown.append(len(children))
+        issues = check_integrity(list(doc.models))
+        assert issues.error == [] and issues.warning == []
+    n_max = max(len(ens.options(p)) for p in ("dataset", "optimizer", "activation"))
+    assert shown[-1] == n_max
 
 
 def test_a_wider_window_cuts_fewer_trellis_names() -> None:

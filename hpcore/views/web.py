@@ -1491,7 +1491,10 @@ class Page:
         if layout != self._trellis_layout:
             self._trellis_layout = layout
             self.reshaped = True
-            self.trellis_box.children = self._trellis_figures(layout)
+            self._trellis_figures(layout)
+            panels = [panel.figure for panel in self._trellis_pool]
+            if list(self.trellis_box.children) != panels:  # the pool grew
+                self.trellis_box.children = panels
             self.trellis_legend.text = self._legend(layout, ci_level)
         # the rows of a trellis table follow its layout
         rows_key = (layout, len(trellis))
@@ -1540,12 +1543,16 @@ class Page:
         return head + " &nbsp; ".join(items) + tail
 
     def _trellis_figures(self, layout: TrellisLayout) -> list[Any]:
-        """The trellis' panels for ``layout``, one per primary option.
+        """The trellis' panels for ``layout``, one per primary option, shown;
+        the pool's other panels hidden.
 
         Panels are kept and set up again for the next layout, not made anew:
         the browser keeps every model it was ever sent, so new panels on
         each change of the primary piled up (15 switches: 494 to 4,364
-        models, 30 to 91 MB). All panels share one factor range.
+        models, 30 to 91 MB). They all stay in the trellis' column, the
+        unused ones hidden: a new list of children made Bokeh walk every
+        model of the document on the server (~100 ms) and the browser build
+        the panels' views again. All panels share one factor range.
         """
         factors = [(layout.label(p), o) for p, o in layout.factors]
         self.trellis_x.factors = factors
@@ -1578,7 +1585,13 @@ class Page:
             panel.hover.tooltips = tooltips
             fig.xaxis.visible = k == n - 1
             fig.yaxis.axis_label = "mean normalized" if k == n // 2 else None
+            fig.visible = True
             figures.append(fig)
+        for k, panel in enumerate(self._trellis_pool[n:], start=n):
+            panel.figure.visible = False
+            panel.figure.name = f"trellis-unused:{k}"
+            for keep in panel.filters:
+                keep.group = ""  # no rows to draw
         return figures
 
     def _trellis_panel(self) -> _TrellisPanel:
