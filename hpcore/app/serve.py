@@ -1663,10 +1663,9 @@ class BrowserSession:
                 self._show_controls(view, options)
             if controls_only:
                 return
-            batched = self.batcher is not None and values_only(old, view)
-            if batched:
-                assert self.batcher is not None
-                self.batcher.start()
+            batcher = self.batcher if values_only(old, view) else None
+            if batcher is not None:
+                batcher.start()
                 p.reshaped = False
             same_data = old is not None and old.variant is view.variant
             if not (same_data and old is not None and old.where == view.where):
@@ -1722,9 +1721,8 @@ class BrowserSession:
                 },
                 query or "?",
             )
-            if batched and p.reshaped:  # not values only after all
-                assert self.batcher is not None
-                self.batcher.split()
+            if batcher is not None and p.reshaped:  # not values only after all
+                batcher.split()
         finally:
             self._syncing = False
             if self.batcher is not None:
