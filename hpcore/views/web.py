@@ -1491,8 +1491,7 @@ class Page:
         if layout != self._trellis_layout:
             self._trellis_layout = layout
             self.reshaped = True
-            self._trellis_figures(layout)
-            panels = [panel.figure for panel in self._trellis_pool]
+            panels = self._trellis_figures(layout)
             if list(self.trellis_box.children) != panels:  # the pool grew
                 self.trellis_box.children = panels
             self.trellis_legend.text = self._legend(layout, ci_level)
@@ -1543,8 +1542,8 @@ class Page:
         return head + " &nbsp; ".join(items) + tail
 
     def _trellis_figures(self, layout: TrellisLayout) -> list[Any]:
-        """The trellis' panels for ``layout``, one per primary option, shown;
-        the pool's other panels hidden.
+        """Every panel of the pool, the trellis column's children: one per
+        primary option of ``layout`` shown, in order, the others hidden.
 
         Panels are kept and set up again for the next layout, not made anew:
         the browser keeps every model it was ever sent, so new panels on
@@ -1573,7 +1572,6 @@ class Page:
         )
         while len(self._trellis_pool) < n:
             self._trellis_pool.append(self._trellis_panel())
-        figures = []
         for k, option in enumerate(layout.primaries):
             panel = self._trellis_pool[k]
             fig = panel.figure
@@ -1586,13 +1584,12 @@ class Page:
             fig.xaxis.visible = k == n - 1
             fig.yaxis.axis_label = "mean normalized" if k == n // 2 else None
             fig.visible = True
-            figures.append(fig)
         for k, panel in enumerate(self._trellis_pool[n:], start=n):
             panel.figure.visible = False
             panel.figure.name = f"trellis-unused:{k}"
             for keep in panel.filters:
                 keep.group = ""  # no rows to draw
-        return figures
+        return [panel.figure for panel in self._trellis_pool]
 
     def _trellis_panel(self) -> _TrellisPanel:
         """One trellis panel, set up for a layout by :meth:`_trellis_figures`."""
