@@ -240,3 +240,63 @@ def test_picking_finds_cells_points_and_titles(state) -> None:
     name = str(title.get_gid()).removeprefix("trellis-title:")
     assert trellis_title_at(tfig, box.x0 + 1, box.y0 + 1) == name
     assert isinstance(pd.DataFrame, type)
+
+
+def _red_pixels(frame: np.ndarray) -> int:
+    """Pixels of the empty note's red (#B00020), antialiased edges aside."""
+    rgb = frame[..., :3].astype(np.int64)
+    return int((np.abs(rgb - np.array([176, 0, 32])).sum(axis=2) < 30).sum())
+
+
+@pytest.mark.parametrize("kind", ["histogram", "pairs", "trellis"])
+def test_the_empty_note_follows_the_brush_in_a_live_view(state, kind: str) -> None:
+    """A live view drawn with nothing selected drops "no networks selected"
+    once a brush selects networks, and shows it again when one selects none
+    (it was drawn into the kept background and stayed)."""
+    ens, engine = state
+
+    def at(lo: float, hi: float) -> tuple[object, object]:
+        sel = engine.select(range=(lo, hi), where={})
+        return sel, T.compute_tables(
+            ens, sel, primary="dataset", secondary=None, engine=engine
+        )
+
+    none, some = at(0.3, 0.3 + 1e-9), at(0.5, 1.0)
+    assert none[0].count == 0 and some[0].count > 0
+
+    def draw(sel: object, t: object) -> object:
+        if kind == "histogram":
+            return views.draw_histogram(
+                t.histogram_raw,
+                t.histogram_normalized,
+                selected_range=sel.range,
+                selected_count=sel.count,
+                fig=views.figure_for_pixels(700, 320),
+            )
+        if kind == "pairs":
+            return views.draw_pair_matrix(
+                t.pairs, fig=views.figure_for_pixels(900, 800), annotate=False
+            )
+        return views.draw_trellis(
+            t.trellis, fig=views.figure_for_pixels(1200, 600), value_limits=(0, 1)
+        )
+
+    def update(fig: object, sel: object, t: object) -> list[object]:
+        if kind == "histogram":
+            return update_histogram(fig, sel.range, sel.count)
+        if kind == "pairs":
+            return update_pair_matrix(fig, t.pairs)
+        return update_trellis(fig, t.trellis)
+
+    for first, then in ((none, some), (some, none), (none, none)):
+        live = LiveView(kind)
+        drawn = live.render(
+            "same", lambda s=first: draw(*s), lambda f, s=first: update(f, *s)
+        )
+        assert (_red_pixels(drawn) > 0) == (first[0].count == 0)
+        shown = live.render(
+            "same", lambda s=then: draw(*s), lambda f, s=then: update(f, *s)
+        )
+        assert live.full_draws == 1
+        story = f"drawn with {first[0].count}, then {then[0].count} selected"
+        assert (_red_pixels(shown) > 0) == (then[0].count == 0), story

@@ -56,7 +56,7 @@ Artists carry ``gid`` strings so tests and callers can find them:
 - effect (:func:`draw_effect`, for ``hpexplorer findings``): lines labelled by
   option (observed) and ``"<option> predicted"``.
 - a figure with nothing selected carries the text :data:`EMPTY_NOTE`
-  (gid ``"empty-note"``).
+  (gid ``"empty-note"``); the ``update_*`` functions show and hide it.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from .style import (
     _check_frame,
     _empty_note,
     _ordered,
+    _update_empty_note,
     figure_fonts,
     fit_font,
     group_colours,
@@ -267,7 +268,7 @@ def _draw_histogram(
             for x in (lo, hi)
         ]
         shading = fig._hpx_histogram = _Shading(  # type: ignore[attr-defined]
-            ax_norm, norm_head, span, edges, _bars(ax_norm, "normalized")
+            ax_norm, norm_head, span, edges, _bars(ax_norm, "normalized"), font
         )
     norm_text = ax_norm.set_title(
         norm_title, fontsize=font * 1.1, loc="left", parse_math=False
@@ -344,6 +345,8 @@ class _Shading:
     span: Any
     edges: list[Any]
     bars: list[tuple[Rectangle, float, float]]
+    #: The font size the histogram was drawn with (points).
+    font: float
     title: Text | None = None
     #: After the first update: the bars as one collection (the patches hidden)
     merged: PolyCollection | None = None
@@ -379,6 +382,7 @@ def update_histogram(
     range: the shading, its edges, the faded bars and the panel's title change.
     The bars keep their alpha; from the first update on they are drawn as one
     collection (gid ``"bar:normalized:*"``, the patches hidden) for live views.
+    With ``selected_count``, :data:`EMPTY_NOTE` shows whether it is 0.
 
     Returns the artists that changed (the ones a live view redraws).
     """
@@ -406,6 +410,10 @@ def update_histogram(
         text = _normalized_title(shading.head, selected_range, selected_count)
         shading.title.set_text(text)
         changed.append(shading.title)
+    if selected_count is not None:
+        changed += _update_empty_note(
+            fig, selected_count == 0, shading.font, shading.ax
+        )
     return changed
 
 

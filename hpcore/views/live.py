@@ -29,16 +29,26 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .style import EMPTY_GID
+
 #: Gid prefixes of the artists a brush changes, per view.
 DYNAMIC: dict[str, tuple[str, ...]] = {
-    "histogram": ("selected-range", "bar:normalized:"),
-    "pairs": ("pairs:", "pair-marks:", "pair-count:", "pairs-title", "pairs-colorbar"),
+    "histogram": ("selected-range", "bar:normalized:", EMPTY_GID),
+    "pairs": (
+        "pairs:",
+        "pair-marks:",
+        "pair-count:",
+        "pairs-title",
+        "pairs-colorbar",
+        EMPTY_GID,
+    ),
     "trellis": (
         "trellis-points:",
         "trellis-line:",
         "trellis-ci:",
         "trellis-ci-clipped:",
         "trellis-live-",
+        EMPTY_GID,
     ),
 }
 

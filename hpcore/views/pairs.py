@@ -48,6 +48,7 @@ from .style import (
     Sheet,
     _check_frame,
     _empty_note,
+    _update_empty_note,
     figure_fonts,
     fit_font,
     labels_of,
@@ -611,6 +612,8 @@ class _Cells:
     offset: tuple[float, float]
     bar: Colorbar
     title: Text | None
+    #: The font size the matrix was drawn with (points).
+    font: float
     merged: QuadMesh | None = None
     marks: PathCollection | None = None
     columns: dict[str, list[int]] | None = None
@@ -671,17 +674,19 @@ def update_pair_matrix(
     *,
     marks: Sequence[bool] | np.ndarray | pd.Series | None = None,
     title: str | None = None,
+    empty: bool | None = None,
 ) -> list[Artist]:
     """Colour a matrix :func:`draw_pair_matrix` drew with new values.
 
     ``pairs`` has the drawn option pairs (others are ignored) and the drawn
-    value column; ``marks`` as in :func:`draw_pair_matrix`. Cells, marks, the
-    colour bar (when the scale's ends move) and the title change; labels and
-    layout stay. The colour scale is kept while it holds the new values and
-    they span at least half of it (so a drag does not redraw the colour bar at
-    every step); otherwise it takes the new values' ends, rounded up with a
-    quarter of room (a fixed ``limit`` stays as it is). Cell numbers are not
-    redrawn: draw the matrix with ``annotate=False`` for a live view.
+    value column; ``marks`` and ``empty`` as in :func:`draw_pair_matrix`.
+    Cells, marks, the colour bar (when the scale's ends move), the title and
+    :data:`EMPTY_NOTE` change; labels and layout stay. The colour scale is
+    kept while it holds the new values and they span at least half of it
+    (so a drag does not redraw the colour bar at every step); otherwise it
+    takes the new values' ends, rounded up with a quarter of room (a fixed
+    ``limit`` stays as it is). Cell numbers are not redrawn: draw the matrix
+    with ``annotate=False`` for a live view.
 
     Returns the artists that changed (the ones a live view redraws).
     """
@@ -776,7 +781,18 @@ def update_pair_matrix(
     if title is not None and cells.title is not None:
         cells.title.set_text(title)
         changed.append(cells.title)
+    if empty is None:
+        empty = _nothing_selected(pairs, raw)
+    changed += _update_empty_note(fig, empty, cells.font)
     return changed
+
+
+def _nothing_selected(pairs: pd.DataFrame, values: np.ndarray) -> bool:
+    """Whether a matrix shows no selected network: no counts, or (without a
+    ``count`` column) no finite value."""
+    if "count" in pairs.columns:
+        return float(np.nansum(pairs["count"].to_numpy(dtype=np.float64))) == 0
+    return not np.isfinite(values).any()
 
 
 def _draw(
@@ -821,10 +837,7 @@ def _draw(
     if colorbar_label is None:
         colorbar_label = COUNT_LABEL if value == "count" else value
     if empty is None:
-        if "count" in pairs.columns:
-            empty = float(np.nansum(pairs["count"].to_numpy(dtype=np.float64))) == 0
-        else:
-            empty = not np.isfinite(raw).any()
+        empty = _nothing_selected(pairs, raw)
 
     # cells without a value (NaN, or an option pair the frame lacks) are
     # filled and explained where the caller says what they mean
@@ -1076,6 +1089,7 @@ def _draw(
         offset=(0.8, 0.2) if annotate else (0.5, 0.5),
         bar=bar,
         title=title_artist,
+        font=font,
     )
     small = 0.85 * font
     for k, line in enumerate(notes):

@@ -86,6 +86,8 @@ IMPORTANCE_COLOURS = ("#0072B2", "#BFCFDB")
 
 #: Shown on a figure whose table holds no selected network.
 EMPTY_NOTE = "no networks selected"
+#: The gid of that note.
+EMPTY_GID = "empty-note"
 
 
 #: Trellis cells with fewer networks than this are drawn with open markers.
@@ -433,18 +435,35 @@ def _ordered(values: pd.Series) -> list[str]:
     return [str(v) for v in dict.fromkeys(values.dropna().tolist())]
 
 
-def _empty_note(fig: Figure, fontsize: float, ax: Axes | None = None) -> None:
+def _empty_note(fig: Figure, fontsize: float, ax: Axes | None = None) -> Text:
     """Write :data:`EMPTY_NOTE` in the middle of ``ax`` (or of the figure)."""
     style = {
         "ha": "center",
         "va": "center",
         "fontsize": fontsize * 1.8,
         "color": "#B00020",
-        "gid": "empty-note",
+        "gid": EMPTY_GID,
         "bbox": {"boxstyle": "round", "facecolor": "white", "edgecolor": "#B00020"},
         "zorder": 10,
     }
     if ax is None:
-        fig.text(0.5, 0.5, EMPTY_NOTE, **style)  # type: ignore[arg-type]
-    else:
-        ax.text(0.5, 0.5, EMPTY_NOTE, transform=ax.transAxes, **style)  # type: ignore[arg-type]
+        return fig.text(0.5, 0.5, EMPTY_NOTE, **style)  # type: ignore[arg-type]
+    return ax.text(0.5, 0.5, EMPTY_NOTE, transform=ax.transAxes, **style)  # type: ignore[arg-type]
+
+
+def _update_empty_note(
+    fig: Figure, empty: bool, fontsize: float, ax: Axes | None = None
+) -> list[Artist]:
+    """For an update of a drawn figure: :data:`EMPTY_NOTE` shown while
+    nothing is selected and hidden otherwise (written on first need, as
+    :func:`_empty_note`). Returns the note, if there is one, among the
+    artists a live view redraws: drawn into its kept picture, it would stay
+    there after a brush selects networks."""
+    texts = fig.texts if ax is None else ax.texts
+    note = next((t for t in texts if t.get_gid() == EMPTY_GID), None)
+    if note is None:
+        if not empty:
+            return []
+        note = _empty_note(fig, fontsize, ax)
+    note.set_visible(empty)
+    return [note]

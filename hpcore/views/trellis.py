@@ -46,6 +46,7 @@ from .style import (
     Sheet,
     _check_frame,
     _empty_note,
+    _update_empty_note,
     figure_fonts,
     fit_font,
     labels_of,
@@ -700,8 +701,9 @@ def update_trellis(fig: Figure, trellis: pd.DataFrame) -> list[Artist]:
     ``"trellis-live-points:<secondary>"``, ``"trellis-live-lines:..."``,
     ``"trellis-live-ci:..."``) so that a live view redraws them quickly;
     intervals beyond the axis are cut at the panel's edge without a cap.
-    Returns them; the old marks are taken off the figure. ``trellis`` must
-    have the drawn columns.
+    :data:`EMPTY_NOTE` shows whether no mean is left. Returns what changed;
+    the old marks are taken off the figure. ``trellis`` must have the drawn
+    columns.
     """
     marks: _Marks | None = getattr(fig, "_hpx_trellis", None)
     if marks is None:
@@ -709,7 +711,13 @@ def update_trellis(fig: Figure, trellis: pd.DataFrame) -> list[Artist]:
     _check_frame(trellis, TRELLIS_COLUMNS, "trellis")
     marks.remove()
     marks.draw_merged(trellis)
-    return list(marks.artists)
+    return [*marks.artists, *_update_empty_note(fig, _no_means(trellis), marks.font)]
+
+
+def _no_means(trellis: pd.DataFrame) -> bool:
+    """Whether a trellis table has no mean to draw (nothing selected)."""
+    means = trellis["mean"].to_numpy(dtype=np.float64)[trellis["count"].to_numpy() > 0]
+    return not np.isfinite(means).any()
 
 
 def _row_labels(labels: Sequence[str], room: float, font: float) -> list[str]:
@@ -1123,7 +1131,7 @@ def _draw_trellis(
         legend_title,
         marker,
     )
-    if not len(means) or not np.isfinite(means).any():
+    if _no_means(trellis):
         _empty_note(fig, font)
     return fig
 
