@@ -300,3 +300,26 @@ def test_the_empty_note_follows_the_brush_in_a_live_view(state, kind: str) -> No
         assert live.full_draws == 1
         story = f"drawn with {first[0].count}, then {then[0].count} selected"
         assert (_red_pixels(shown) > 0) == (then[0].count == 0), story
+
+
+def test_a_trellis_update_notes_the_rows_left_empty(state) -> None:
+    """A brush that leaves a row without networks notes it; the next brush
+    that fills it takes the note off."""
+    ens, engine = state
+    some = engine.select(range=(0.5, 1.0), where={})
+    full = T.compute_tables(
+        ens, some, primary="dataset", secondary=None, engine=engine
+    ).trellis
+    rows = [str(p) for p in pd.unique(full["primary"])]
+    gone = full["primary"].astype(str).to_numpy() == rows[0]
+    holed = full.assign(
+        mean=np.where(gone, np.nan, full["mean"]),
+        count=np.where(gone, 0, full["count"]),
+    )
+    fig = views.draw_trellis(full, value_limits=(0.0, 1.0))
+    assert not gid_artists(fig, "trellis-empty:")
+    changed = update_trellis(fig, holed)
+    (note,) = gid_artists(fig, "trellis-empty:")
+    assert note.get_gid() == f"trellis-empty:{rows[0]}" and note in changed
+    update_trellis(fig, full)
+    assert not gid_artists(fig, "trellis-empty:")

@@ -951,6 +951,44 @@ def test_trellis_empty_selection(ens: hpcore.Ensemble) -> None:
     fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
 
 
+def test_a_trellis_row_without_a_selected_network_says_so(
+    ens: hpcore.Ensemble,
+) -> None:
+    """A row whose panels would be blank carries the note, centred on the
+    row; filled rows carry none, and with nothing selected at all the figure
+    says it once."""
+    table = hpcore.trellis(ens, hpcore.select(ens, range=(0.0, 1.0)), primary="dataset")
+    rows = [str(p) for p in pd.unique(table["primary"])]
+    empty_row = table["primary"].astype(str).to_numpy() == rows[1]
+    table = table.assign(
+        mean=np.where(empty_row, np.nan, table["mean"]),
+        count=np.where(empty_row, 0, table["count"]),
+    )
+    fig = render.draw_trellis(table, primary_name="dataset")
+    (note,) = find(fig, f"trellis-empty:{rows[1]}")
+    assert note.get_text() == render.EMPTY_NOTE
+    assert not find(fig, "empty-note")
+    assert not [
+        a for p in rows if p != rows[1] for a in find(fig, f"trellis-empty:{p}")
+    ]
+    # centred on its row: between the row's label's ends, left of it
+    fig.canvas.draw()
+    (label,) = find(fig, f"trellis-row:{rows[1]}")
+    box = note.get_window_extent()
+    row_box = label.get_window_extent()
+    assert row_box.y0 <= (box.y0 + box.y1) / 2 <= row_box.y1
+    assert box.x1 < row_box.x0
+
+    full = hpcore.trellis(ens, hpcore.select(ens, range=(0.0, 1.0)), primary="dataset")
+    fig = render.draw_trellis(full, primary_name="dataset")
+    assert not [a for p in rows for a in find(fig, f"trellis-empty:{p}")]
+
+    nothing = full.assign(mean=np.nan, count=0)
+    fig = render.draw_trellis(nothing, primary_name="dataset")
+    assert find(fig, "empty-note")
+    assert not [a for p in rows for a in find(fig, f"trellis-empty:{p}")]
+
+
 def test_trellis_13_parameters_labels_do_not_overlap() -> None:
     ens13 = hpcore.normalize(hpcore.load(thirteen_parameters()))
     sel13 = hpcore.select(ens13, range=(0.8, 1.0))

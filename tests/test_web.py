@@ -17,11 +17,11 @@ pytest.importorskip("bokeh", reason="the browser view needs the 'serve' extra")
 
 from bokeh.core.validation.check import check_integrity
 from bokeh.document import Document
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, Label
 
 from hpcore.views import web
 from hpcore.views.importance import GROUP_BAR
-from hpcore.views.style import IMPORTANCE_COLOURS
+from hpcore.views.style import EMPTY_NOTE, IMPORTANCE_COLOURS
 from hpcore.views.trellis import is_ordered
 
 
@@ -303,6 +303,55 @@ def test_a_new_primary_shows_and_hides_kept_panels(ens: hpcore.Ensemble) -> None
         assert issues.error == [] and issues.warning == []
     n_max = max(len(ens.options(p)) for p in ("dataset", "optimizer", "activation"))
     assert shown[-1] == n_max
+
+
+def test_a_trellis_panel_without_a_selected_network_says_so(
+    ens: hpcore.Ensemble,
+) -> None:
+    """A panel whose row has no selected network carries the note in the
+    middle of its frame (a blank panel looks broken); the others carry none,
+    and a brush that fills the row takes it off."""
+    page = web.Page()
+    doc = Document()
+    doc.add_root(page.root)
+    page.attach(doc)
+    page.show_views()
+    options = list(ens.options("dataset"))
+    gone = options[1]
+
+    sel = hpcore.select(ens, range=(0.3, 1.0))
+    full = compute_tables(ens, sel, primary="dataset", secondary=None).trellis
+    out = full["primary"].astype(str).to_numpy() == gone
+    holed = full.assign(
+        count=np.where(out, 0, full["count"]),
+        mean=np.where(out, np.nan, full["mean"]),
+        ci_low=np.where(out, np.nan, full["ci_low"]),
+        ci_high=np.where(out, np.nan, full["ci_high"]),
+    )
+
+    def show(trellis: pd.DataFrame) -> dict[str, str]:
+        page.show_trellis(
+            trellis,
+            primary="dataset",
+            secondary=None,
+            metric=ens.metric,
+            ci_level=0.95,
+            options={p: list(ens.options(p)) for p in ens.parameters},
+        )
+        notes = {}
+        for fig in page.trellis_box.children:
+            if fig.visible:
+                (label,) = fig.select(type=Label)
+                assert label.x == fig.frame_width / 2
+                assert label.y == web.TRELLIS_ROW_PX / 2
+                assert (label.x_units, label.y_units) == ("screen", "screen")
+                notes[fig.name.removeprefix("trellis:")] = label.text
+        return notes
+
+    assert show(holed) == {o: (EMPTY_NOTE if o == gone else "") for o in options}
+    assert show(full) == {o: "" for o in options}
+    issues = check_integrity(list(doc.models))
+    assert issues.error == [] and issues.warning == []
 
 
 def test_a_wider_window_cuts_fewer_trellis_names() -> None:

@@ -51,7 +51,8 @@ Artists carry ``gid`` strings so tests and callers can find them:
   and the marks of intervals cut at the panel's edge
   ``"trellis-ci-clipped:..."``; titles ``"trellis-title:<parameter>"``,
   option labels ``"trellis-option:<parameter>"``, row labels
-  ``"trellis-row:<primary>"``, value ticks ``"trellis-value-tick"``.
+  ``"trellis-row:<primary>"``, value ticks ``"trellis-value-tick"``; a row
+  without a selected network says so, ``"trellis-empty:<primary>"``.
 - any figure: a line saying what was left out ``"figure-note"``.
 - effect (:func:`draw_effect`, for ``hpexplorer findings``): lines labelled by
   option (observed) and ``"<option> predicted"``.

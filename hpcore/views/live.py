@@ -48,6 +48,7 @@ DYNAMIC: dict[str, tuple[str, ...]] = {
         "trellis-ci:",
         "trellis-ci-clipped:",
         "trellis-live-",
+        "trellis-empty:",
         EMPTY_GID,
     ),
 }

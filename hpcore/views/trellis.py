@@ -40,6 +40,7 @@ from .layout import _trellis_grid
 from .limits import MAX_OPTIONS, MAX_PANELS, MAX_ROWS, MAX_SLOTS, choose_parameters
 from .style import (
     BASE_FONT,
+    EMPTY_NOTE,
     LOW_COUNT,
     MARKERS,
     TRELLIS_COLUMNS,
@@ -495,8 +496,39 @@ class _Marks:
                         clipped.set_transform(Affine2D())
                         sheet.add(clipped)
                         added.append(clipped)
-        self.artists = added
+        self.artists = added + self._empty_rows(trellis)
         return any_ci, any_clipped
+
+    def _empty_rows(self, trellis: pd.DataFrame) -> list[Artist]:
+        """A note across each row without a selected network (its panels
+        would be blank without a word), unless no row has one (the figure
+        says so once); the texts drawn, to take off with the marks."""
+        count = trellis["count"].to_numpy()
+        row = strings(trellis["primary"])
+        filled = set(row[count > 0].tolist())
+        if not filled:
+            return []
+        left = self.x_left[0]
+        right = self.x_left[-1] + self.widths[-1]
+        notes: list[Artist] = []
+        for i, prim in enumerate(self.primary):
+            if str(prim) in filled:
+                continue
+            note = self.sheet.text(
+                (left + right) / 2,
+                self.y_bottom[i] + self.panel_h / 2,
+                EMPTY_NOTE,
+                ha="center",
+                va="center",
+                fontsize=self.font,
+                color="0.35",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 2},
+                zorder=6,
+                gid=f"trellis-empty:{prim}",
+            )
+            literal([note])
+            notes.append(note)
+        return notes
 
     def draw_merged(self, trellis: pd.DataFrame) -> None:
         """The same marks as :meth:`draw`, as a handful of artists for a live
@@ -689,7 +721,7 @@ class _Marks:
                 linewidth=max(0.8, 0.1 * font),
                 zorder=4,
             )
-        self.artists = added
+        self.artists = added + self._empty_rows(trellis)
         self.keys = keys
 
 

@@ -68,7 +68,7 @@ from bokeh.models import (
     Range1d,
     TapTool,
 )
-from bokeh.models.annotations import BoxAnnotation, ColorBar
+from bokeh.models.annotations import BoxAnnotation, ColorBar, Label
 from bokeh.models.widgets import (
     Button,
     CheckboxGroup,
@@ -87,7 +87,14 @@ from bokeh.plotting import figure
 
 from ..data.better import LOWER_NOTE, normalized_name
 from .importance import bar_colours, group_note
-from .style import BLANK_FILL, DIVERGING_CMAP, LOW_COUNT, OKABE_ITO, PAIR_CMAP
+from .style import (
+    BLANK_FILL,
+    DIVERGING_CMAP,
+    EMPTY_NOTE,
+    LOW_COUNT,
+    OKABE_ITO,
+    PAIR_CMAP,
+)
 from .text import cut_end, cut_middle
 from .trellis import is_ordered
 
@@ -738,6 +745,8 @@ class _TrellisPanel:
     figure: Any
     filters: tuple[GroupFilter, GroupFilter]
     hover: Any
+    #: Says so in the middle of the panel when its row has no selected network.
+    empty: Label
 
 
 class Page:
@@ -1512,6 +1521,12 @@ class Page:
             _fill(self.trellis_lines, lines, only=False)
         else:
             _fill(self.trellis_lines, {"y0": lines["y0"], "y1": lines["y1"]}, only=True)
+        # a row without a selected network says so (blank panels look broken)
+        filled = set(
+            trellis["primary"].astype(str).to_numpy()[trellis["count"].to_numpy() > 0]
+        )
+        for option, panel in zip(layout.primaries, self._trellis_pool, strict=False):
+            panel.empty.text = "" if str(option) in filled else EMPTY_NOTE
         lo, hi = trellis_extent(trellis)
         self.trellis_range.update(start=lo, end=hi)
         self.trellis_title.text = (
@@ -1583,6 +1598,7 @@ class Page:
             panel.hover.tooltips = tooltips
             fig.xaxis.visible = k == n - 1
             fig.yaxis.axis_label = "mean normalized" if k == n // 2 else None
+            panel.empty.x = layout.width / 2
             fig.visible = True
         for k, panel in enumerate(self._trellis_pool[n:], start=n):
             panel.figure.visible = False
@@ -1642,6 +1658,18 @@ class Page:
         )
         hover = HoverTool(renderers=[points], tooltips="")
         fig.add_tools(hover)
+        empty = Label(
+            x=50,
+            y=TRELLIS_ROW_PX / 2,
+            x_units="screen",
+            y_units="screen",
+            text="",
+            text_align="center",
+            text_baseline="middle",
+            text_color="#595959",
+            text_font_size="12px",
+        )
+        fig.add_layout(empty)
         fig.title.text_font_size = "12px"
         fig.title.align = "center"
         fig.yaxis.ticker.desired_num_ticks = 4
@@ -1653,7 +1681,7 @@ class Page:
         fig.ygrid.grid_line_alpha = 0.5
         fig.xgrid.grid_line_color = None
         fig.toolbar.logo = None
-        return _TrellisPanel(fig, (lines, points_filter), hover)
+        return _TrellisPanel(fig, (lines, points_filter), hover, empty)
 
     def show_networks(
         self,
