@@ -77,6 +77,13 @@ def is_ordered(options: Sequence[str]) -> bool:
     return bool(labels) and all(_ORDERED_LABEL.match(o.strip()) for o in labels)
 
 
+def rows_with_networks(trellis: pd.DataFrame) -> set[str]:
+    """The primary options (as strings) whose row of a trellis table has a
+    selected network; the other rows say :data:`EMPTY_NOTE`."""
+    count = trellis["count"].to_numpy()
+    return set(strings(trellis["primary"])[count > 0].tolist())
+
+
 def _dodge(n: int, step: float = 0.14) -> np.ndarray:
     """Horizontal offsets of ``n`` secondary options within an option slot
     (``step`` apart, in slots, within half a slot)."""
@@ -503,9 +510,7 @@ class _Marks:
         """A note across each row without a selected network (its panels
         would be blank without a word), unless no row has one (the figure
         says so once); the texts drawn, to take off with the marks."""
-        count = trellis["count"].to_numpy()
-        row = strings(trellis["primary"])
-        filled = set(row[count > 0].tolist())
+        filled = rows_with_networks(trellis)
         if not filled:
             return []
         left = self.x_left[0]

@@ -96,7 +96,7 @@ from .style import (
     PAIR_CMAP,
 )
 from .text import cut_end, cut_middle
-from .trellis import is_ordered
+from .trellis import is_ordered, rows_with_networks
 
 #: Width of the column of controls, in CSS pixels.
 SIDEBAR_WIDTH = 290
@@ -1522,9 +1522,7 @@ class Page:
         else:
             _fill(self.trellis_lines, {"y0": lines["y0"], "y1": lines["y1"]}, only=True)
         # a row without a selected network says so (blank panels look broken)
-        filled = set(
-            trellis["primary"].astype(str).to_numpy()[trellis["count"].to_numpy() > 0]
-        )
+        filled = rows_with_networks(trellis)
         for option, panel in zip(layout.primaries, self._trellis_pool, strict=False):
             panel.empty.text = "" if str(option) in filled else EMPTY_NOTE
         lo, hi = trellis_extent(trellis)
