@@ -477,6 +477,77 @@ def test_constant_metric_explains_nothing() -> None:
     assert not found.significant()
 
 
+def exact_permutation_p(cells: np.ndarray, y: np.ndarray) -> float:
+    """The share of all orderings of ``y`` whose one-way F (cells ``cells``)
+    reaches the observed one, ties and infinite F included: by enumeration."""
+
+    def parts(values: np.ndarray) -> tuple[float, float]:
+        means = {c: values[cells == c].mean() for c in np.unique(cells)}
+        fitted = np.array([means[c] for c in cells])
+        within = float(np.sum((values - fitted) ** 2))
+        return float(np.sum((values - values.mean()) ** 2)) - within, within
+
+    def clean(x: float) -> float:
+        return 0.0 if x < 1e-12 else x
+
+    eff, within = (clean(x) for x in parts(y))
+    hits = total = 0
+    for order in itertools.permutations(range(len(y))):
+        e, w = (clean(x) for x in parts(y[list(order)]))
+        hits += e * within >= eff * w * (1 - 1e-9)
+        total += 1
+    return hits / total
+
+
+@pytest.mark.parametrize(
+    ("opt", "acc"),
+    [
+        # every replicate of an option gives the same accuracy (deterministic
+        # seeds, a rounded metric): F is infinite
+        (list("xxxyyy"), [0.1, 0.1, 0.1, 0.9, 0.9, 0.9]),
+        (list("xyxy"), [0.1, 0.2, 0.3, 0.4]),
+    ],
+)
+def test_permutations_count_ties_when_cells_have_no_spread(
+    opt: list[str], acc: list[float]
+) -> None:
+    df = pd.DataFrame({"opt": opt, "acc": acc})
+    if len(opt) == 4:  # two groups, each spread 0..1 by the normalization
+        df.insert(0, "dataset", list("aabb"))
+    ens = hpcore.normalize(hpcore.load(df))
+    found = discover(ens, permutations=1999, method="permutation")
+    effect = found.effect("opt")
+    assert effect.statistic == np.inf
+    y = ens.table["normalized"].to_numpy()
+    want = exact_permutation_p(codes_of(ens, "opt"), y)
+    assert want > 0.05  # the old comparison (inf - inf) gave 1 / 2000
+    assert abs(effect.p_value - want) <= 0.02 + 0.5 * want
+
+
+def test_no_effect_and_no_spread_is_not_significant() -> None:
+    # the metric is opt's alone: opt x bs explains nothing and leaves nothing
+    df = pd.DataFrame(
+        {
+            "opt": list("xxxyyy"),
+            "bs": [1, 2, 1, 2, 1, 2],
+            "acc": [0.1, 0.1, 0.1, 0.9, 0.9, 0.9],
+        }
+    )
+    found = discover(hpcore.normalize(hpcore.load(df)), permutations=999)
+    pair = found.effect("opt", "bs")
+    assert pair.effect == 0 and pair.p_value == 1
+
+
+def test_large_cells_without_spread_are_permuted_not_f_tested() -> None:
+    # the F law assumes spread within the cells; without it its p-value is 0
+    df = pd.DataFrame({"opt": ["x"] * 40 + ["y"] * 40, "acc": [0.2] * 40 + [0.7] * 40})
+    found = discover(hpcore.normalize(hpcore.load(df)), permutations=99)
+    effect = found.effect("opt")
+    assert effect.test == "permutation"
+    assert effect.p_value == pytest.approx(1 / 100)
+    assert effect.effect == 1.0
+
+
 def test_a_group_whose_metric_does_not_vary_is_left_out_of_the_tests() -> None:
     """Its rows all sit at 0.5 whatever their options: kept, they made the
     optimizer's effect look absent in that group, a large 'dataset x opt'

@@ -633,6 +633,9 @@ def discover(
             method == "auto"
             and d.smallest >= MIN_F_CELL_ROWS
             and df_res >= MIN_F_CELL_ROWS
+            # no spread within the cells: the F distribution's normal errors
+            # do not hold (its p-value would be 0), permutations still do
+            and _f_parts(d, ss_total)[1] > 0
         ):
             test = TEST_F
         else:
@@ -642,7 +645,7 @@ def discover(
         designs.append(d)
         tests.append(test)
 
-    f_obs = [_f_observed(d, n) for d in designs]
+    f_obs = [_f_observed(d, n, ss_total) for d in designs]
     p_values = np.full(len(designs), np.nan)
     perm_ids = [i for i, t in enumerate(tests) if t == TEST_PERMUTATION]
     f_ids = [i for i, t in enumerate(tests) if t == TEST_F]
@@ -659,11 +662,7 @@ def discover(
             p_values[i] = np.nan if (d.df > 0 and ss_total > 0) else 1.0
     if perm_ids:
         p_values[perm_ids] = _permutation_p(
-            [designs[i] for i in perm_ids],
-            [f_obs[i] for i in perm_ids],
-            y,
-            permutations,
-            seed,
+            [designs[i] for i in perm_ids], y, ss_total, permutations, seed
         )
     # an effect that is not tested (nothing varies) is not in the family
     q_values = bh_q(p_values, np.array(tests) != TEST_NONE)
@@ -733,29 +732,42 @@ def _ss_effect(d: _Design, u: np.ndarray) -> np.ndarray:
     return out
 
 
-def _f_observed(d: _Design, n: int) -> float:
-    """The F ratio of an effect: ``(SS_effect / df) / (SS_within / (n - cells))``.
+def _f_parts(d: _Design, ss_total: float) -> tuple[float, float]:
+    """The effect's and the within-cell sums of squares of the F ratio, each
+    0 where it is rounding noise (at most :data:`NOISE` of ``ss_total``).
 
     ``SS_effect`` is the same for the values and for the residuals of the
     reduced model (their difference lies in the reduced model's span), so
     no residual vector is needed.
     """
-    u = _u(d, d.sums)
-    ss_eff = float(_ss_effect(d, u))
-    df_res = n - len(d.nonempty)
+    ss_eff = float(_ss_effect(d, _u(d, d.sums)))
     rss = float(d.within.sum())
+    floor = NOISE * ss_total
+    return (ss_eff if ss_eff > floor else 0.0), (rss if rss > floor else 0.0)
+
+
+def _f_observed(d: _Design, n: int, ss_total: float) -> float:
+    """The F ratio of an effect: ``(SS_effect / df) / (SS_within / (n - cells))``;
+    inf where the cells have no spread and the effect has, NaN where neither
+    has (:func:`_f_parts`)."""
+    ss_eff, rss = _f_parts(d, ss_total)
+    df_res = n - len(d.nonempty)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(
             np.float64(ss_eff / max(d.df, 1)) / np.float64(rss / max(df_res, 1))
         )
 
 
+#: A sum of squares at most this share of the total is rounding noise: 0.
+NOISE = 1e-12
+
+
 def _share(ss: float, ss_total: float) -> float:
-    """``ss / ss_total``; rounding noise (below 1e-12) counts as 0."""
+    """``ss / ss_total``; rounding noise (below :data:`NOISE`) counts as 0."""
     if ss_total <= 0:
         return 0.0
     share = ss / ss_total
-    return 0.0 if share < 1e-12 else float(share)
+    return 0.0 if share < NOISE else min(float(share), 1.0)
 
 
 #: Permutations whose cell sums are held in memory at once.
@@ -764,8 +776,8 @@ CHUNK = 64
 
 def _permutation_p(
     designs: Sequence[_Design],
-    f_obs: Sequence[float],
     y: np.ndarray,
+    ss_total: float,
     permutations: int,
     seed: int,
 ) -> np.ndarray:
@@ -781,6 +793,13 @@ def _permutation_p(
     that never gets there runs all ``B`` permutations, ``p = (1 + hits) /
     (B + 1)`` (Besag & Clifford 1991: a valid p-value either way; a test far
     from significant stops after a few dozen permutations).
+
+    A permutation reaches the observed F when ``SS_effect * SS_within_obs >=
+    SS_effect_obs * SS_within`` (the degrees of freedom cancel), each sum of
+    squares 0 where it is rounding noise (:func:`_f_parts`): so an observed
+    F that is infinite (no spread within the cells) is reached exactly by the
+    permutations that leave none either, and one of 0 / 0 (neither the
+    effect nor the cells vary) by every permutation.
     """
     rng = np.random.default_rng(seed)
     n = len(y)
@@ -796,14 +815,16 @@ def _permutation_p(
             residuals[d.residual_key] = y - fitted[d.codes]
     norms = {k: float(np.dot(e, e)) for k, e in residuals.items()}
 
-    def f_ratio(d: _Design, sums: np.ndarray) -> np.ndarray:
+    floor = NOISE * ss_total
+
+    def reached(d: _Design, sums: np.ndarray) -> np.ndarray:
         u = _u(d, sums)
         ss_eff = _ss_effect(d, u)
-        ss_cells = np.sum(u**2, axis=-1)
-        df_res = n - len(d.nonempty)
-        rss = np.maximum(norms[d.residual_key] - ss_cells, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out: np.ndarray = (ss_eff / max(d.df, 1)) / (rss / max(df_res, 1))
+        rss = norms[d.residual_key] - np.sum(u**2, axis=-1)
+        ss_eff[ss_eff <= floor] = 0.0
+        rss[rss <= floor] = 0.0
+        ss_obs, rss_obs = _f_parts(d, ss_total)
+        out: np.ndarray = ss_eff * rss_obs >= (1.0 - 1e-9) * ss_obs * rss
         return out
 
     hits = np.zeros(len(designs), dtype=np.int64)
@@ -829,9 +850,7 @@ def _permutation_p(
                         codes, weights=shuffled, minlength=designs[i].n_cells
                     )
         for i in active:
-            ref = f_obs[i]
-            reached = f_ratio(designs[i], sums[i]) >= ref - 1e-9 * abs(ref)
-            running = hits[i] + np.cumsum(reached)
+            running = hits[i] + np.cumsum(reached(designs[i], sums[i]))
             stop = np.flatnonzero(running >= SEQUENTIAL_HITS)
             if len(stop):
                 stopped_at[i] = done + int(stop[0]) + 1
