@@ -365,6 +365,25 @@ def _reference_options(
     return labels, codes
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        # hashed seeds beyond int64: the counted values' offsets overflowed
+        np.array([2**63 + 2, 2**63, 2**64 - 1, 2**63] * 5, dtype=np.uint64),
+        np.array([2**63 + 1, 2**63, 2**63 + 3] * 5, dtype=np.uint64),
+        np.array([-(2**63), -(2**63) + 2, 2**63 - 1, 0] * 5, dtype=np.int64),
+        np.array([-(2**63) + 1, -(2**63)] * 5, dtype=np.int64),
+    ],
+)
+def test_integer_options_at_the_ends_of_64_bits(values: np.ndarray) -> None:
+    from hpcore.data.options import make_options
+
+    got = make_options(pd.Series(values), bins=None).values
+    codes, uniques = pd.factorize(values, sort=True)
+    assert list(got.categories) == [str(int(u)) for u in uniques]
+    assert np.asarray(got.codes).tolist() == codes.tolist()
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_options_by_counting_equal_the_hashed_ones(seed: int) -> None:
     from hpcore.data.options import MISSING_LABEL, make_options
@@ -664,3 +683,19 @@ def test_rows_with_another_separator_than_the_header_are_named(tmp_path) -> None
     # rows that leave an empty last column off are still read
     path.write_text("dataset,opt,acc,notes\na,x,0.5\nb,y,0.6\na,y,0.7\n")
     assert len(read_table(path)) == 3
+
+
+def test_integers_spanning_all_of_int64_load_without_an_overflow_warning() -> None:
+    import warnings
+
+    frame = pd.DataFrame(
+        {
+            "seed": np.array([-(2**63), 2**63 - 1] * 10, dtype=np.int64),
+            "opt": ["a", "b", "c", "d"] * 5,
+            "test_accuracy": np.linspace(0.1, 0.9, 20),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow in scalar subtract"
+        ens = hpcore.load(frame)
+    assert list(ens.options("seed")) == [str(-(2**63)), str(2**63 - 1)]

@@ -632,7 +632,7 @@ def _exclusion_reason(series: pd.Series, n_rows: int) -> str | None:
             ints = series.to_numpy()  # no missing values, no float copy
             if not len(ints):  # no row kept (e.g. every metric value infinite)
                 return "all values missing"
-            lo, hi = ints.min(), ints.max()
+            lo, hi = int(ints.min()), int(ints.max())  # no int64 overflow below
         else:
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
             if np.isnan(values).all():

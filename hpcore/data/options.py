@@ -161,11 +161,18 @@ def _int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         rank[seen] = np.arange(len(seen))
         codes = rank[shifted]
         if int(codes.min()) >= 0:
-            return codes, seen + lo
+            return codes, _unshifted(seen, lo, values.dtype)
     used = np.flatnonzero(count_codes(shifted, span))
     rank = np.full(span, -1, dtype=_small_codes(len(used)))
     rank[used] = np.arange(len(used))
-    return rank[shifted], used + lo
+    return rank[shifted], _unshifted(used, lo, values.dtype)
+
+
+def _unshifted(offsets: np.ndarray, lo: int, dtype: np.dtype) -> np.ndarray:
+    """``offsets + lo`` in the values' own integer type (a uint64 at or
+    above 2**63 does not fit the offsets' int64)."""
+    out: np.ndarray = offsets.astype(dtype) + dtype.type(lo)
+    return out
 
 
 def _dedupe_labels(labels: list[str], values: list[object]) -> list[str]:
