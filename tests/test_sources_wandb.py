@@ -277,3 +277,25 @@ def test_bad_exports(tmp_path: Path) -> None:
         HpcoreError, match=r"epoch '3': a W&B runs export holds one value"
     ):
         hpcore.load(table, metric="val_acc", epoch=3)
+
+
+def test_a_key_the_reader_left_out_is_named_when_asked_for(tmp_path: Path) -> None:
+    # every config value a list: the loader saw no parameter column at all and
+    # said "excluded: none", and --params lr "missing column 'lr'"
+    runs = [
+        {
+            "name": f"run-{i}",
+            "state": "finished",
+            "config": {"lr": [0.1, 0.2 * i]},
+            "summary": {"val_acc": 0.5 + i / 10},
+        }
+        for i in range(4)
+    ]
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps(runs))
+    with pytest.raises(HpcoreError, match=r"excluded: \{'lr': 'list-valued"):
+        hpcore.load(path, metric="val_acc")
+    with pytest.raises(
+        HpcoreError, match=r"has no column 'lr': its reader left it out \(list-valued"
+    ):
+        hpcore.load(path, metric="val_acc", parameters=["lr"])

@@ -805,6 +805,7 @@ def load(
                 bins=bins,
                 source=found.description,
                 log_scale=found.log_scale,
+                left_out=found.excluded,
             )
             return finish(ens, found)
         ens = ensemble_from_frame(
@@ -843,13 +844,16 @@ def ensemble_from_frame(
     source: str = "DataFrame",
     log_scale: Collection[str] = (),
     text: bool = False,
+    left_out: Mapping[str, str] | None = None,
 ) -> Ensemble:
     """Build an Ensemble from a DataFrame already in memory (see :func:`load`).
 
     ``log_scale`` names numeric parameters sampled on a log scale: their bins
     are log-spaced (see :func:`hpcore.data.options.make_options`). ``text``:
     the frame was read from a text file, where an option holding a line
-    break is a quote left open (:func:`_one_line`).
+    break is a quote left open (:func:`_one_line`). ``left_out``: keys a
+    tracker's reader did not make columns, and why (named among the
+    exclusions, and where ``parameters`` asks for one).
     """
     _one_level(df.columns, source)
     if len(set(map(str, df.columns))) != len(df.columns):
@@ -901,7 +905,7 @@ def ensemble_from_frame(
                 "set, within each of which the metric is normalized"
             )
 
-    excluded: dict[str, str] = {}
+    excluded: dict[str, str] = dict(left_out or {})
     # a one-valued group is no grouping: normalized over all rows; the column
     # stays in the table (as its one option) for code that reads it
     one_group = (
@@ -945,6 +949,12 @@ def ensemble_from_frame(
         if isinstance(parameters, str):
             parameters = [parameters]
         params = list(dict.fromkeys(parameters))
+        gone = [p for p in params if p not in columns and p in excluded]
+        if gone:
+            raise ColumnError(
+                f"parameters: {source} has no column {gone[0]!r}: its reader left "
+                f"it out ({excluded[gone[0]]})"
+            )
         require_columns(params, columns, "parameters", ColumnError)
         if NORMALIZED in params:
             raise ColumnError(_reserved("parameters"))
