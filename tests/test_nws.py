@@ -310,6 +310,20 @@ def test_missing_and_empty_error_bin_give_nan_and_a_warning(nws: Path) -> None:
     assert len(ens.table) == 10
 
 
+def test_the_command_says_the_warning_in_one_line(
+    nws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hpcore.app.cli import main
+
+    (nws / "nets" / "0001" / "error.bin").unlink()
+    assert main(["report", str(nws), "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if "no test accuracy" in x]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("hpexplorer: warning: NWS folder ")
+    assert "NwsWarning" not in err and "read_nws_folder(" not in err
+
+
 def test_nan_test_error_and_missing_folder_give_nan(nws: Path) -> None:
     c = curve(4, 9.75)
     c[-1, 3] = np.nan

@@ -7,10 +7,13 @@ This module only dispatches; the options the commands share live in
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import textwrap
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 if TYPE_CHECKING:
     from .common import Command
@@ -123,7 +126,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if not args.uses_blas:
         one_blas_thread()  # before the command imports numpy and scipy
     try:
-        with signals_end_the_run():
+        with signals_end_the_run(), _warnings_as_lines(args.command):
             status: int = args.run(args)
     except HpcoreError as err:
         print(
@@ -138,6 +141,33 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"hpexplorer {args.command}: interrupted", file=sys.stderr)
         return 130
     return status
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(command: str) -> Iterator[None]:
+    """hpcore's warnings (e.g. NWS networks without an accuracy) as one
+    line each, ``hpexplorer: warning: ...``, not Python's
+    ``file:line: Category: ...`` with a line of source; others as Python
+    shows them."""
+    home = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if os.path.realpath(filename).startswith(home):
+                print(f"hpexplorer: warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 if __name__ == "__main__":  # pragma: no cover
