@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -699,3 +700,22 @@ def test_integers_spanning_all_of_int64_load_without_an_overflow_warning() -> No
         warnings.simplefilter("error")  # numpy's "overflow in scalar subtract"
         ens = hpcore.load(frame)
     assert list(ens.options("seed")) == [str(-(2**63)), str(2**63 - 1)]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "match"),
+    [
+        ("utf-16", "is UTF-16 text (it starts with UTF-16's byte-order mark)"),
+        ("latin-1", "is not UTF-8 text: byte 0xe1 cannot occur there in UTF-8"),
+    ],
+)
+def test_a_table_not_in_utf8_is_named_with_its_encoding(
+    tmp_path: Path, encoding: str, match: str
+) -> None:
+    # before: "'utf-8' codec can't decode byte 0xff in position 0"
+    path = tmp_path / "t.csv"
+    text = "opt,acc\n" + "".join(f"{o},{a}\n" for o, a in [("más", 0.5), ("b", 0.7)])
+    path.write_bytes(text.encode(encoding))
+    with pytest.raises(hpcore.HpcoreError, match=re.escape(match)) as err:
+        hpcore.load(path)
+    assert str(err.value).endswith("save it as UTF-8 (spreadsheets: CSV UTF-8)")

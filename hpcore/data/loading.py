@@ -107,6 +107,20 @@ def _header_line(path: Path, skip: int = 0) -> str:
     return str(first.iat[0, 0]) if first.shape[1] else ""
 
 
+def _not_utf8(path: Path, err: UnicodeDecodeError) -> str:
+    """Why a text table could not be decoded, and what to do."""
+    found = (
+        "is UTF-16 text (it starts with UTF-16's byte-order mark)"
+        if bytes(err.object[:2]) in (b"\xff\xfe", b"\xfe\xff")
+        else f"is not UTF-8 text: byte 0x{err.object[err.start]:02x} cannot occur "
+        "there in UTF-8 (Latin-1 or Windows-1252?)"
+    )
+    return (
+        f"data file {str(path)!r} {found}; tables are read as UTF-8: save it "
+        "as UTF-8 (spreadsheets: CSV UTF-8)"
+    )
+
+
 def _separator(path: Path, default: str) -> str:
     """The field separator of a text table: the one its header line uses most.
 
@@ -388,6 +402,8 @@ def read_table(path: str | PathLike[str]) -> pd.DataFrame:
         raise
     except pd.errors.EmptyDataError as err:
         raise DataSourceError(f"data file {str(p)!r} is empty") from err
+    except UnicodeDecodeError as err:
+        raise DataSourceError(_not_utf8(p, err)) from err
     except (*_READ_ERRORS, ImportError) as err:
         raise DataSourceError(
             f"data file {str(p)!r} could not be read as {kind}: {err}"
