@@ -275,6 +275,16 @@ def test_bad_input_exits_2_with_one_line(
     assert a_file.read_text() == "not a folder"
 
 
+def test_bins_names_are_stripped_and_may_hold_an_equals_sign() -> None:
+    from hpcore.app.common import parse_bins
+
+    assert parse_bins([" lr = 4", "bs=size=none", "depth= raw"]) == {
+        "lr": 4,
+        "bs=size": None,
+        "depth": None,
+    }
+
+
 def test_where_keeps_option_labels_that_hold_commas() -> None:
     from hpcore.app.common import split_options
 

@@ -158,11 +158,12 @@ def parse_bins(items: Sequence[str]) -> dict[str, int | None]:
     """``["lr=4", "depth=none"]`` -> ``{"lr": 4, "depth": None}``."""
     bins: dict[str, int | None] = {}
     for item in items:
-        name, sep, value = item.partition("=")
+        # at the last "=": K holds none, a column name may (" lr = 4" is lr)
+        name, sep, value = (part.strip() for part in item.rpartition("="))
         if not sep or not name:
             raise UsageError(f"--bins: expected NAME=K or NAME=none; got {item!r}")
         if name in bins:  # the last one silently won
-            given = ", ".join(i for i in items if i.partition("=")[0] == name)
+            given = ", ".join(i for i in items if i.rpartition("=")[0].strip() == name)
             raise UsageError(f"--bins: {name!r} is given twice ({given}); give it once")
         if value.lower() in {"none", "raw"}:
             bins[name] = None
