@@ -354,6 +354,10 @@ def planted_found() -> Findings:
 def test_table_and_ranking(planted_found: Findings) -> None:
     table = planted_found.table
     assert tuple(table.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    # the group's own main effect is not ranked: last, without a rank
+    assert dict(planted_found.unranked).keys() == {"dataset"}
+    assert table["parameters"].iloc[-1] == "dataset" and pd.isna(table["rank"].iloc[-1])
+    table = table.iloc[:-1]
     assert list(table["rank"]) == list(range(1, len(table) + 1))
     sig = table["q_value"] < planted_found.alpha
     # significant ones first, each part by decreasing effect
@@ -363,7 +367,7 @@ def test_table_and_ranking(planted_found: Findings) -> None:
     assert set(table["kind"]) == {"main", "pair", "triple"}
     assert table["parameters"].iloc[0] in {e.name for e in planted_found.effects}
     n_params = 7
-    assert len(table) == n_params + 21 + 15
+    assert len(planted_found.table) == n_params + 21 + 15
 
 
 def test_discover_is_reproducible_and_leaves_the_input_alone() -> None:

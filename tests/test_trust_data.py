@@ -134,8 +134,13 @@ def test_group_main_effect_is_not_ranked_on_a_normalized_metric(
     assert "dataset" not in out.split("Main effects:")[1].split("\n")[1]
     md = (tmp_path / "o" / "findings.md").read_text()
     assert "Not ranked: dataset explains" in md
+    assert "but the metric is normalized within each dataset" in md  # "the the"
+    assert "| - | main | dataset |" in md
     csv = pd.read_csv(tmp_path / "o" / "findings.csv")
     assert csv.loc[csv["parameters"] == "dataset", "test"].item() == "none"
+    # last and without a rank, so the ranks of the others run 1, 2, 3, ...
+    assert csv["parameters"].iloc[-1] == "dataset" and pd.isna(csv["rank"].iloc[-1])
+    assert csv["rank"].iloc[:-1].tolist() == list(range(1, len(csv)))
 
 
 # -- item 10: duplicate column names ----------------------------------------

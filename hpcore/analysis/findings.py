@@ -686,16 +686,24 @@ def discover(
                 test=tests[i],
             )
         )
+    # the group's own main effect (not tested: see _group_apart) comes last,
+    # without a rank
+    apart_name = None if apart is None else str(group)
     effects.sort(
         key=lambda e: (
+            e.name == apart_name,
             not e.q_value < alpha,
             -e.effect,
             e.p_value if math.isfinite(e.p_value) else 2.0,
         )
     )
+    ranked = sum(e.name != apart_name for e in effects)
     table = pd.DataFrame(
         {
-            "rank": np.arange(1, len(effects) + 1, dtype=np.int64),
+            "rank": pd.array(
+                [*range(1, ranked + 1), *[None] * (len(effects) - ranked)],
+                dtype="Int64",
+            ),
             "kind": pd.Series([e.kind for e in effects], dtype="str"),
             "parameters": pd.Series([e.name for e in effects], dtype="str"),
             "effect": np.array([e.effect for e in effects], dtype=np.float64),

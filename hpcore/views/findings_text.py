@@ -220,7 +220,7 @@ def findings_markdown(
         e = findings.effect(name)
         lines += [
             f"Not ranked: {name} explains {100 * e.effect:.3g}% of the variance "
-            f"of the {label}, but the {why.split(': ', 1)[1]}.",
+            f"of the {label}, but {why.split(': ', 1)[1]}.",
             "",
         ]
     for kind, chosen in findings.top_significant(top).items():
@@ -239,7 +239,8 @@ def findings_markdown(
     ]
     for e, rank in zip(findings.effects, findings.table["rank"], strict=True):
         lines.append(
-            f"| {rank} | {e.kind} | {e.name} | {100 * e.effect:.3g}% | "
+            f"| {'-' if pd.isna(rank) else rank} | {e.kind} | {e.name} | "
+            f"{100 * e.effect:.3g}% | "
             f"{_p_cell(e.p_value, findings.permutations, e.test)} | "
             f"{_q(e.q_value)[4:]} | {e.test} |"
         )

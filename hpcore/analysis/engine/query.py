@@ -93,7 +93,9 @@ class BrushResult:
         every parameter (the margins of the pair counts).
     trellis : pandas.DataFrame or None
         ``hpcore.trellis(ens, sel, primary=primary, secondary=secondary)`` on
-        the normalized metric; None when no primary was given.
+        the normalized metric, counts exact and means within 1e-12 relative
+        (summed in double-double, so often closer to the exact mean than the
+        plain function's); None when no primary was given.
     range : tuple of float
         The validated closed interval ``(lo, hi)``.
     where : Mapping[str, tuple of str]
