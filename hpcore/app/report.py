@@ -31,7 +31,8 @@ The tables (columns in order):
 - ``trellis.csv``: ``parameter, option, primary, secondary, mean, count,
   ci_low, ci_high``: mean normalized metric per cell with its 95% Student-t
   confidence interval (``mean -/+ t(0.975, n-1) * sd / sqrt(n)``; empty below
-  two networks). See :func:`hpcore.analysis.stats.trellis_with_ci`.
+  two networks); without the options ``--where`` excludes (their cells hold
+  no network). See :func:`hpcore.analysis.stats.trellis_with_ci`.
 - ``importance.csv``: one row per parameter, strongest first: ``parameter,
   score`` (total variation distance between the option shares of the
   selection and of all networks that pass ``--where``), ``statistic, dof,
