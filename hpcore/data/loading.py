@@ -528,23 +528,24 @@ def _metric_values(df: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarra
         )
     lo, hi = (float(f(values, where=finite, initial=i)) for f, i in _BOUNDS)
     with np.errstate(over="ignore"):
-        # the axes add margins and ticks around the values: room to spare
+        # matplotlib's tick locators step past the values: room to spare
         room = np.isfinite(HEADROOM * (hi - lo)) and np.isfinite(
             HEADROOM * max(abs(lo), abs(hi))
         )
     if not room:
         raise MetricError(
-            f"metric column {metric!r} spans {lo:.4g} to {hi:.4g}: within "
-            f"1/{HEADROOM:g} of the largest float64, so the metric can be neither "
-            "normalized, binned nor drawn; rescale the column or drop those rows (a "
-            "sentinel value for failed runs? write it as empty or inf)"
+            f"metric column {metric!r} spans {lo:.4g} to {hi:.4g}: the values and "
+            f"their span must stay below {np.finfo(np.float64).max / HEADROOM:.4g} "
+            "(half the largest float64) to be normalized, binned and drawn; "
+            "rescale the column or drop those rows (a sentinel value for failed "
+            "runs? write it as empty or inf)"
         )
     return values, finite
 
 
 #: A metric's values and their span times this must stay finite floats
-#: (matplotlib's axes overflowed at 1.6e308).
-HEADROOM = 16.0
+#: (matplotlib's tick locators failed from 9e307 on).
+HEADROOM = 2.0
 #: ``(reduction, identity)`` of the smallest and largest finite metric value.
 _BOUNDS = ((np.min, np.inf), (np.max, -np.inf))
 
