@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -654,6 +655,91 @@ def test_save_report_and_download(tab: Driver, server: serve.Running) -> None:
         tab.page.get_by_text("download the selection as CSV").click()
     text = Path(caught.value.path()).read_text(encoding="utf-8")
     assert text.count("\n") == stamp["selected"] + 1
+
+
+def test_save_and_download_right_after_a_change_follow_it(
+    tab: Driver, server: serve.Running
+) -> None:
+    # a click on "save report" right after typing a range (no Enter: the
+    # click takes the focus) wrote the state before it, as did "download"
+    # right after a filter click (it read the address, which changes later)
+    tab.open("?range=0.5,1")
+    tab.page.get_by_label("range from").fill("0.8")
+    tab.page.get_by_text("save report", exact=True).click()
+    tab.page.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('message').text"
+        ".includes('report written')",
+    )
+    stamp = tab.stamp()
+    assert (stamp["lo"], stamp["hi"]) == (0.8, 1.0)
+    summary = json.loads((server.app.out / "summary.json").read_text())
+    assert summary["range"] == [0.8, 1.0]
+    assert summary["selected"] == stamp["selected"]
+
+    tab.page.get_by_text("mnist", exact=True).first.click()  # uncheck a data set
+    with tab.page.expect_download() as caught:
+        tab.page.get_by_text("download the selection as CSV").click()
+    text = Path(caught.value.path()).read_text(encoding="utf-8")
+    filtered = tab.stamp()
+    assert dict(shown_state(filtered).filters)["dataset"] == (
+        "cifar10", "svhn", "stl10", "fashion",
+    )  # fmt: skip
+    assert text.count("\n") == filtered["selected"] + 1 < stamp["selected"] + 1
+
+
+def test_a_cleared_range_box_gets_its_end_back(tab: Driver) -> None:
+    # a cleared "from" blocked "to": 0.6 typed there was never applied
+    before = tab.open("?range=0.3,0.9")
+    lo = tab.page.get_by_label("range from")
+    lo.fill("")
+    lo.press("Enter")
+    hi = tab.page.get_by_label("to", exact=True)
+    hi.fill("0.6")
+    hi.press("Enter")
+    typed = tab.wait(before)
+    assert (typed["lo"], typed["hi"]) == (0.3, 0.6)
+    assert tab.model("range_lo", "value") == 0.3
+
+
+TOOLTIP_JS = """() => {
+    const out = [];
+    const visit = (root) => {
+        for (const e of root.querySelectorAll('*')) {
+            if (e.classList.contains('bk-tooltip-content')) out.push(e.innerText);
+            if (e.shadowRoot) visit(e.shadowRoot);
+        }
+    };
+    visit(document);
+    return out.filter((t) => t.trim()).join('|');
+}"""
+
+
+def test_a_cell_without_an_expected_network_has_no_test_on_its_card(
+    tab: Driver,
+) -> None:
+    tab.open("?range=0.5,0.5")  # nothing selected: no cell has a test
+    cells = tab.data("pairs_source", ["x", "y"])
+    x, y = tab.page.evaluate(CELL_JS, ["matrix", cells["x"][0], cells["y"][0]])
+    tab.page.mouse.move(x, y)
+    tab.page.wait_for_function(f"() => ({TOOLTIP_JS})().includes('enrichment')")
+    card = tab.page.evaluate(TOOLTIP_JS)
+    assert "enrichment: \u2013 (none expected)" in card, card
+    assert "no test (no network expected)" in card, card
+    assert "NaN" not in card and "p = 1" not in card, card
+    tab.page.mouse.move(0, 0)
+    tab.open("?range=0.9,1")  # a tested cell: its enrichment, p and q
+    cells = tab.data("pairs_source", ["x", "y", "p_value", "q_value", "enrichment"])
+    i = next(k for k, e in enumerate(cells["enrichment"]) if e == e and e > 0)
+    x, y = tab.page.evaluate(CELL_JS, ["matrix", cells["x"][i], cells["y"][i]])
+    tab.page.mouse.move(x, y)
+    tab.page.wait_for_function(f"() => ({TOOLTIP_JS})().includes('enrichment')")
+    card = tab.page.evaluate(TOOLTIP_JS)
+    assert f"enrichment: \u00d7{cells['enrichment'][i]:.2f}" in card, card
+    p, q = cells["p_value"][i], cells["q_value"][i]
+    match = re.search(r"p = (\S+), q = (\S+)", card)
+    assert match, card
+    assert float(match[1]) == pytest.approx(float(f"{p:.2g}")), card
+    assert float(match[2]) == pytest.approx(float(f"{q:.2g}")), card
 
 
 BOX_JS = """(name) => {

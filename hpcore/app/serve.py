@@ -1232,6 +1232,10 @@ class BrowserSession:
             self._work, self._deliver, app.executor
         )
         self._saving = False
+        #: "save report" or "download" clicked while a change was on its way:
+        #: done once its view is shown (:meth:`_when_settled`)
+        self._save_due = False
+        self._download_due = False
         self._busy_timer: Any = None
         self._url_error: str | None = None
         try:
@@ -1377,6 +1381,7 @@ class BrowserSession:
             )
         )
         p.save.on_click(self._clicked(self._on_save))
+        p.download.on_click(self._clicked(self._on_download))
         p.prev_page.on_click(self._clicked(lambda: self._page(-1)))
         p.next_page.on_click(self._clicked(lambda: self._page(+1)))
 
@@ -1438,10 +1443,12 @@ class BrowserSession:
             )
             return
         self._safely(self._on_brush)
+        self._when_settled()
 
     def _brush_rested(self) -> None:
         self._brush_timer = None
         self._safely(self._on_brush)
+        self._when_settled()
 
     def _on_brush(self) -> None:
         b: Any = self.page.brush
@@ -1474,10 +1481,20 @@ class BrowserSession:
         self.page.fit_window(width)
 
     def _on_typed(self, end: str) -> None:
-        lo, hi = self.page.range_lo.value, self.page.range_hi.value
-        if lo is None or hi is None:
-            return
-        lo, hi = float(lo), float(hi)
+        typed_lo, typed_hi = self.page.range_lo.value, self.page.range_hi.value
+        if typed_lo is None or typed_hi is None:
+            # a cleared box gets its end back (it blocked the other box: a
+            # range typed there was never applied)
+            was_lo, was_hi = self.requested.range
+            self._syncing = True
+            try:
+                if typed_lo is None:
+                    self.page.range_lo.value = typed_lo = was_lo
+                if typed_hi is None:
+                    self.page.range_hi.value = typed_hi = was_hi
+            finally:
+                self._syncing = False
+        lo, hi = float(typed_lo), float(typed_hi)
         if lo > hi:  # the end typed last moves the other along (no error)
             lo, hi = (lo, lo) if end == "lo" else (hi, hi)
         self._submit(self.requested.with_range(lo, hi), brush=False)
@@ -1528,10 +1545,53 @@ class BrowserSession:
     def _page(self, step: int) -> None:
         self._change(page=max(self.requested.page + step, 0))
 
-    def _on_save(self) -> None:
-        view = self.shown
-        if view is None or self._saving:
+    def _changing(self) -> bool:
+        """Whether the page asked for a state it does not show yet (computed,
+        or a brushed box not read yet)."""
+        return (
+            self.shown is None
+            or self.requested != self.shown.state
+            or self._brush_due
+            or self._brush_timer is not None
+        )
+
+    def _when_settled(self) -> None:
+        """Save or download what was clicked while a change was on its way,
+        now that the page shows the newest state."""
+        if self._changing():
             return
+        if self._save_due:
+            self._save_due = False
+            self._safely(self._on_save)
+        if self._download_due:
+            self._download_due = False
+            self._safely(self._on_download)
+
+    def _on_download(self) -> None:
+        """The CSV of the selection the page shows once its last change is in
+        (clicked right after a change, the address still named the state
+        before it)."""
+        if self._changing():
+            self._download_due = True
+            return
+        assert self.shown is not None
+        self.page.start_download(state_to_query(self.shown.state))
+
+    def _on_save(self) -> None:
+        """Write the report of what the page shows once its last change is
+        in: a click right after typing a range or unchecking a filter wrote
+        the state before it."""
+        if self._saving or self._save_due:
+            return
+        if self._changing():
+            self._save_due = True
+            self.page.save.disabled = True
+            self.page.show_message(
+                "the report is written once the view shows the last change \u2026"
+            )
+            return
+        view = self.shown
+        assert view is not None
         self._saving = True
         self.page.save.disabled = True
         self.page.show_message(f"writing the report into {self.app.out}/ \u2026")
@@ -1605,6 +1665,7 @@ class BrowserSession:
                     self.requested = self.shown.state
                 self._resync()
                 self._idle()
+                self._when_settled()  # of the state the page still shows
             return
         try:
             self._draw(result, latest=latest)
@@ -1613,6 +1674,7 @@ class BrowserSession:
             self.page.show_error(_message(err))
         if latest and not self._latest.busy:
             self._idle()
+        self._when_settled()
 
     def _resync(self) -> None:
         """Put the controls back after a refused change: to the newest

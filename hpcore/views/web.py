@@ -59,6 +59,7 @@ from bokeh.models import (
     CDSView,
     ColumnDataSource,
     CustomJS,
+    CustomJSHover,
     FactorRange,
     GroupFilter,
     HoverTool,
@@ -607,6 +608,26 @@ _SEGMENT_COLUMNS = ("x0", "y0", "x1", "y1", "colour", "primary")
 _TRELLIS_VALUES = ("mean", "count", "ci_low", "ci_high", "fill_alpha")
 
 
+#: JavaScript writing a number as printf's ``%.2g`` does (p- and q-values).
+_G2_JS = (
+    "function g2(v) { if (!isFinite(v)) return String(v); if (v === 0) return '0'; "
+    "const e = Math.floor(Math.log10(Math.abs(v))); "
+    "return (e < -4 || e >= 2) ? v.toExponential(1).replace('.0e', 'e') "
+    ": String(parseFloat(v.toPrecision(2))); }"
+)
+#: A matrix cell's enrichment on its hover card: nothing where no network is
+#: expected (an empty selection, an option filtered out), not "×NaN".
+_ENRICHMENT_JS = (
+    "const e = source.data.enrichment[special_vars.index]; "
+    "return isNaN(e) ? '\u2013 (none expected)' : '\u00d7' + e.toFixed(2);"
+)
+#: A matrix cell's test on its hover card: "no test" where nothing is
+#: expected (its p and q of 1 are no test's), else p and q.
+_CELL_TEST_JS = (
+    _G2_JS + "const i = special_vars.index; const e = source.data.enrichment[i]; "
+    "if (isNaN(e)) return 'no test (no network expected)'; "
+    "return 'p = ' + g2(value) + ', q = ' + g2(source.data.q_value[i]);"
+)
 #: Hover cards show p- and q-values with two significant digits.
 _P_FORMAT: dict[str, Any] = {"@p_value": "printf", "@q_value": "printf"}
 
@@ -671,6 +692,16 @@ _VIEWPORT_JS = (
     "send(); let timer = null; "
     "window.addEventListener('resize', () => { clearTimeout(timer); "
     "timer = setTimeout(send, 250); });"
+)
+
+
+#: Fetch the file the server named in ``download_at`` (an attachment: the
+#: page stays).
+_DOWNLOAD_JS = (
+    "const url = cb_obj.data.url[0]; if (url) { "
+    "const a = document.createElement('a'); a.href = url; "
+    "a.download = 'selection.csv'; document.body.appendChild(a); a.click(); "
+    "a.remove(); }"
 )
 
 
@@ -788,13 +819,17 @@ class Page:
             data={"state": ["{}"], "query": [""]}, name="stamp"
         )
         self.stamp.js_on_change("data", CustomJS(code=_address_js("cb_obj")))
+        # the server answers a click on "download" once the view is up to
+        # date (the address changes only then: read at the click, it named
+        # the state before a change still on its way) by setting the file's
+        # address here; the page then fetches it
         self.download: Any = Button(
             name="download", label="download the selection as CSV", width=240
         )
-        self.download.js_on_event(
-            "button_click",
-            CustomJS(code="window.open('selection.csv' + window.location.search);"),
+        self.download_at: Any = ColumnDataSource(
+            data={"url": [""], "n": [0]}, name="download_at"
         )
+        self.download_at.js_on_change("data", CustomJS(code=_DOWNLOAD_JS))
 
         # ---- controls
         self.metric: Any = Select(
@@ -1102,10 +1137,20 @@ class Page:
                 "<b>@param_a = @option_a</b><br><b>@param_b = @option_b</b><br>"
                 "selected networks: <b>@count{0,0}</b><br>"
                 "expected by chance: @expected{0,0.0}<br>"
-                "enrichment: \u00d7@enrichment{0.00}<br>"
-                "p = @p_value{%0.2g}, q = @q_value{%0.2g}<br>"
+                # Bokeh writes NaN itself, never calling a formatter of a NaN
+                # field: the enrichment is written by the formatter of the q
+                # column (never NaN), p and q by that of p
+                "enrichment: @q_value{custom}<br>"
+                "@p_value{custom}<br>"
                 "<i>click: filter to this pair (again: remove)</i></div>",
-                formatters=_P_FORMAT,
+                formatters={
+                    "@q_value": CustomJSHover(
+                        args={"source": self.pairs_source}, code=_ENRICHMENT_JS
+                    ),
+                    "@p_value": CustomJSHover(
+                        args={"source": self.pairs_source}, code=_CELL_TEST_JS
+                    ),
+                },
             ),
             TapTool(renderers=[cells]),
         )
@@ -1377,6 +1422,7 @@ class Page:
         and send the window's width (then and after each resize) into
         ``viewport``."""
         doc.add_root(self.stamp)
+        doc.add_root(self.download_at)
         doc.add_root(self.viewport)
         doc.js_on_event(
             "document_ready",
@@ -1746,6 +1792,14 @@ class Page:
             self.page_text.title.text = "no networks selected"
         # the buttons stay enabled (a change of state costs a page layout);
         # the server keeps the page within the selection
+
+    def start_download(self, query: str) -> None:
+        """Have the page download ``selection.csv`` of the state with the
+        query string ``query`` (with ``?``, or empty)."""
+        n = int(self.download_at.data["n"][0]) + 1  # the same file again
+        _fill(
+            self.download_at, {"url": [f"selection.csv{query}"], "n": [n]}, only=False
+        )
 
     def show_stamp(self, stamp: Mapping[str, Any], query: str) -> None:
         """Mark the page as showing ``stamp`` (set last, after every view).
