@@ -701,6 +701,27 @@ def test_a_cleared_range_box_gets_its_end_back(tab: Driver) -> None:
     assert tab.model("range_lo", "value") == 0.3
 
 
+def test_a_range_end_being_typed_survives_the_view_of_the_other(
+    tab: Driver,
+) -> None:
+    # "from" 0.75 above "to" 0.7 moves "to" along; the view of that arrived
+    # while 0.8 was being typed into "to", set the box to 0.75, and Enter
+    # then committed 0.75: the range typed was lost
+    before = tab.open("?range=0.5,0.7")
+    lo = tab.page.get_by_label("range from")
+    lo.fill("0.75")
+    lo.press("Enter")
+    hi = tab.page.get_by_label("to", exact=True)
+    hi.fill("0.8")  # typed, not committed, while the view comes in
+    moved = tab.wait(before)
+    assert (moved["lo"], moved["hi"]) == (0.75, 0.75)
+    assert tab.model("range_hi", "value") == 0.75  # the server set the box
+    assert hi.input_value() == "0.8"  # and what is being typed stays
+    hi.press("Enter")
+    typed = tab.wait(moved)
+    assert (typed["lo"], typed["hi"]) == (0.75, 0.8)
+
+
 TOOLTIP_JS = """() => {
     const out = [];
     const visit = (root) => {

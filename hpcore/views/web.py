@@ -684,6 +684,24 @@ _NO_PRESS_JS = (
     "2147483647; } catch (e) { console.warn('hpexplorer: press delay kept', e); }"
 )
 
+#: Keeps what a person is typing in a range box when the server sets the box
+#: meanwhile (the view of the other end, typed just before, arrived between
+#: their keystrokes and Enter: the Enter then committed the server's value,
+#: and the range typed was lost). Text typed and not yet committed (Enter or
+#: leaving the box) is put back after a value from the server.
+_KEEP_TYPING_JS = (
+    "const hold = (model, tries) => { const view = Bokeh.index.find_one(model); "
+    "if (!view || !view.input_el) { if (tries > 0) setTimeout(() => "
+    "hold(model, tries - 1), 100); return; } const el = view.input_el; "
+    "el.addEventListener('input', () => { el.dataset.typed = el.value; }); "
+    "const done = () => { delete el.dataset.typed; }; "
+    "el.addEventListener('change', done); el.addEventListener('blur', done); "
+    "model.properties.value.change.connect(() => { "
+    "if (el.dataset.typed !== undefined && el.getRootNode().activeElement === el) "
+    "{ el.value = el.dataset.typed; } }); }; "
+    "hold(lo, 50); hold(hi, 50);"
+)
+
 #: Sends the page's width into the ``viewport`` source when the page loads
 #: and when the window has kept a new width for a quarter of a second.
 _VIEWPORT_JS = (
@@ -1429,6 +1447,9 @@ class Page:
             CustomJS(args={"stamp": self.stamp}, code=_address_js("stamp")),
             CustomJS(args={"viewport": self.viewport}, code=_VIEWPORT_JS),
             CustomJS(code=_NO_PRESS_JS),
+            CustomJS(
+                args={"lo": self.range_lo, "hi": self.range_hi}, code=_KEEP_TYPING_JS
+            ),
         )
 
     def fit_window(self, width: int) -> bool:
