@@ -1341,3 +1341,38 @@ def test_one_message_per_values_only_view() -> None:
     # a Bokeh without what it needs keeps its own messages
     del session._current_patch_connection
     assert serve.OneMessagePerView.install(doc) is None
+
+
+def test_a_switch_of_group_reuses_the_filters() -> None:
+    """BokehJS keeps the models a page no longer uses: new checkbox groups of
+    the same names on every switch of group or metric piled up in the page
+    (80 models each) and made get_model_by_name('filter:dataset') fail."""
+    from bokeh.document import Document
+
+    frame = hpcore.synthetic.nws_like(2000, seed=1)
+
+    def loader(
+        metric: str | None, group: str | None, method: str | None
+    ) -> tuple[hpcore.Ensemble, str]:
+        ens = hpcore.load(frame, metric=metric, group=group)
+        return hpcore.normalize(ens, method=method or "minmax"), "test"
+
+    store = serve.DataStore(loader, label="test")
+    store.load()
+    with ThreadPoolExecutor(1) as pool:
+        session = serve.BrowserSession(Document(), serve.ServeApp(store, pool))
+        first = ViewState()
+        session._apply(first, serve.compute_view(store.variant(), first))
+        boxes = dict(session.page.filters)
+        for group in ("optimizer", "dataset"):
+            state = ViewState(group=group)
+            session.requested = state
+            other = store.variant(state.metric, state.group, state.normalization)
+            session._apply(state, serve.compute_view(other, state))
+            assert session.shown is not None and session.shown.state.group == group
+            assert session.page.filters == boxes  # the same models, reused
+            names = [m.name for m in session.doc.models if m.name]
+            assert len(names) == len(set(names)), sorted(names)
+            heading = session.page.filter_box.children[0].text
+            assert heading == f"<b>{next(iter(session.page.filters))}</b>"
+        session._destroyed(None)

@@ -1385,8 +1385,9 @@ class BrowserSession:
         p.prev_page.on_click(self._clicked(lambda: self._page(-1)))
         p.next_page.on_click(self._clicked(lambda: self._page(+1)))
 
-    def _wire_filters(self) -> None:
-        for name, box in self.page.filters.items():
+    def _wire_filters(self, names: Sequence[str]) -> None:
+        for name in names:
+            box = self.page.filters[name]
             box.on_change("active", self._changed(self._filter_callback(name, box)))
 
     def _filter_callback(self, name: str, box: Any) -> Callable[[Any], None]:
@@ -1814,8 +1815,9 @@ class BrowserSession:
         if p.secondary.options != second:
             p.secondary.options = second
         p.secondary.value = s.secondary or "(none)"
-        if p.show_filters(options, dict(s.filters)):
-            self._wire_filters()
+        new = p.show_filters(options, dict(s.filters))
+        if new:
+            self._wire_filters(new)
         if self._cells_shown != tuple(s.cells):
             self._cells_shown = tuple(s.cells)
             p.show_cells(s.cells)

@@ -898,6 +898,11 @@ class Page:
         self.filters: dict[str, CheckboxGroup] = {}
         #: A line under each filter, for why a click on it was refused.
         self.filter_notes: dict[str, Div] = {}
+        #: Every parameter's heading, checkbox group and note made so far,
+        #: kept for reuse: BokehJS keeps the models a page no longer uses,
+        #: and new ones of the same name made ``get_model_by_name`` fail
+        #: after a switch of metric or group (80 more models each time).
+        self._filter_pool: dict[str, tuple[Div, CheckboxGroup, Div]] = {}
         self.filter_box = column(Div(text=""), name="filters", width=SIDEBAR_WIDTH - 10)
         self.cells: Any = _div("cells", "", **{"font-size": "12px"})
         self.clear_cells: Any = Button(
@@ -1305,51 +1310,49 @@ class Page:
         self,
         options: Mapping[str, Sequence[str]],
         active: Mapping[str, Sequence[str]],
-    ) -> bool:
-        """One checkbox group per parameter; True when they were rebuilt.
+    ) -> list[str]:
+        """One checkbox group per parameter; the parameters whose group is new
+        (to be wired), the others' groups reused with their new options.
 
         ``active`` names the checked options of the filtered parameters; the
         others are all checked.
         """
         names = tuple(options)
-        rebuilt = tuple(self.filters) != names or any(
-            tuple(self.filters[n].labels) != tuple(options[n]) for n in names
-        )
-        if rebuilt:
-            self.filters = {
-                n: CheckboxGroup(
-                    name=f"filter:{n}",
-                    labels=list(options[n]),
-                    inline=sum(len(o) + 4 for o in options[n]) <= 38,
-                    width=SIDEBAR_WIDTH - 20,
-                )
-                for n in names
-            }
-            self.filter_notes = {
-                n: _div(
+        new: list[str] = []
+        for n in names:
+            if n not in self._filter_pool:
+                note = _div(
                     f"filter_note:{n}",
                     "",
                     color=ERROR_COLOUR,
                     **{"font-size": "12px", "margin-top": "-4px"},
                 )
-                for n in names
-            }
-            children: list[Any] = []
-            for n in names:
-                self.filter_notes[n].visible = False
-                children += [
+                note.visible = False
+                self._filter_pool[n] = (
                     Div(
                         text=f"<b>{html.escape(n)}</b>",
                         styles={"font-size": "12px", "margin-bottom": "-6px"},
                     ),
-                    self.filters[n],
-                    self.filter_notes[n],
-                ]
-            self.filter_box.children = children
+                    CheckboxGroup(name=f"filter:{n}", width=SIDEBAR_WIDTH - 20),
+                    note,
+                )
+                new.append(n)
+            box = self._filter_pool[n][1]
+            labels = list(options[n])
+            if list(box.labels) != labels:
+                box.active = []  # first: no checked index past the new options
+                box.labels = labels
+                box.inline = sum(len(o) + 4 for o in labels) <= 38
+        if new or tuple(self.filters) != names:
+            self.filters = {n: self._filter_pool[n][1] for n in names}
+            self.filter_notes = {n: self._filter_pool[n][2] for n in names}
+            self.filter_box.children = [
+                model for n in names for model in self._filter_pool[n]
+            ]
         for n in names:
             keep = set(active.get(n, options[n]))
             self.filters[n].active = [i for i, o in enumerate(options[n]) if o in keep]
-        return rebuilt
+        return new
 
     def show_filter_note(self, name: str | None, text: str = "") -> None:
         """Why a click on the filter ``name`` was refused, under it where the
