@@ -1376,3 +1376,31 @@ def test_a_switch_of_group_reuses_the_filters() -> None:
             heading = session.page.filter_box.children[0].text
             assert heading == f"<b>{next(iter(session.page.filters))}</b>"
         session._destroyed(None)
+
+
+def test_save_and_download_wait_for_the_view_of_the_last_change(
+    tmp_path: Path,
+) -> None:
+    """A click on "save report" or "download" while a change is on its way
+    (a typed range, a filter click) wrote the state before it."""
+    with page_session(2000) as (session, variant):
+        session.app.out = tmp_path / "r"
+        session.doc.add_next_tick_callback = lambda f: f()  # type: ignore[method-assign]
+        arrive(session, variant, ViewState())
+        newer = ViewState(range=(0.8, 1.0), filters=(("dataset", ("svhn",)),))
+        session.requested = newer  # clicked; its view not computed yet
+        session._on_save()
+        session._on_download()
+        assert session._save_due and session.page.save.disabled
+        assert not (tmp_path / "r").exists()
+        assert session.page.download_at.data["url"] == [""]
+        arrive(session, variant, newer)
+        assert session.page.download_at.data["url"] == [
+            "selection.csv" + serve.state_to_query(session.shown.state)
+        ]
+        assert "range=0.8,1" in session.page.download_at.data["url"][0]
+        session.app.executor.shutdown(wait=True)  # the report is written there
+        summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+        assert summary["range"] == [0.8, 1.0]
+        assert summary["where"] == {"dataset": ["svhn"]}
+        assert not session._save_due and not session.page.save.disabled

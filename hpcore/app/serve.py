@@ -1236,6 +1236,9 @@ class BrowserSession:
         #: done once its view is shown (:meth:`_when_settled`)
         self._save_due = False
         self._download_due = False
+        #: The request whose view the page shows (``requested`` as it was
+        #: once that view was drawn; the view's own state fills in defaults)
+        self._settled_for: ViewState | None = None
         self._busy_timer: Any = None
         self._url_error: str | None = None
         try:
@@ -1551,7 +1554,7 @@ class BrowserSession:
         or a brushed box not read yet)."""
         return (
             self.shown is None
-            or self.requested != self.shown.state
+            or self.requested != self._settled_for
             or self._brush_due
             or self._brush_timer is not None
         )
@@ -1663,7 +1666,7 @@ class BrowserSession:
                 self._submit(ViewState(), brush=False)
             elif latest:
                 if self.shown is not None:
-                    self.requested = self.shown.state
+                    self.requested = self._settled_for = self.shown.state
                 self._resync()
                 self._idle()
                 self._when_settled()  # of the state the page still shows
@@ -1673,8 +1676,10 @@ class BrowserSession:
         except Exception as err:  # drawing bug: report it, keep the server up
             log.exception("hpexplorer serve: drawing a view failed")
             self.page.show_error(_message(err))
-        if latest and not self._latest.busy:
-            self._idle()
+        if latest:
+            self._settled_for = self.requested
+            if not self._latest.busy:
+                self._idle()
         self._when_settled()
 
     def _resync(self) -> None:
