@@ -699,7 +699,9 @@ _KEEP_TYPING_JS = (
     "model.properties.value.change.connect(() => { "
     "if (el.dataset.typed !== undefined && el.getRootNode().activeElement === el) "
     "{ el.value = el.dataset.typed; } }); }; "
-    "hold(lo, 50); hold(hi, 50);"
+    "if (window.Bokeh && Bokeh.index && Bokeh.index.find_one) "
+    "{ hold(lo, 50); hold(hi, 50); } "
+    "else { console.warn('hpexplorer: typed range ends not kept'); }"
 )
 
 #: Sends the page's width into the ``viewport`` source when the page loads
