@@ -645,7 +645,8 @@ def discover(
         designs.append(d)
         tests.append(test)
 
-    f_obs = [_f_observed(d, n, ss_total) for d in designs]
+    parts = [_f_parts(d, ss_total) for d in designs]
+    f_obs = [_f_ratio(part, d, n) for part, d in zip(parts, designs, strict=True)]
     p_values = np.full(len(designs), np.nan)
     perm_ids = [i for i, t in enumerate(tests) if t == TEST_PERMUTATION]
     f_ids = [i for i, t in enumerate(tests) if t == TEST_F]
@@ -662,7 +663,12 @@ def discover(
             p_values[i] = np.nan if (d.df > 0 and ss_total > 0) else 1.0
     if perm_ids:
         p_values[perm_ids] = _permutation_p(
-            [designs[i] for i in perm_ids], y, ss_total, permutations, seed
+            [designs[i] for i in perm_ids],
+            [parts[i] for i in perm_ids],
+            y,
+            NOISE * ss_total,
+            permutations,
+            seed,
         )
     # an effect that is not tested (nothing varies) is not in the family
     q_values = bh_q(p_values, np.array(tests) != TEST_NONE)
@@ -754,11 +760,11 @@ def _f_parts(d: _Design, ss_total: float) -> tuple[float, float]:
     return (ss_eff if ss_eff > floor else 0.0), (rss if rss > floor else 0.0)
 
 
-def _f_observed(d: _Design, n: int, ss_total: float) -> float:
-    """The F ratio of an effect: ``(SS_effect / df) / (SS_within / (n - cells))``;
-    inf where the cells have no spread and the effect has, NaN where neither
-    has (:func:`_f_parts`)."""
-    ss_eff, rss = _f_parts(d, ss_total)
+def _f_ratio(parts: tuple[float, float], d: _Design, n: int) -> float:
+    """The F ratio of an effect, ``(SS_effect / df) / (SS_within / (n -
+    cells))``, from its sums of squares (:func:`_f_parts`): inf where the
+    cells have no spread and the effect has, NaN where neither has."""
+    ss_eff, rss = parts
     df_res = n - len(d.nonempty)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(
@@ -784,8 +790,9 @@ CHUNK = 64
 
 def _permutation_p(
     designs: Sequence[_Design],
+    observed: Sequence[tuple[float, float]],
     y: np.ndarray,
-    ss_total: float,
+    floor: float,
     permutations: int,
     seed: int,
 ) -> np.ndarray:
@@ -804,7 +811,8 @@ def _permutation_p(
 
     A permutation reaches the observed F when ``SS_effect * SS_within_obs >=
     SS_effect_obs * SS_within`` (the degrees of freedom cancel), each sum of
-    squares 0 where it is rounding noise (:func:`_f_parts`): so an observed
+    squares 0 at or below ``floor`` (rounding noise; ``observed``: the
+    designs' own, from :func:`_f_parts`): so an observed
     F that is infinite (no spread within the cells) is reached exactly by the
     permutations that leave none either, and one of 0 / 0 (neither the
     effect nor the cells vary) by every permutation.
@@ -823,15 +831,14 @@ def _permutation_p(
             residuals[d.residual_key] = y - fitted[d.codes]
     norms = {k: float(np.dot(e, e)) for k, e in residuals.items()}
 
-    floor = NOISE * ss_total
-
-    def reached(d: _Design, sums: np.ndarray) -> np.ndarray:
+    def reached(i: int, sums: np.ndarray) -> np.ndarray:
+        d = designs[i]
         u = _u(d, sums)
         ss_eff = _ss_effect(d, u)
         rss = norms[d.residual_key] - np.sum(u**2, axis=-1)
         ss_eff[ss_eff <= floor] = 0.0
         rss[rss <= floor] = 0.0
-        ss_obs, rss_obs = _f_parts(d, ss_total)
+        ss_obs, rss_obs = observed[i]
         out: np.ndarray = ss_eff * rss_obs >= (1.0 - 1e-9) * ss_obs * rss
         return out
 
@@ -858,7 +865,7 @@ def _permutation_p(
                         codes, weights=shuffled, minlength=designs[i].n_cells
                     )
         for i in active:
-            running = hits[i] + np.cumsum(reached(designs[i], sums[i]))
+            running = hits[i] + np.cumsum(reached(i, sums[i]))
             stop = np.flatnonzero(running >= SEQUENTIAL_HITS)
             if len(stop):
                 stopped_at[i] = done + int(stop[0]) + 1
