@@ -210,11 +210,12 @@ def read(
 
 
 def finish(ens: Ensemble, table: SourceTable) -> Ensemble:
-    """The ensemble with what the reader found added (drops, exclusions, epoch)."""
+    """The ensemble with what the reader found added (drops, epoch); the
+    reader's exclusions are in it already (``ensemble_from_frame``'s
+    ``left_out``)."""
     return dataclasses.replace(
         ens,
         dropped={**table.dropped, **ens.dropped},
-        excluded={**table.excluded, **ens.excluded},
         epoch=table.epoch,
         better=table.better,
     )
