@@ -126,7 +126,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if not args.uses_blas:
         one_blas_thread()  # before the command imports numpy and scipy
     try:
-        with signals_end_the_run(), _warnings_as_lines(args.command):
+        with signals_end_the_run(), _warnings_as_lines():
             status: int = args.run(args)
     except HpcoreError as err:
         print(
@@ -144,7 +144,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 @contextlib.contextmanager
-def _warnings_as_lines(command: str) -> Iterator[None]:
+def _warnings_as_lines() -> Iterator[None]:
     """hpcore's warnings (e.g. NWS networks without an accuracy) as one
     line each, ``hpexplorer: warning: ...``, not Python's
     ``file:line: Category: ...`` with a line of source; others as Python
