@@ -197,7 +197,9 @@ def stirling_log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
             ratio *= w
         else:
             ratio /= w
-        np.reciprocal(w, out=w)
+        # (1 / w by division: the same correctly rounded quotient as
+        # np.reciprocal, which numpy 2 runs at half the speed)
+        np.divide(1.0, w, out=w)
         sums += _stirling(w, part)
         sums -= _stirling(1.0 / z, np.empty(z.shape))
     np.log(ratio, out=ratio)

@@ -575,15 +575,28 @@ def pair_statistics(ens: Ensemble, selection: Selection | None = None) -> pd.Dat
 
 def _same_labels(first: pd.DataFrame, second: pd.DataFrame, keys: list[str]) -> bool:
     """True when both frames hold the very same label arrays (frames copied
-    from one template, as the engine makes them): equal without comparing."""
+    from one template, as the engine makes them): equal without comparing.
+
+    The arrays are read from the frames' blocks where this pandas has them
+    (``iget_values``: a few microseconds a column against ~12 for
+    ``frame[key].array``, which is a tenth of a millisecond a brush)."""
     for key in keys:
-        a, b = first[key].array, second[key].array
+        a, b = _column_array(first, key), _column_array(second, key)
         if a is b:
             continue
         data = getattr(a, "_pa_array", None)  # pyarrow-backed strings
         if data is None or data is not getattr(b, "_pa_array", None):
             return False
     return True
+
+
+def _column_array(frame: pd.DataFrame, key: str) -> object:
+    """The array behind column ``key`` (a label not repeated in ``frame``)."""
+    column = getattr(getattr(frame, "_mgr", None), "iget_values", None)
+    at = frame.columns.get_loc(key)
+    if column is None or not isinstance(at, int):
+        return frame[key].array
+    return column(at)
 
 
 def _check_counts_frames(first: pd.DataFrame, second: pd.DataFrame, what: str) -> None:
