@@ -9,8 +9,8 @@ in one run:
   table's own size (``ens.table.memory_usage(deep=True)``).
 - **range drag**: a brush whose filter and trellis parameters were seen
   before (the interaction repeated most), as the report and the serve path
-  use it: ``query`` (count, histogram, pair counts, option counts, trellis)
-  + ``trellis_moments`` + the statistics computed from counts
+  use it: ``query`` (count, histogram, pair counts, option counts)
+  + ``trellis_moments`` (the trellis) + the statistics computed from counts
   (``enrich_pair_counts`` against the population, ``trellis_ci_from_moments``).
   ``engine only`` is ``query`` + ``trellis_moments`` without the statistics.
   Baseline: the plain path on the same brush, ``hpcore.select`` +
@@ -144,10 +144,11 @@ def engine_brush(
     secondary: str | None,
     with_stats: bool = True,
 ) -> dict[str, Any]:
-    """One brush as the report and the serve path take it from the engine."""
-    res = engine.query(
-        range=(lo, hi), where=where, primary=primary, secondary=secondary
-    )
+    """One brush as the report and the serve path take it from the engine
+    (:func:`hpcore.analysis.tables.compute_tables`): the counting query
+    without a trellis, whose means, intervals and counts come from
+    ``trellis_moments`` (the same means, bit for bit)."""
+    res = engine.query(range=(lo, hi), where=where)
     moments = engine.trellis_moments(
         range=(lo, hi), where=where, primary=primary, secondary=secondary
     )

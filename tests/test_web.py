@@ -88,6 +88,49 @@ def test_matrix_cells_are_the_pair_table(
     assert np.array_equal(enriched, want, equal_nan=True)
 
 
+@pytest.mark.parametrize(
+    ("range_", "where"),
+    [
+        ((0.5, 1.0), {"optimizer": ["ADAM"], "activation": ["ELU"]}),
+        ((0.0, 1.0), {"optimizer": ["ADAM"]}),
+        ((0.5, 0.5), {}),
+        ((0.2, 0.7), {}),
+    ],
+)
+def test_a_cell_says_why_it_has_no_test(
+    range_: tuple[float, float], where: dict[str, list[str]]
+) -> None:
+    from hpcore.analysis.stats import nontrivial_tests
+
+    ens = hpcore.normalize(hpcore.load(hpcore.synthetic.nws_like(3000, seed=2)))
+    sel = hpcore.select(ens, range=range_, where=where)
+    population = hpcore.select(ens, where=where)
+    pairs = hpcore.pair_statistics(ens, sel)
+    k_pop = hpcore.pair_counts(ens, population)["count"].to_numpy()
+    data = web.pairs_data(
+        pairs,
+        color="count",
+        alpha=0.05,
+        selected=sel.count,
+        population=population.count,
+    )
+    why = np.array(data["no_test"])
+    tested = nontrivial_tests(k_pop, sel.count, population.count)
+    assert np.array_equal(why == "", tested)
+    if not sel.count:
+        assert set(why) == {"no network expected"}
+    elif sel.count == population.count:
+        assert set(why) <= {"every network selected", "no network expected"}
+    else:
+        assert np.array_equal(why == "no network expected", k_pop == 0)
+        full = k_pop == population.count
+        assert np.array_equal(why == "every network has this pair", full)
+        assert full.any() == ("activation" in where)
+    # without the sizes nothing is claimed
+    plain = web.pairs_data(pairs, color="count", alpha=0.05)["no_test"]
+    assert plain == [""] * len(pairs)
+
+
 def test_importance_bars_are_the_importance_table(
     tables: hpcore.analysis.tables.ReportTables,
 ) -> None:

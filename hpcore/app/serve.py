@@ -1752,6 +1752,9 @@ class BrowserSession:
                 color=s.color,
                 alpha=report.ALPHA,
                 title="pair matrix of the selected networks",
+                selected=view.selection.count,
+                # the histograms count every network that passes `where`
+                population=int(t.histogram_raw["count"].sum()),
             )
             p.show_importance(t.importance, alpha=report.ALPHA, group=ens.group)
             p.show_trellis(

@@ -196,7 +196,38 @@ def histogram_data(hist: pd.DataFrame, groups: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def pair_values(pairs: pd.DataFrame, *, color: str, alpha: float) -> dict[str, Any]:
+def untested_reasons(
+    pairs: pd.DataFrame, selected: int | None, population: int | None
+) -> list[str]:
+    """Why a matrix cell has no test, per cell ("" where it has one, or where
+    the sizes are not given): its p and q of 1 say nothing then (see
+    :func:`hpcore.analysis.stats.nontrivial_tests`)."""
+    expected = pairs["expected"].to_numpy(dtype=np.float64)
+    if selected is None or population is None:
+        return [""] * len(expected)
+    if 0 < selected == population:
+        everyone = "every network selected"
+        return [
+            "no network expected" if e == 0 else everyone for e in expected.tolist()
+        ]
+    return [
+        "no network expected"
+        if e == 0
+        else "every network has this pair"
+        if e == selected
+        else ""
+        for e in expected.tolist()
+    ]
+
+
+def pair_values(
+    pairs: pd.DataFrame,
+    *,
+    color: str,
+    alpha: float,
+    selected: int | None = None,
+    population: int | None = None,
+) -> dict[str, Any]:
     """The matrix columns a brush changes (see :func:`pairs_data`)."""
     count = pairs["count"].to_numpy(dtype=np.int64)
     enrichment = pairs["enrichment"].to_numpy(dtype=np.float64)
@@ -216,6 +247,7 @@ def pair_values(pairs: pd.DataFrame, *, color: str, alpha: float) -> dict[str, A
         "q_value": q,
         "value": value,
         "mark": (q < alpha).astype(np.float64),
+        "no_test": untested_reasons(pairs, selected, population),
     }
 
 
@@ -235,15 +267,27 @@ def pair_labels(pairs: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def pairs_data(pairs: pd.DataFrame, *, color: str, alpha: float) -> dict[str, Any]:
+def pairs_data(
+    pairs: pd.DataFrame,
+    *,
+    color: str,
+    alpha: float,
+    selected: int | None = None,
+    population: int | None = None,
+) -> dict[str, Any]:
     """The matrix cells of a pair-statistics table (see ``ReportTables.pairs``).
 
     ``x`` and ``y`` are the cell's (parameter, option) factors; ``value`` is
     what colours a cell: the count, or log2 of the enrichment (NaN where
     nothing is expected, clipped to ±:data:`ENRICHMENT_LIMIT`); ``mark`` is 1
-    where ``q_value < alpha``.
+    where ``q_value < alpha``; ``no_test`` says why a cell has no test
+    (:func:`untested_reasons`, given the selection's and the population's
+    sizes).
     """
-    return {**pair_labels(pairs), **pair_values(pairs, color=color, alpha=alpha)}
+    values = pair_values(
+        pairs, color=color, alpha=alpha, selected=selected, population=population
+    )
+    return {**pair_labels(pairs), **values}
 
 
 def importance_data(
@@ -574,6 +618,7 @@ _PAIR_COLUMNS = (
     "q_value",
     "value",
     "mark",
+    "no_test",
 )
 _IMPORTANCE_COLUMNS = (
     "parameter",
@@ -621,11 +666,14 @@ _ENRICHMENT_JS = (
     "const e = source.data.enrichment[special_vars.index]; "
     "return isNaN(e) ? '\u2013 (none expected)' : '\u00d7' + e.toFixed(2);"
 )
-#: A matrix cell's test on its hover card: "no test" where nothing is
-#: expected (its p and q of 1 are no test's), else p and q.
+#: A matrix cell's test on its hover card: "no test" and why where the cell
+#: has none (nothing expected, every network selected, every network with
+#: the pair: its p and q of 1 are no test's), else p and q.
 _CELL_TEST_JS = (
     _G2_JS + "const i = special_vars.index; const e = source.data.enrichment[i]; "
-    "if (isNaN(e)) return 'no test (no network expected)'; "
+    "const why = (source.data.no_test || [])[i] || (isNaN(e) ? "
+    "'no network expected' : ''); "
+    "if (why) return 'no test (' + why + ')'; "
     "return 'p = ' + g2(value) + ', q = ' + g2(source.data.q_value[i]);"
 )
 #: Hover cards show p- and q-values with two significant digits.
@@ -1477,11 +1525,17 @@ class Page:
         color: str,
         alpha: float,
         title: str,
+        selected: int | None = None,
+        population: int | None = None,
     ) -> None:
-        """The pair matrix of ``pairs`` with its blocks in ``order``."""
+        """The pair matrix of ``pairs`` with its blocks in ``order``; with
+        the selection's and the population's sizes the hover cards say why a
+        cell has no test."""
         xs = [(p, o) for p in order[:-1] for o in options[p]]
         ys = [(p, o) for p in order[1:] for o in options[p]][::-1]
-        data = pair_values(pairs, color=color, alpha=alpha)
+        data = pair_values(
+            pairs, color=color, alpha=alpha, selected=selected, population=population
+        )
         # the rows of a pair table follow the parameter order and options
         key = (tuple(xs), tuple(ys), len(pairs))
         if key != self._matrix_key:
