@@ -300,6 +300,29 @@ def test_where_keeps_option_labels_that_hold_commas() -> None:
     assert split_options("b , c", opts) == ["b", "c"]
 
 
+def test_where_names_a_column_whose_name_holds_an_equals_sign() -> None:
+    import hpcore
+    from hpcore.app.common import parse_where, where_for
+
+    ens = hpcore.load(
+        pd.DataFrame(
+            {
+                "opt=adam": ["yes", "no", "yes", "no=maybe"],
+                "a": ["x", "x=y", "y", "x"],
+                "acc": [0.1, 0.2, 0.3, 0.4],
+            }
+        )
+    )
+    got = where_for(
+        ens, parse_where(["opt=adam=yes,no=maybe", "a=x=y", " opt=adam = no"])
+    )
+    # a name that is a parameter at the first "=" keeps the rest as options
+    assert got == {"opt=adam": ["yes", "no=maybe", "no"], "a": ["x=y"]}
+    # no parameter however it is split: the name stays, to be reported
+    assert where_for(ens, parse_where(["zz=q=r"])) == {"zz": ["q=r"]}
+    assert where_for(ens, parse_where(["opt=adam="])) == {"opt": ["adam="]}
+
+
 def test_report_where_on_binned_parameters_and_hyphens(
     tmp_path: Path, metaqnn_path: Path
 ) -> None:

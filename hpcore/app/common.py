@@ -230,17 +230,35 @@ def split_options(text: str, options: Sequence[str]) -> list[str]:
 
 
 def where_for(ens: Ensemble, where: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The ``--where`` texts of :func:`parse_where` split against ``ens``'s options."""
-    return {
-        name: [
-            option
-            for text in texts
-            for option in split_options(
-                text, ens.options(name) if name in ens.parameters else ()
-            )
-        ]
-        for name, texts in where.items()
-    }
+    """The ``--where`` texts of :func:`parse_where` split against ``ens``'s options.
+
+    :func:`parse_where` splits ``PARAM=OPTIONS`` at the first ``=`` (before
+    the data is read). Where that names no parameter of ``ens`` and a later
+    ``=`` does (a column named ``a=b`` in ``a=b=x``), the text is split
+    there instead; a name that is no parameter either way stays as it is
+    (and is reported as unknown).
+    """
+    out: dict[str, list[str]] = {}
+    for name, texts in where.items():
+        for text in texts:
+            param, value = _param_and_value(ens, name, text)
+            known = ens.options(param) if param in ens.parameters else ()
+            out.setdefault(param, []).extend(split_options(value, known))
+    return out
+
+
+def _param_and_value(ens: Ensemble, name: str, text: str) -> tuple[str, str]:
+    """``name=text`` split at the first ``=`` after which a parameter of
+    ``ens`` is named (``name``, ``text`` when there is none)."""
+    if name in ens.parameters:
+        return name, text
+    at = text.find("=")
+    while at >= 0:
+        longer = f"{name}={text[:at]}".strip()
+        if longer in ens.parameters and text[at + 1 :].strip(", "):
+            return longer, text[at + 1 :]
+        at = text.find("=", at + 1)
+    return name, text
 
 
 #: Files larger than this many bytes (and NWS folders) announce their loading.
