@@ -314,14 +314,12 @@ def test_sums_exact_in_a_large_combination() -> None:
 
 
 def test_full_steps_in_one_cell_pack_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
-    # steps of 2**13 rows (the largest STEP_MAX may be), every row of a step
-    # in one trellis cell: the count packed with the coarse multiples in one
-    # float64 reaches its largest (2**13 rows times PACK plus their
-    # multiples) and must unpack exactly
-    step = 2**13
-    assert step >= index_module.STEP_MAX
-    monkeypatch.setattr(index_module, "STEP_MIN", step)
-    monkeypatch.setattr(index_module, "STEP_MAX", step)
+    # steps of STEP_MAX rows, every row of a step in one trellis cell: the
+    # count packed with the coarse multiples in one float64 reaches its
+    # largest (2**13 rows times PACK plus their multiples) and must unpack
+    # exactly
+    monkeypatch.setattr(index_module, "STEP_MIN", index_module.STEP_MAX)
+    step = index_module.STEP_MAX
     assert step * index_module.PACK + step * 2.0**index_module.SPLIT_BITS < 2.0**53
     rng = np.random.default_rng(4)
     n = 3 * step + 2

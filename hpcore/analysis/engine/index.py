@@ -46,13 +46,9 @@ from .exact import dd_prefix, dd_square_over, split, two_sum
 #: Rows per step: a power of two near ``4 sqrt(rows)``, within these bounds.
 #: The upper bound must stay at most ``2**13`` (the counts packed with the
 #: coarse sums of :func:`step_cells` rely on it, see :data:`PACK`) and both
-#: must be multiples of 64. A range drag aggregates the trellis directly over
-#: the partial steps at its ends, so its cost grows with the step: at ten
-#: million rows steps of 4096 rows instead of 8192 took a drag with all
-#: statistics from 5.2 to 4.9 ms (median), for a filter change 8 % dearer
-#: (354 to 383 ms) and 23 MB more of trellis tables.
+#: must be multiples of 64.
 STEP_MIN = 64
-STEP_MAX = 4096
+STEP_MAX = 8192
 #: Bitmap words per chunk of the pair-count pass (cache-sized pieces).
 CHUNK_WORDS = 8192
 #: Rows per chunk of the trellis pass.
