@@ -634,20 +634,20 @@ def step_cells(
         np.subtract(d, dev, out=dev)
         dev *= dev
         bins.append(np.bincount(key, weights=dev, minlength=size))
-        shaped = [b.reshape(shape)[..., :width] for b in bins]
+        # the four sums as one array (one sum per panel instead of four)
+        shaped = np.stack(bins).reshape(4, *shape)[..., :width]
         for i in members:
             axis = index.couples[c].index(i)
             others = tuple(x for x in range(len(sizes)) if x != axis)
             cell = layout.offsets[layout.panels.index(i)]
             at = slice(cell, cell + sizes[axis] * group)
-            for out, b in zip(cells, shaped, strict=True):
-                part = b.sum(axis=others) if others else b
-                out[:, at] = part.reshape(-1, width).T
+            part = shaped.sum(axis=tuple(1 + x for x in others)) if others else shaped
+            cells[:, :, at] = part.reshape(4, -1, width).transpose(0, 2, 1)
             if others:
                 # M2 of a cell: its bins' M2 plus n_bin (mean_bin - mean)**2
                 n_bin = shaped[0]
                 m_bin = mean.reshape(shape)[..., :width]
-                n_cell = n_bin.sum(axis=others, keepdims=True)
+                n_cell = np.expand_dims(part[0], others)
                 m_cell = (n_bin * m_bin).sum(axis=others, keepdims=True)
                 m_cell /= np.maximum(n_cell, 1.0)
                 gap = m_bin - m_cell
