@@ -131,6 +131,26 @@ def test_a_cell_says_why_it_has_no_test(
     assert plain == [""] * len(pairs)
 
 
+def test_a_parameter_without_a_test_says_so(ens: hpcore.Ensemble) -> None:
+    from hpcore.views.importance import _importance_notes
+
+    # every network selected: no parameter has a test (q = 1 says nothing)
+    whole = compute_tables(
+        ens, hpcore.select(ens, range=(0.0, 1.0)), primary="dataset", secondary=None
+    ).importance
+    assert set(whole["test"]) == {"none"}
+    assert web.importance_data(whole, alpha=0.05)["note"] == ["no test"] * len(whole)
+    assert _importance_notes(whole) == ["no test"] * len(whole)
+    # one option left of a parameter: that one has none, the others theirs
+    sel = hpcore.select(ens, range=(0.7, 1.0), where={"optimizer": ["ADAM"]})
+    imp = compute_tables(ens, sel, primary="dataset", secondary=None).importance
+    notes = dict(zip(imp["parameter"], web.importance_data(imp, alpha=0.05)["note"]))
+    assert notes["optimizer"] == "no test"
+    tested = imp.loc[imp["test"] != "none", "parameter"]
+    assert len(tested) and all(notes[p].startswith("q") for p in tested)
+    assert _importance_notes(imp) == list(notes.values())
+
+
 def test_importance_bars_are_the_importance_table(
     tables: hpcore.analysis.tables.ReportTables,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Sequence
 
@@ -45,19 +46,34 @@ def _q_text(q: float) -> str:
     return "q < 0.001" if q < 0.001 else f"q = {q:.2g}"
 
 
+def importance_note(q: float, test: str, top: str = "", ratio: float = math.nan) -> str:
+    """A parameter's note beside its bar: its q-value and most over-represented
+    option (x ratio), or "no test" where it has none (an empty selection, one
+    of every network, or a single option left: its q of 1 says nothing)."""
+    if test == "none":
+        return "no test"
+    text = _q_text(q)
+    if top and math.isfinite(ratio):
+        text = f"{text}   {top} \u00d7{ratio:.2f}"
+    return text
+
+
 def _importance_notes(importance: pd.DataFrame) -> list[str]:
-    """Per parameter: its q-value and most over-represented option (x ratio)."""
+    """Per parameter: :func:`importance_note`."""
     notes = []
     has_top = {"top_option", "top_enrichment"} <= set(importance.columns)
     q = importance["q_value"].to_numpy(dtype=np.float64)
+    tests = (
+        [str(t) for t in importance["test"]]
+        if "test" in importance.columns
+        else [""] * len(importance)
+    )
     tops = shorten([str(v) for v in importance["top_option"]]) if has_top else []
     for i in range(len(importance)):
-        text = _q_text(float(q[i]))
+        top, ratio = "", math.nan
         if has_top:
-            ratio = float(importance["top_enrichment"].iloc[i])
-            if tops[i] and np.isfinite(ratio):
-                text = f"{text}   {tops[i]} \u00d7{ratio:.2f}"
-        notes.append(text)
+            top, ratio = tops[i], float(importance["top_enrichment"].iloc[i])
+        notes.append(importance_note(float(q[i]), tests[i], top, ratio))
     return notes
 
 

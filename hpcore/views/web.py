@@ -87,7 +87,7 @@ from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
 from ..data.better import LOWER_NOTE, normalized_name
-from .importance import bar_colours, group_note
+from .importance import bar_colours, group_note, importance_note
 from .style import (
     BLANK_FILL,
     DIVERGING_CMAP,
@@ -301,17 +301,17 @@ def importance_data(
     names = _texts(importance["parameter"])
     top = _texts(importance["top_option"])
     ratio = importance["top_enrichment"].to_numpy(dtype=np.float64)
+    tests = _texts(importance["test"])
     notes = [
-        ("q < 0.001" if qi < 0.001 else f"q = {qi:.2g}")
-        + (f"   {t} \u00d7{r:.2f}" if math.isfinite(r) else "")
-        for qi, t, r in zip(q, top, ratio, strict=True)
+        importance_note(float(qi), test, t, float(r))
+        for qi, test, t, r in zip(q, tests, top, ratio, strict=True)
     ]
     return {
         "parameter": names,
         "score": score,
         "p_value": importance["p_value"].to_numpy(dtype=np.float64),
         "q_value": q,
-        "test": _texts(importance["test"]),
+        "test": tests,
         "top_option": top,
         "top_enrichment": ratio,
         "note": notes,
