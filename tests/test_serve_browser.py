@@ -735,39 +735,37 @@ TOOLTIP_JS = """() => {
 }"""
 
 
+def cell_card(tab: Driver, cells: dict[str, list[Any]], i: int) -> str:
+    """The hover card of matrix cell ``i`` (of ``cells``, with ``x``, ``y``)."""
+    tab.page.mouse.move(0, 0)
+    x, y = tab.page.evaluate(CELL_JS, ["matrix", cells["x"][i], cells["y"][i]])
+    tab.page.mouse.move(x, y)
+    tab.page.wait_for_function(f"() => ({TOOLTIP_JS})().includes('enrichment')")
+    card: str = tab.page.evaluate(TOOLTIP_JS)
+    return card
+
+
 def test_a_cell_without_an_expected_network_has_no_test_on_its_card(
     tab: Driver,
 ) -> None:
     tab.open("?range=0.5,0.5")  # nothing selected: no cell has a test
-    cells = tab.data("pairs_source", ["x", "y"])
-    x, y = tab.page.evaluate(CELL_JS, ["matrix", cells["x"][0], cells["y"][0]])
-    tab.page.mouse.move(x, y)
-    tab.page.wait_for_function(f"() => ({TOOLTIP_JS})().includes('enrichment')")
-    card = tab.page.evaluate(TOOLTIP_JS)
+    card = cell_card(tab, tab.data("pairs_source", ["x", "y"]), 0)
     assert "enrichment: \u2013 (none expected)" in card, card
     assert "no test (no network expected)" in card, card
     assert "NaN" not in card and "p = 1" not in card, card
-    tab.page.mouse.move(0, 0)
     # every network selected: each cell's count is what is expected, no test
     tab.open("?range=0,1")
-    cells = tab.data("pairs_source", ["x", "y", "enrichment", "no_test"])
+    cells = tab.data("pairs_source", ["x", "y", "no_test"])
     assert set(cells["no_test"]) == {"every network selected"}
-    x, y = tab.page.evaluate(CELL_JS, ["matrix", cells["x"][0], cells["y"][0]])
-    tab.page.mouse.move(x, y)
-    tab.page.wait_for_function(f"() => ({TOOLTIP_JS})().includes('enrichment')")
-    card = tab.page.evaluate(TOOLTIP_JS)
+    card = cell_card(tab, cells, 0)
     assert "enrichment: \u00d71.00" in card, card
     assert "no test (every network selected)" in card, card
     assert "p = 1" not in card, card
     tab.shot("9-card-every-network-selected")
-    tab.page.mouse.move(0, 0)
     tab.open("?range=0.9,1")  # a tested cell: its enrichment, p and q
     cells = tab.data("pairs_source", ["x", "y", "p_value", "q_value", "enrichment"])
     i = next(k for k, e in enumerate(cells["enrichment"]) if e == e and e > 0)
-    x, y = tab.page.evaluate(CELL_JS, ["matrix", cells["x"][i], cells["y"][i]])
-    tab.page.mouse.move(x, y)
-    tab.page.wait_for_function(f"() => ({TOOLTIP_JS})().includes('enrichment')")
-    card = tab.page.evaluate(TOOLTIP_JS)
+    card = cell_card(tab, cells, i)
     assert f"enrichment: \u00d7{cells['enrichment'][i]:.2f}" in card, card
     p, q = cells["p_value"][i], cells["q_value"][i]
     match = re.search(r"p = (\S+), q = (\S+)", card)

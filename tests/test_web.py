@@ -144,7 +144,8 @@ def test_a_parameter_without_a_test_says_so(ens: hpcore.Ensemble) -> None:
     # one option left of a parameter: that one has none, the others theirs
     sel = hpcore.select(ens, range=(0.7, 1.0), where={"optimizer": ["ADAM"]})
     imp = compute_tables(ens, sel, primary="dataset", secondary=None).importance
-    notes = dict(zip(imp["parameter"], web.importance_data(imp, alpha=0.05)["note"]))
+    shown = web.importance_data(imp, alpha=0.05)["note"]
+    notes = dict(zip(imp["parameter"], shown, strict=True))
     assert notes["optimizer"] == "no test"
     tested = imp.loc[imp["test"] != "none", "parameter"]
     assert len(tested) and all(notes[p].startswith("q") for p in tested)
