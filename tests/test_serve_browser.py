@@ -761,7 +761,7 @@ def test_a_cell_without_an_expected_network_has_no_test_on_its_card(
     assert "enrichment: \u00d71.00" in card, card
     assert "no test (every network selected)" in card, card
     assert "p = 1" not in card, card
-    tab.shot("9-card-every-network-selected")
+    tab.shot("10-card-every-network-selected")
     tab.open("?range=0.9,1")  # a tested cell: its enrichment, p and q
     cells = tab.data("pairs_source", ["x", "y", "p_value", "q_value", "enrichment"])
     i = next(k for k, e in enumerate(cells["enrichment"]) if e == e and e > 0)
