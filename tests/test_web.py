@@ -132,7 +132,7 @@ def test_a_cell_says_why_it_has_no_test(
 
 
 def test_a_parameter_without_a_test_says_so(ens: hpcore.Ensemble) -> None:
-    from hpcore.views.importance import _importance_notes
+    from hpcore.views.importance import _explanation, _importance_notes
 
     # every network selected: no parameter has a test (q = 1 says nothing)
     whole = compute_tables(
@@ -141,6 +141,10 @@ def test_a_parameter_without_a_test_says_so(ens: hpcore.Ensemble) -> None:
     assert set(whole["test"]) == {"none"}
     assert web.importance_data(whole, alpha=0.05)["note"] == ["no test"] * len(whole)
     assert _importance_notes(whole) == ["no test"] * len(whole)
+    assert "No test: no network or every network" in _explanation(
+        0.05, 400.0, 8.0, None, untested=True
+    ).replace("\n", " ")
+    assert "No test" not in _explanation(0.05, 400.0, 8.0, None)
     # one option left of a parameter: that one has none, the others theirs
     sel = hpcore.select(ens, range=(0.7, 1.0), where={"optimizer": ["ADAM"]})
     imp = compute_tables(ens, sel, primary="dataset", secondary=None).importance

@@ -77,8 +77,11 @@ def _importance_notes(importance: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _explanation(alpha: float, width: float, font: float, group: str | None) -> str:
-    """What the bars and notes mean, wrapped to ``width`` points."""
+def _explanation(
+    alpha: float, width: float, font: float, group: str | None, untested: bool = False
+) -> str:
+    """What the bars and notes mean, wrapped to ``width`` points; with
+    ``untested``, what a note "no test" means."""
     text = (
         "bar: how far the option shares of the selected networks are from "
         "those of all networks (total variation distance). "
@@ -86,6 +89,11 @@ def _explanation(alpha: float, width: float, font: float, group: str | None) -> 
         "Right: q, and the option most over-represented in the selection "
         "(\u00d7 its share in the selection / its share in all)."
     )
+    if untested:
+        text += (
+            " No test: no network or every network is selected, or the "
+            "parameter has one option left."
+        )
     if group is not None:
         text += f" Grey: {group}; {group_note(group)}."
     chars = max(int(width / (0.55 * font)), 24)
@@ -151,7 +159,9 @@ class ImportancePanel:
             text_width(self.title, font, True) + 0.5 * font,  # was cut off
             min_width,
         )
-        self.explain = _explanation(alpha, self.width, small, self.group)
+        self.explain = _explanation(
+            alpha, self.width, small, self.group, "no test" in self.notes
+        )
         self.rows_h = ROW * font * max(len(self.table), 1)
         self.head_h = font * LINE_HEIGHT + 0.5 * font
         self.foot_h = (
