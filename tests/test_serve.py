@@ -937,6 +937,15 @@ def page_session(rows: int = 500) -> Iterator[tuple[serve.BrowserSession, Any]]:
             session._destroyed(None)
 
 
+def wait_until_idle(session: serve.BrowserSession) -> None:
+    """Until the views the session submitted have been computed and handed
+    to its document."""
+    deadline = time.monotonic() + 60
+    while session._latest.busy:
+        assert time.monotonic() < deadline, "the session's views never came"
+        time.sleep(0.01)
+
+
 def arrive(session: serve.BrowserSession, variant: Any, state: ViewState) -> None:
     """The result of ``state`` comes back to the session."""
     session._apply(state, serve.compute_view(variant, state))
@@ -1385,6 +1394,12 @@ def test_save_and_download_wait_for_the_view_of_the_last_change(
     (a typed range, a filter click) wrote the state before it."""
     with page_session(2000) as (session, variant):
         session.app.out = tmp_path / "r"
+        # callbacks run at once from here on, in the thread that adds them:
+        # the first view, computed on the session's pool, must have been
+        # handed over before, or the pool's thread draws it beside this one
+        # (Bokeh's switch of property validation is global: two threads
+        # drawing at once left it off, and a new figure kept its title a str)
+        wait_until_idle(session)
         session.doc.add_next_tick_callback = lambda f: f()  # type: ignore[method-assign]
         arrive(session, variant, ViewState())
         newer = ViewState(range=(0.8, 1.0), filters=(("dataset", ("svhn",)),))

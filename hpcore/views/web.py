@@ -686,6 +686,10 @@ def _fill(source: ColumnDataSource, data: Mapping[str, Any], *, only: bool) -> N
     Bokeh's per-item property validation is skipped: it costs more than the
     rest of a brush's drawing, and the columns come from the ``*_data``
     functions of this module, whose tests check them with validation on.
+    Bokeh's switch for it is one for the whole process, so the page is only
+    ever drawn on its document's thread (the server's callbacks): two
+    threads drawing at once can leave validation off, and with it the
+    conversions it does (a figure's title kept as a string).
     """
     with validate(False):
         if only:
