@@ -101,6 +101,13 @@ class ReportTables:
     compare: pd.DataFrame | None
     order: tuple[str, ...]
 
+    @property
+    def population(self) -> int:
+        """The networks that pass the ``where`` filter (any metric value),
+        which the pair statistics test the selection against: what the raw
+        histogram counts."""
+        return int(self.histogram_raw["count"].sum())
+
 
 def importance_order(ens: Ensemble, importance: pd.DataFrame) -> tuple[str, ...]:
     """The parameters by importance, the group column kept first.

@@ -370,8 +370,7 @@ def build_report(
     )
     dropped = {str(k): int(v) for k, v in ens.dropped.items()}
     significant = tables.pairs["q_value"].to_numpy() < alpha
-    # the histograms count every network that passes `where`: the population
-    passing = int(tables.histogram_raw["count"].sum())
+    passing = tables.population
     tested = int(nontrivial_cells(tables.pairs, selection.count, passing).sum())
     important = tables.importance["q_value"].to_numpy() < alpha
     summary: dict[str, Any] = {

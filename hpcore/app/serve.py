@@ -1753,8 +1753,7 @@ class BrowserSession:
                 alpha=report.ALPHA,
                 title="pair matrix of the selected networks",
                 selected=view.selection.count,
-                # the histograms count every network that passes `where`
-                population=int(t.histogram_raw["count"].sum()),
+                population=t.population,
             )
             p.show_importance(t.importance, alpha=report.ALPHA, group=ens.group)
             p.show_trellis(

@@ -86,6 +86,7 @@ from bokeh.models.widgets import (
 from bokeh.palettes import all_palettes, interp_palette
 from bokeh.plotting import figure
 
+from ..analysis.stats import nontrivial_cells
 from ..data.better import LOWER_NOTE, normalized_name
 from .importance import bar_colours, group_note, importance_note
 from .style import (
@@ -200,23 +201,23 @@ def untested_reasons(
     pairs: pd.DataFrame, selected: int | None, population: int | None
 ) -> list[str]:
     """Why a matrix cell has no test, per cell ("" where it has one, or where
-    the sizes are not given): its p and q of 1 say nothing then (see
-    :func:`hpcore.analysis.stats.nontrivial_tests`)."""
-    expected = pairs["expected"].to_numpy(dtype=np.float64)
+    the sizes are not given): its p and q of 1 say nothing then. Which cells
+    have a test is :func:`hpcore.analysis.stats.nontrivial_cells`'; of the
+    others, nothing is expected (no network has the pair, or none is
+    selected), every network is selected, or every network has the pair."""
     if selected is None or population is None:
-        return [""] * len(expected)
-    if 0 < selected == population:
-        everyone = "every network selected"
-        return [
-            "no network expected" if e == 0 else everyone for e in expected.tolist()
-        ]
+        return [""] * len(pairs)
+    tested = nontrivial_cells(pairs, selected, population).tolist()
+    expected = pairs["expected"].to_numpy(dtype=np.float64).tolist()
     return [
-        "no network expected"
+        ""
+        if ok
+        else "no network expected"
         if e == 0
+        else "every network selected"
+        if selected == population
         else "every network has this pair"
-        if e == selected
-        else ""
-        for e in expected.tolist()
+        for ok, e in zip(tested, expected, strict=True)
     ]
 
 
