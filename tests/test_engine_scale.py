@@ -256,6 +256,27 @@ def test_table_sizes_follow_steps_and_cells() -> None:
     assert tt.count.shape == (index.n_steps + 1, cells) == tt.s2_lo.shape
 
 
+def test_trellis_pass_counts_two_panels_per_key() -> None:
+    """Every panel in exactly one ``bincount`` key, two to a key.
+
+    The trellis pass costs three ``bincount`` per key; panels the primary
+    or secondary leave alone in their couple are paired with each other,
+    so twelve parameters always take five or six keys, never seven.
+    """
+    ens = load(twelve_table(2_000, seed=15))
+    index = BrushEngine(ens)._index
+    names = list(TWELVE)
+    for primary in names:
+        for secondary in [None, *(n for n in names if n != primary)]:
+            layout = index_module.trellis_layout(index, primary, secondary)
+            keyed = [i for key in layout.keys for i in key.params]
+            assert sorted(keyed) == sorted(layout.panels)
+            assert len(layout.keys) == -(-len(layout.panels) // 2)
+            for key in layout.keys:
+                if key.couple is not None:
+                    assert key.params == index.couples[key.couple]
+
+
 def test_build_memory_stays_under_twice_the_table() -> None:
     ens = load(twelve_table(200_000, seed=14, ties=False))
     table = int(ens.table.memory_usage(deep=True).sum())

@@ -34,8 +34,8 @@ million) and ``N / B`` steps:
   of parameters with ``a`` and ``b`` options, ``(a - 1)(b - 1)`` word ANDs
   per 64 rows), ``O(N / 64)`` words per pair;
 - a **new trellis primary/secondary** (or a new filter, when a trellis is
-  asked for): one pass over the rows, per couple of panel parameters one
-  integer key (its joint code, the primary and secondary options and the
+  asked for): one pass over the rows, per two panel parameters one
+  integer key (their joint code, the primary and secondary options and the
   step), three ``bincount`` of it and the gather of its bins' means (the
   two-pass spreads), ``O(N)``;
 - a **range drag** under a filter and trellis seen before: two binary
@@ -79,7 +79,7 @@ same way. Means: the exact sum divided by the count.
 
 Spreads (sum of squared deviations, ``M2``), for the trellis' intervals:
 per step and cell two-pass, from the rows' deviations from their bin's
-mean (a bin: the step, the joint code of a couple of parameters, the
+mean (a bin: the step, the joint code of two panel parameters, the
 primary and secondary options), the bins of a cell merged around its mean
 (Chan et al.), every term non-negative, so close values lose nothing to
 cancellation; the whole steps of a brush combine through running

@@ -34,6 +34,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -477,6 +478,18 @@ def build_histogram(index: RowIndex, ft: FilterTables) -> None:
     ft.histogram = hist
 
 
+class PanelKey(NamedTuple):
+    """Panels counted in one ``bincount`` key (see :class:`TrellisLayout`).
+
+    ``params``: the parameters of the key's joint code, most significant
+    first; ``couple``: the index couple whose stored joint code it is, or
+    ``None`` when the panels' decoded codes make it.
+    """
+
+    couple: int | None
+    params: tuple[int, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class TrellisLayout:
     """The cells of one trellis (primary, secondary) over the index's parameters.
@@ -484,10 +497,14 @@ class TrellisLayout:
     ``panels``: the panel parameters (positions in :attr:`RowIndex.names`)
     in the index's order; panel ``panels[i]``'s cells (option x primary
     option x secondary option, as :func:`hpcore.trellis` lists them) start at
-    ``offsets[i]``; ``group`` cells per panel option. ``couples``: the
-    index's couples holding panels, with those panels; their joint code, the
-    primary and secondary options and the step make one ``bincount`` key
-    (see :func:`step_cells`).
+    ``offsets[i]``; ``group`` cells per panel option. ``keys``: the panels
+    taken together in one ``bincount`` key of :func:`step_cells` (with the
+    primary and secondary options and the step), two at a time: an index
+    couple whose two parameters are both panels reads its stored joint code;
+    the panels left alone by the primary or secondary are paired among
+    themselves, their joint code made from their decoded codes. Each key
+    costs a pass of three ``bincount`` over the rows, so a trellis with the
+    primary and secondary in two couples takes five keys, not six.
     """
 
     primary: int
@@ -496,7 +513,7 @@ class TrellisLayout:
     offsets: tuple[int, ...]
     group: int
     n_cells: int
-    couples: tuple[tuple[int, tuple[int, ...]], ...]
+    keys: tuple[PanelKey, ...]
 
 
 def trellis_layout(
@@ -511,10 +528,16 @@ def trellis_layout(
     offsets = [0]
     for i in panels:
         offsets.append(offsets[-1] + int(index.sizes[i]) * group)
-    couples = tuple(
-        (c, tuple(i for i in couple if i in panels))
-        for c, couple in enumerate(index.couples)
-        if any(i in panels for i in couple)
+    keys: list[PanelKey] = []
+    alone: list[int] = []
+    for c, couple in enumerate(index.couples):
+        members = [i for i in couple if i in panels]
+        if len(members) == len(couple) == 2:
+            keys.append(PanelKey(c, couple))
+        else:
+            alone.extend(members)
+    keys.extend(
+        PanelKey(None, tuple(alone[i : i + 2])) for i in range(0, len(alone), 2)
     )
     return TrellisLayout(
         primary=ip,
@@ -523,7 +546,7 @@ def trellis_layout(
         offsets=tuple(offsets[:-1]),
         group=group,
         n_cells=offsets[-1],
-        couples=couples,
+        keys=tuple(keys),
     )
 
 
@@ -544,6 +567,21 @@ def cell_group(
         j += index.code(layout.secondary, rows)
     out: np.ndarray = np.multiply(j, scale, dtype=np.int64)
     return out
+
+
+def panel_code(index: RowIndex, part: PanelKey, rows: slice | np.ndarray) -> np.ndarray:
+    """The joint code of ``part``'s panels at the given sorted rows."""
+    if part.couple is not None:
+        joint = index.joint[part.couple]
+        out: np.ndarray = joint[rows] if isinstance(rows, slice) else joint.take(rows)
+        return out
+    first, *rest = part.params
+    kind = small_uint(math.prod(int(index.sizes[i]) for i in part.params))
+    code = index.code(first, rows).astype(kind, copy=False)  # take made it: ours
+    for i in rest:
+        code *= int(index.sizes[i])
+        code += index.code(i, rows)
+    return code
 
 
 def step_cells(
@@ -568,9 +606,9 @@ def step_cells(
     bins of a cell merged around the cell's mean (Chan et al.), so close
     values far from ``a`` lose nothing to cancellation.
 
-    Per couple of panels one key, ``((joint code x group) + primary and
-    secondary option) x slots + step``, where the last of ``steps + 1`` slots
-    takes the rows the filter drops; three ``bincount`` of it (the count
+    Per two panels one key (:attr:`TrellisLayout.keys`), ``((their joint
+    code x group) + primary and secondary option) x slots + step``, where
+    the last of ``steps + 1`` slots takes the rows the filter drops; three ``bincount`` of it (the count
     packed above the coarse multiples, the rest, the squared deviations) and
     one gather of the bins' means; then summed over each panel's partner.
     """
@@ -609,11 +647,11 @@ def step_cells(
     step_quantum = np.append(index.quantum[steps], 0.0)
     key = np.empty(len(d), dtype=np.int64)
     dev = np.empty(len(d), dtype=np.float64)
-    for c, members in layout.couples:
-        sizes = [int(index.sizes[i]) for i in index.couples[c]]
+    for kp in layout.keys:
+        sizes = [int(index.sizes[i]) for i in kp.params]
         shape = (*sizes, group, slots)
         size = math.prod(shape)
-        np.multiply(index.joint[c][rows], group * slots, out=key, dtype=np.int64)
+        np.multiply(panel_code(index, kp, rows), group * slots, out=key, dtype=np.int64)
         key += base
         packed = np.bincount(key, weights=coarse, minlength=size)
         total = np.bincount(key, weights=fine, minlength=size)
@@ -636,8 +674,7 @@ def step_cells(
         bins.append(np.bincount(key, weights=dev, minlength=size))
         # the four sums as one array (one sum per panel instead of four)
         shaped = np.stack(bins).reshape(4, *shape)[..., :width]
-        for i in members:
-            axis = index.couples[c].index(i)
+        for axis, i in enumerate(kp.params):
             others = tuple(x for x in range(len(sizes)) if x != axis)
             cell = layout.offsets[layout.panels.index(i)]
             at = slice(cell, cell + sizes[axis] * group)
