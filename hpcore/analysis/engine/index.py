@@ -608,9 +608,10 @@ def step_cells(
 
     Per two panels one key (:attr:`TrellisLayout.keys`), ``((their joint
     code x group) + primary and secondary option) x slots + step``, where
-    the last of ``steps + 1`` slots takes the rows the filter drops; three ``bincount`` of it (the count
-    packed above the coarse multiples, the rest, the squared deviations) and
-    one gather of the bins' means; then summed over each panel's partner.
+    the last of ``steps + 1`` slots takes the rows the filter drops; three
+    ``bincount`` of it (the count packed above the coarse multiples, the
+    rest, the squared deviations) and one gather of the bins' means; then
+    summed over each panel's partner.
     """
     width = len(rows_per)
     stop = start + int(rows_per.sum())
