@@ -43,7 +43,7 @@ from .trellis import check_trellis_args, trellis, trellis_panels
 #: Relative tolerance under which two probabilities count as equal in the
 #: two-sided exact tests (R's ``fisher.test`` uses the same ``1 + 1e-7``).
 RELATIVE_TOLERANCE = 1e-7
-#: Newton steps towards the far tail's end before bisecting what is left.
+#: Second-order steps towards the far tail's end before bisecting what is left.
 NEWTON_ROUNDS = 4
 #: Counts tested per call of the bisection that finds the tails' ends.
 SEARCH_POINTS = 2048
@@ -249,8 +249,9 @@ def tail_ends(
     points where the end is expected: next to ``k`` on its own side (``k``
     itself qualifies); on the other side at the mirror image of ``k`` about
     the mean, then (up to :data:`NEWTON_ROUNDS` times) at the two counts
-    around where a Newton step on the log-probability from the last tested
-    count crosses ``log P(k)``; what is left is bisected many ways at once
+    around where the parabola through the log-probabilities of the last
+    tested count and its two neighbours crosses ``log P(k)`` (a Newton step
+    where it does not); what is left is bisected many ways at once
     (:func:`_bisect`). Any tested point narrows a bracket soundly, so the
     ends are those a full bisection finds. Both tails are searched together
     (one log-probability call per round).
@@ -283,9 +284,9 @@ def tail_ends(
     limit = np.tile(threshold, 2)
     first = np.where(other, np.tile(mirror, 2), np.concatenate([k + 1, k - 1]))
     logp = _narrow(a, b, [first], logp_of, limit)[0]
-    # then Newton steps on the log-probability (its slope per count outwards
-    # is the log of the ratio of neighbouring probabilities), testing the
-    # two counts around each step's landing point
+    # then second-order steps on the log-probability (its change per count
+    # either way is the log of the ratio of neighbouring probabilities),
+    # testing the two counts around each step's landing point
     outward = np.concatenate([np.full(m, -1.0), np.full(m, 1.0)])
     kf2, df2, bad2 = (np.tile(v, 2) for v in (kf, df, nf - kf))
     at = first.astype(np.float64)
@@ -303,7 +304,19 @@ def tail_ends(
                 )
             )
             rightward = outward[todo] > 0
-            steps = (limit[todo] - logp[todo]) / np.where(rightward, up, down)
+            # log P(j + t outwards) / P(j) ~ slope t + bend t**2 through the
+            # neighbours on both sides; the root of slope t + bend t**2 =
+            # limit - logp nearest to 0 (Newton's step where it has none)
+            ahead = np.where(rightward, up, down)
+            back = np.where(rightward, down, up)
+            slope, bend = (ahead - back) / 2.0, (ahead + back) / 2.0
+            rise = limit[todo] - logp[todo]
+            root = np.sqrt(slope * slope + 4.0 * bend * rise)
+            steps = np.where(
+                root >= 0.0,
+                2.0 * rise / (slope + np.copysign(root, slope)),
+                rise / ahead,
+            )
         steps = np.where(np.isfinite(steps), steps, 0.0)
         low = np.minimum(a[todo], b[todo]) + 1
         high = np.maximum(a[todo], b[todo]) - 2
