@@ -505,6 +505,9 @@ class TrellisLayout:
     themselves, their joint code made from their decoded codes. Each key
     costs a pass of three ``bincount`` over the rows, so a trellis with the
     primary and secondary in two couples takes five keys, not six.
+    ``cell_keys``: per panel, its couple and the table from that couple's
+    joint code to the panel's first cell of the option (``offset + code x
+    group``), for the few rows of a brush's partial steps.
     """
 
     primary: int
@@ -514,6 +517,7 @@ class TrellisLayout:
     group: int
     n_cells: int
     keys: tuple[PanelKey, ...]
+    cell_keys: tuple[tuple[int, np.ndarray], ...]
 
 
 def trellis_layout(
@@ -539,6 +543,11 @@ def trellis_layout(
     keys.extend(
         PanelKey(None, tuple(alone[i : i + 2])) for i in range(0, len(alone), 2)
     )
+    cell_keys = []
+    for i, offset in zip(panels, offsets[:-1], strict=True):
+        lut = index.decode[i].astype(np.int64) * group + offset
+        lut.setflags(write=False)
+        cell_keys.append((index.place[i][0], lut))
     return TrellisLayout(
         primary=ip,
         secondary=isec,
@@ -547,6 +556,7 @@ def trellis_layout(
         group=group,
         n_cells=offsets[-1],
         keys=tuple(keys),
+        cell_keys=tuple(cell_keys),
     )
 
 

@@ -236,13 +236,15 @@ def _edge_moments(
     if not len(rows):
         return zeros, zeros, zeros, zeros
     step = start // index.step
-    j = cell_group(index, layout, rows)
-    keys = np.concatenate(
-        [
-            j + index.code(i, rows).astype(np.int64) * layout.group + off
-            for i, off in zip(layout.panels, layout.offsets, strict=True)
-        ]
-    )
+    # per panel its cell of each row: a lookup of the couple's joint code
+    per_panel = np.empty((len(layout.panels), len(rows)), dtype=np.int64)
+    joints: dict[int, np.ndarray] = {}
+    for out, (c, lut) in zip(per_panel, layout.cell_keys, strict=True):
+        if c not in joints:
+            joints[c] = index.joint[c].take(rows)
+        np.take(lut, joints[c], out=out)
+    per_panel += cell_group(index, layout, rows)
+    keys = per_panel.reshape(-1)  # panel by panel, as the tiled weights
     v = index.values[rows]
     d = v - index.low[step]
     coarse = np.rint(d * index.inv_quantum[step]) * index.quantum[step]
