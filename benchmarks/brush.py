@@ -17,6 +17,9 @@ in one run:
   ``histogram`` + ``pair_statistics`` + ``trellis_with_ci`` +
   ``option_counts`` (run on fewer brushes; the engine's tables are checked
   against it on each).
+  The drag is also timed under ``--layouts`` random filters and trellis
+  layouts (``range drag, N layouts``, all their brushes pooled): the
+  statistics cost more where more pair cells need a search.
 - **filter change**: the first brush under a ``where`` not seen before
   (the engine builds the filter's bitmap, running pair counts and trellis
   tables), then the median range drag under it again.
@@ -275,6 +278,23 @@ def bench(
                 )
             )[0]
         )
+    # the same drags under other random filters and trellis layouts: a
+    # drag's statistics cost more where more pair cells need a search (each
+    # layout built first, then dragged as above)
+    pooled = list(drag)
+    for _ in range(args.layouts - 1):
+        w2 = random_where(ens, rng)
+        p2, s2 = random_trellis(ens, rng)
+        pop2 = engine.query(where=w2)
+        engine_brush(engine, pop2, 0.2, 0.9, w2, p2, s2)
+        for lo, hi in ranges[: max(1, args.brushes // args.layouts)]:
+            pooled.append(
+                timed(
+                    lambda lo=lo, hi=hi, w2=w2, p2=p2, s2=s2, pop2=pop2: engine_brush(
+                        engine, pop2, lo, hi, w2, p2, s2
+                    )
+                )[0]
+            )
     # apart: right after the same brush the engine would answer its trellis
     # from the one it remembers
     for lo, hi in ranges:
@@ -370,6 +390,8 @@ def bench(
         "engine_bytes": engine.nbytes,
         "scan_ms": scan * 1e3,
         "drag": drag_s,
+        "drag_layouts": summary(pooled),
+        "layouts": args.layouts,
         "drag_engine_only": only_s,
         "plain": plain_s,
         "drag_vs_plain": plain_s["median_ms"] / drag_s["median_ms"],
@@ -421,6 +443,12 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
                 "range drag p95 ms",
                 f"{r['drag']['p95_ms']:.2f}",
                 f"{r['plain']['p95_ms']:.1f}",
+                "",
+            ),
+            (
+                f"range drag, {r.get('layouts', 1)} layouts med / p95 ms",
+                f"{r.get('drag_layouts', r['drag'])['median_ms']:.2f}",
+                f"{r.get('drag_layouts', r['drag'])['p95_ms']:.2f}",
                 "",
             ),
             (
@@ -481,7 +509,8 @@ def print_markdown(results: Sequence[dict[str, Any]]) -> None:
     """The README's table (medians; CPU times where the machine is shared)."""
     print(
         "| rows | parameters (pair cells) | build s (peak / table) "
-        "| range drag: engine ms, median (p95) | range drag with statistics ms "
+        "| range drag: engine ms, median (p95) "
+        "| range drag with statistics ms (over all layouts) "
         "| plain path CPU ms | filter change CPU ms (counting tables, wall ms) "
         "| scan CPU ms | filter change / scan | filter change / plain "
         "| primary change CPU ms (/ scan) |"
@@ -494,7 +523,9 @@ def print_markdown(results: Sequence[dict[str, Any]]) -> None:
             f"| {r['build_s']:.2f} ({r['build_peak_over_table']:.2f}x) "
             f"| {r['drag_engine_only']['median_ms']:.1f} "
             f"({r['drag_engine_only']['p95_ms']:.1f}) "
-            f"| {r['drag']['median_ms']:.1f} | {cpu['plain_ms']:,.0f} "
+            f"| {r['drag']['median_ms']:.1f} "
+            f"({r.get('drag_layouts', r['drag'])['median_ms']:.1f}) "
+            f"| {cpu['plain_ms']:,.0f} "
             f"| {cpu['filter_change_ms']:.0f} ({r['filter_counts']['median_ms']:.0f}) "
             f"| {cpu['scan_ms']:.1f} | {cpu['filter_change_over_scan']:.1f}x "
             f"| {cpu['filter_change_over_plain']:.2f}x "
@@ -515,6 +546,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--brushes", type=int, default=100)
     parser.add_argument("--changes", type=int, default=5)
+    parser.add_argument(
+        "--layouts",
+        type=int,
+        default=4,
+        help="random filter and trellis layouts the range drag is also timed "
+        "under (default: 4, the first included)",
+    )
     parser.add_argument("--bins", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
