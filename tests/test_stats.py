@@ -616,10 +616,16 @@ def test_statistics_from_mismatched_counts_fail(ens: hpcore.Ensemble) -> None:
 def test_t_quantile_chi2_sf_and_bh_equal_scipy_stats_bit_for_bit() -> None:
     rng = np.random.default_rng(5)
     df = np.r_[-1.0, 0.0, 0.5, 1.0, 2.0, rng.integers(1, 10**6, 200).astype(float)]
+    # repeated counts (each distinct one is inverted once), NaN, a 2-D shape
+    repeated = np.r_[rng.integers(1, 30, 98).astype(float), np.nan, np.nan].reshape(
+        4, 25
+    )
     for q in (0.975, 0.95, 0.5 + 0.99 / 2.0):
-        got = stats.t_quantile(q, df)
-        want = np.asarray(sps.t.ppf(q, df))
-        assert np.array_equal(got, want, equal_nan=True)
+        for d in (df, repeated):
+            got = stats.t_quantile(q, d)
+            want = np.asarray(sps.t.ppf(q, d))
+            assert got.shape == d.shape
+            assert np.array_equal(got, want, equal_nan=True)
     for statistic, dof in [(0.0, 1), (1e-9, 3), (3.84, 1), (250.0, 7), (1e4, 40)]:
         assert stats.chi2_sf(statistic, dof) == float(sps.chi2.sf(statistic, dof))
     for n in (1, 2, 7, 804):

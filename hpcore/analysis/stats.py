@@ -479,11 +479,14 @@ def _bh(p: np.ndarray) -> np.ndarray:
 def t_quantile(q: float, df: np.ndarray) -> np.ndarray:
     """``scipy.stats.t.ppf(q, df)`` for ``df > 0`` (NaN elsewhere), from
     :func:`scipy.special.stdtrit` as scipy.stats computes it, without
-    importing scipy.stats."""
+    importing scipy.stats. Each distinct ``df`` is inverted once (a
+    trellis' cells share few counts on small tables: 20 to 90 distinct of
+    420 at 13,000 rows; ``stdtrit`` iterates, about 0.5 us a value)."""
     df = np.asarray(df, dtype=np.float64)
+    distinct, at = np.unique(df, return_inverse=True)
     with np.errstate(invalid="ignore"):
-        out = special.stdtrit(np.where(df > 0, df, np.nan), q)
-    return np.asarray(out, dtype=np.float64)
+        out = special.stdtrit(np.where(distinct > 0, distinct, np.nan), q)
+    return np.asarray(out, dtype=np.float64)[at].reshape(df.shape)
 
 
 def chi2_sf(statistic: float, dof: int) -> float:
