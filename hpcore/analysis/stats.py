@@ -44,7 +44,7 @@ from .trellis import check_trellis_args, trellis, trellis_panels
 #: two-sided exact tests (R's ``fisher.test`` uses the same ``1 + 1e-7``).
 RELATIVE_TOLERANCE = 1e-7
 #: Second-order steps towards the far tail's end before bisecting what is left.
-NEWTON_ROUNDS = 4
+STEP_ROUNDS = 4
 #: Counts tested per call of the bisection that finds the tails' ends.
 SEARCH_POINTS = 2048
 #: ``exp`` of a log below this is 0.0 in double precision (the smallest
@@ -248,7 +248,7 @@ def tail_ends(
     support's end and the mode. Each bracket is first narrowed by testing
     points where the end is expected: next to ``k`` on its own side (``k``
     itself qualifies); on the other side at the mirror image of ``k`` about
-    the mean, then (up to :data:`NEWTON_ROUNDS` times) at the two counts
+    the mean, then (up to :data:`STEP_ROUNDS` times) at the two counts
     around where the parabola through the log-probabilities of the last
     tested count and its two neighbours crosses ``log P(k)`` (a Newton step
     where it does not); what is left is bisected many ways at once
@@ -290,7 +290,7 @@ def tail_ends(
     outward = np.concatenate([np.full(m, -1.0), np.full(m, 1.0)])
     kf2, df2, bad2 = (np.tile(v, 2) for v in (kf, df, nf - kf))
     at = first.astype(np.float64)
-    for _ in range(NEWTON_ROUNDS):
+    for _ in range(STEP_ROUNDS):
         todo = np.flatnonzero(other & (np.abs(b - a) > 1) & np.isfinite(logp))
         if not todo.size:
             break
