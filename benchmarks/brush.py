@@ -281,10 +281,13 @@ def bench(
     # the same drags under other random filters and trellis layouts: a
     # drag's statistics cost more where more pair cells need a search (each
     # layout built first, then dragged as above)
+    # (their own random numbers: the later sections draw what they drew
+    # before --layouts existed)
+    layout_rng = np.random.default_rng(args.seed + 2)
     pooled = list(drag)
     for _ in range(args.layouts - 1):
-        w2 = random_where(ens, rng)
-        p2, s2 = random_trellis(ens, rng)
+        w2 = random_where(ens, layout_rng)
+        p2, s2 = random_trellis(ens, layout_rng)
         pop2 = engine.query(where=w2)
         engine_brush(engine, pop2, 0.2, 0.9, w2, p2, s2)
         for lo, hi in ranges[: max(1, args.brushes // args.layouts)]:
