@@ -548,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sets", default="paper7,all12", help="parameter sets: paper7, all12"
     )
     parser.add_argument("--brushes", type=int, default=100)
-    parser.add_argument("--changes", type=int, default=5)
+    parser.add_argument("--changes", type=int, default=15)
     parser.add_argument(
         "--layouts",
         type=int,
