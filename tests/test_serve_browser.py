@@ -701,6 +701,13 @@ def test_a_cleared_range_box_gets_its_end_back(tab: Driver) -> None:
     assert tab.model("range_lo", "value") == 0.3
 
 
+KEEPS_TYPING_JS = """() => ['range_lo', 'range_hi'].every((name) => {
+    const m = Bokeh.documents[0].get_model_by_name(name);
+    const v = m && Bokeh.index.find_one(m);
+    return !!(v && v.input_el && v.input_el.dataset.keepTyping !== undefined);
+})"""
+
+
 def test_a_range_end_being_typed_survives_the_view_of_the_other(
     tab: Driver,
 ) -> None:
@@ -708,6 +715,9 @@ def test_a_range_end_being_typed_survives_the_view_of_the_other(
     # while 0.8 was being typed into "to", set the box to 0.75, and Enter
     # then committed 0.75: the range typed was lost
     before = tab.open("?range=0.5,0.7")
+    # the page keeps typing from when both boxes' views exist (in CI, typed
+    # right after the first view, the boxes were not held yet once)
+    tab.page.wait_for_function(KEEPS_TYPING_JS)
     lo = tab.page.get_by_label("range from")
     lo.fill("0.75")
     lo.press("Enter")

@@ -741,19 +741,21 @@ _NO_PRESS_JS = (
 #: meanwhile (the view of the other end, typed just before, arrived between
 #: their keystrokes and Enter: the Enter then committed the server's value,
 #: and the range typed was lost). Text typed and not yet committed (Enter or
-#: leaving the box) is put back after a value from the server.
+#: leaving the box) is put back after a value from the server. The boxes'
+#: views may come after the document: they are looked for every 20 ms (for
+#: up to 5 s), and a box that keeps its typing is marked ``data-keep-typing``.
 _KEEP_TYPING_JS = (
     "const hold = (model, tries) => { const view = Bokeh.index.find_one(model); "
     "if (!view || !view.input_el) { if (tries > 0) setTimeout(() => "
-    "hold(model, tries - 1), 100); return; } const el = view.input_el; "
+    "hold(model, tries - 1), 20); return; } const el = view.input_el; "
     "el.addEventListener('input', () => { el.dataset.typed = el.value; }); "
     "const done = () => { delete el.dataset.typed; }; "
     "el.addEventListener('change', done); el.addEventListener('blur', done); "
     "model.properties.value.change.connect(() => { "
     "if (el.dataset.typed !== undefined && el.getRootNode().activeElement === el) "
-    "{ el.value = el.dataset.typed; } }); }; "
+    "{ el.value = el.dataset.typed; } }); el.dataset.keepTyping = ''; }; "
     "if (window.Bokeh && Bokeh.index && Bokeh.index.find_one) "
-    "{ hold(lo, 50); hold(hi, 50); } "
+    "{ hold(lo, 250); hold(hi, 250); } "
     "else { console.warn('hpexplorer: typed range ends not kept'); }"
 )
 
