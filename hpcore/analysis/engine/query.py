@@ -43,6 +43,7 @@ from ..trellis import check_trellis_args, trellis_frame, trellis_panels
 from .exact import dd_add, dd_div, dd_square_over, dd_sub
 from .index import (
     EPS,
+    PACK,
     FilterTables,
     RowIndex,
     TrellisTables,
@@ -247,13 +248,21 @@ def _edge_moments(
     keys = per_panel.reshape(-1)  # panel by panel, as the tiled weights
     v = index.values[rows]
     d = v - index.low[step]
-    coarse = np.rint(d * index.inv_quantum[step]) * index.quantum[step]
+    multiples = np.rint(d * index.inv_quantum[step])
+    fine = d - multiples * index.quantum[step]
     repeat = len(layout.panels)
+    # the count packed above the coarse multiples, as the build packs them
+    # (one bincount fewer; both sums exact, see index.PACK)
+    multiples += PACK
+    packed = np.bincount(keys, weights=np.tile(multiples, repeat), minlength=n_cells)
+    count = np.floor(packed / PACK)
+    packed -= count * PACK
+    packed *= index.quantum[step]
     cells = np.stack(
         [
-            np.bincount(keys, minlength=n_cells).astype(np.float64),
-            np.bincount(keys, weights=np.tile(coarse, repeat), minlength=n_cells),
-            np.bincount(keys, weights=np.tile(d - coarse, repeat), minlength=n_cells),
+            count,
+            packed,
+            np.bincount(keys, weights=np.tile(fine, repeat), minlength=n_cells),
             zeros,
         ]
     )[:, None, :]
@@ -262,9 +271,15 @@ def _edge_moments(
     if not spread:
         return n, s_hi[0], s_lo[0], zeros
     m_hi, m_lo = dd_div(s_hi[0], s_lo[0], np.maximum(n, 1.0))
-    dev = (np.tile(v, repeat) - m_hi[keys]) - m_lo[keys]
+    # (v - mean_hi) - mean_lo per panel and row: the rows' values broadcast
+    # against the (panels, rows) cells, gathered by take
+    dev = np.take(m_hi, per_panel)
+    np.subtract(v, dev, out=dev)
+    dev -= np.take(m_lo, per_panel)
+    dev = dev.reshape(-1)
     rest = np.bincount(keys, weights=dev, minlength=n_cells)
-    square = np.bincount(keys, weights=dev * dev, minlength=n_cells)
+    dev *= dev
+    square = np.bincount(keys, weights=dev, minlength=n_cells)
     m2 = square - rest * rest / np.maximum(n, 1.0)
     m2 = np.where(m2 > (n + 4.0) * EPS * square, m2, 0.0)
     return n, s_hi[0], s_lo[0], m2
