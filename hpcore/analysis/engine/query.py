@@ -254,7 +254,9 @@ def _edge_moments(
     # the count packed above the coarse multiples, as the build packs them
     # (one bincount fewer; both sums exact, see index.PACK)
     multiples += PACK
-    packed = np.bincount(keys, weights=np.tile(multiples, repeat), minlength=n_cells)
+    packed: np.ndarray = np.bincount(
+        keys, weights=np.tile(multiples, repeat), minlength=n_cells
+    )
     count = np.floor(packed / PACK)
     packed -= count * PACK
     packed *= index.quantum[step]
