@@ -632,18 +632,20 @@ def step_cells(
     steps = slice(first, first + width)
     if kept < COMPRESS_BELOW * (stop - start):  # a narrow filter: its rows only
         rows = start + np.flatnonzero(passing)
-        slot = rows // index.step - first
-        low, inv_quantum, quantum = (
-            a[steps].take(slot) for a in (index.low, index.inv_quantum, index.quantum)
-        )
+        # the rows are sorted, so each step's kept rows are one run
+        ends = np.searchsorted(rows, start + np.cumsum(rows_per))
+        per_step = np.diff(ends, prepend=0)
     else:  # all rows; those the filter drops go to the spare slot
         rows = slice(start, stop)
-        slot = np.repeat(np.arange(width, dtype=np.int64), rows_per)
+        per_step = rows_per
+    # each row's step and the step's constants, repeated run by run
+    slot = np.repeat(np.arange(width, dtype=np.int64), per_step)
+    low, inv_quantum, quantum = (
+        np.repeat(a[steps], per_step)
+        for a in (index.low, index.inv_quantum, index.quantum)
+    )
+    if isinstance(rows, slice):
         slot[~passing] = width
-        low, inv_quantum, quantum = (
-            np.repeat(a[steps], rows_per)
-            for a in (index.low, index.inv_quantum, index.quantum)
-        )
     del passing
     base = cell_group(index, layout, rows, slots)
     base += slot
