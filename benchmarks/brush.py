@@ -20,6 +20,12 @@ in one run:
   The drag is also timed under ``--layouts`` random filters and trellis
   layouts (``range drag, N layouts``, all their brushes pooled): the
   statistics cost more where more pair cells need a search.
+  Both ends of these brushes are random, so each brush has two new partial
+  steps: the harder case of a drag. A slider drag moves one end and holds
+  the other: ``range drag, one end held`` times ``--held`` such drags
+  (one end at a random place, the other moved away from it in
+  ``HELD_MOVES`` steps over 0.02 to 0.3), where the engine takes the held
+  end's partial step from the brush before.
 - **filter change**: the first brush under a ``where`` not seen before
   (the engine builds the filter's bitmap, running pair counts and trellis
   tables), then the median range drag under it again.
@@ -69,6 +75,8 @@ import hpcore
 from hpcore.analysis import stats
 from hpcore.analysis.engine import BrushEngine
 
+#: Brushes per slider drag of the ``--held`` section (mouse moves of one end).
+HELD_MOVES = 25
 #: The paper's six hyper-parameters plus the data set (``lrate`` is binned).
 PAPER_PARAMETERS = (
     "dataset",
@@ -298,6 +306,24 @@ def bench(
                     )
                 )[0]
             )
+    # a slider drag: one end held, the other moved by small steps (as mouse
+    # moves arrive), under the drag's filter and layout; the held end's
+    # partial step is the one before (own random numbers, like the layouts)
+    held_rng = np.random.default_rng(args.seed + 3)
+    held = []
+    for _ in range(args.held):
+        kept = float(held_rng.random())
+        side = float(held_rng.choice([-1.0, 1.0]))
+        moving = np.clip(kept + side * np.linspace(0.02, 0.3, HELD_MOVES), 0.0, 1.0)
+        for m in moving:
+            lo, hi = sorted((kept, float(m)))
+            held.append(
+                timed(
+                    lambda lo=lo, hi=hi: engine_brush(
+                        engine, population, lo, hi, where, primary, secondary
+                    )
+                )[0]
+            )
     # apart: right after the same brush the engine would answer its trellis
     # from the one it remembers
     for lo, hi in ranges:
@@ -394,6 +420,8 @@ def bench(
         "scan_ms": scan * 1e3,
         "drag": drag_s,
         "drag_layouts": summary(pooled),
+        "drag_held": summary(held),
+        "held_drags": args.held,
         "layouts": args.layouts,
         "drag_engine_only": only_s,
         "plain": plain_s,
@@ -455,6 +483,12 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
                 "",
             ),
             (
+                "range drag, one end held med / p95",
+                f"{r['drag_held']['median_ms']:.2f}" if "drag_held" in r else "",
+                f"{r['drag_held']['p95_ms']:.2f}" if "drag_held" in r else "",
+                "",
+            ),
+            (
                 "  engine only med / p95 ms",
                 f"{r['drag_engine_only']['median_ms']:.2f}",
                 f"{r['drag_engine_only']['p95_ms']:.2f}",
@@ -508,12 +542,17 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
             print("{:>11} {:>6} {:<34} {:>12} {:>12} {:>8}".format(*cells))
 
 
+def held_cell(r: dict[str, Any]) -> str:
+    """``; <median>`` of the held-end drags, where the run timed them."""
+    return f"; {r['drag_held']['median_ms']:.1f}" if "drag_held" in r else ""
+
+
 def print_markdown(results: Sequence[dict[str, Any]]) -> None:
     """The README's table (medians; CPU times where the machine is shared)."""
     print(
         "| rows | parameters (pair cells) | build s (peak / table) "
         "| range drag: engine ms, median (p95) "
-        "| range drag with statistics ms (over all layouts) "
+        "| range drag with statistics ms (over all layouts; one end held) "
         "| plain path CPU ms | filter change CPU ms (counting tables, wall ms) "
         "| scan CPU ms | filter change / scan | filter change / plain "
         "| primary change CPU ms (/ scan) |"
@@ -527,7 +566,8 @@ def print_markdown(results: Sequence[dict[str, Any]]) -> None:
             f"| {r['drag_engine_only']['median_ms']:.1f} "
             f"({r['drag_engine_only']['p95_ms']:.1f}) "
             f"| {r['drag']['median_ms']:.1f} "
-            f"({r.get('drag_layouts', r['drag'])['median_ms']:.1f}) "
+            f"({r.get('drag_layouts', r['drag'])['median_ms']:.1f}"
+            f"{held_cell(r)}) "
             f"| {cpu['plain_ms']:,.0f} "
             f"| {cpu['filter_change_ms']:.0f} ({r['filter_counts']['median_ms']:.0f}) "
             f"| {cpu['scan_ms']:.1f} | {cpu['filter_change_over_scan']:.1f}x "
@@ -555,6 +595,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=4,
         help="random filter and trellis layouts the range drag is also timed "
         "under (default: 4, the first included)",
+    )
+    parser.add_argument(
+        "--held",
+        type=int,
+        default=4,
+        help=f"slider drags (one end held, the other moved {HELD_MOVES} times) "
+        "timed under the drag's filter and layout (default: 4)",
     )
     parser.add_argument("--bins", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)

@@ -21,10 +21,11 @@ and a few numpy calls over arrays of one entry per cell.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -70,6 +71,10 @@ TRELLIS_CACHE = 2
 #: running sum times twice the union's mean) is within rounding of 0 (see
 #: :func:`trellis_range`).
 UNION_FLOOR = 2.0**-100
+#: Partial steps (a brush's ends) whose counts and trellis sums are kept:
+#: a drag moves one end, and the other end's partial step is the one
+#: before.
+EDGE_CACHE = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,6 +137,38 @@ class _Store:
         #: the last brush's trellis moments (a query and its trellis_moments
         #: ask for the same brush), keyed by tables and sorted positions
         self.last: tuple[object, _Moments] | None = None
+        self.edges = _EdgeCache(EDGE_CACHE)
+
+
+class _EdgeCache:
+    """The last few partial steps' results (:func:`_edge_counts`,
+    :func:`_edge_moments`), by the tables and rows they were computed from.
+
+    Deterministic functions of their key, so a result is the same whether
+    kept or computed again; kept read-only (the callers only read them).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._kept: OrderedDict[object, tuple[np.ndarray, ...]] = OrderedDict()
+
+    def get(
+        self, key: object, compute: Callable[[], tuple[np.ndarray, ...]]
+    ) -> tuple[np.ndarray, ...]:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        value = compute()
+        for array in value:
+            array.setflags(write=False)
+        with self._lock:
+            self._kept[key] = value
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,12 +220,26 @@ def _edge_counts(
     return co[index.pair_rows, index.pair_cols], options
 
 
+def _kept(
+    edges: _EdgeCache | None,
+    key: object,
+    compute: Callable[[], tuple[np.ndarray, ...]],
+) -> tuple[np.ndarray, ...]:
+    """``compute()``, or what ``edges`` kept of it under ``key``."""
+    return compute() if edges is None else edges.get(key, compute)
+
+
 def range_counts(
-    index: RowIndex, ft: FilterTables, p_lo: int, p_hi: int
+    index: RowIndex,
+    ft: FilterTables,
+    p_lo: int,
+    p_hi: int,
+    edges: _EdgeCache | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Count, pair-cell counts and option counts of sorted rows ``p_lo .. p_hi - 1``.
 
-    In the index's parameter order; exact integers.
+    In the index's parameter order; exact integers. ``edges`` keeps the
+    partial steps' counts for the next brushes.
     """
     assert ft.pair_cum is not None and ft.option_cum is not None
     before = bits_before(ft.bits, ft.prefix, np.array([p_lo, p_hi]))
@@ -197,7 +248,11 @@ def range_counts(
     options = np.zeros(index.n_options, dtype=np.int64)
     for p, sign in ((p_hi, 1), (p_lo, -1)):
         s, side, start, stop = _nearest(index, p)
-        edge_pairs, edge_options = _edge_counts(index, ft, start, stop)
+        edge_pairs, edge_options = _kept(
+            edges,
+            ("counts", ft.key, start, stop),
+            functools.partial(_edge_counts, index, ft, start, stop),
+        )
         pairs += sign * (ft.pair_cum[s].astype(np.int64) + side * edge_pairs)
         options += sign * (ft.option_cum[s, : index.n_options] + side * edge_options)
     return count, pairs, options
@@ -324,6 +379,7 @@ def trellis_range(
     p_lo: int,
     p_hi: int,
     spread: bool,
+    edges: _EdgeCache | None = None,
 ) -> _Moments:
     """Per trellis cell (the layout's order) of sorted rows ``p_lo .. p_hi - 1``.
 
@@ -333,7 +389,8 @@ def trellis_range(
     sums' magnitude (its rounding bound). The partial steps at both ends
     (at most one step each): :func:`_edge_moments`. The pieces merged per
     cell (:func:`_merge`). ``spread=False`` skips the
-    spreads (the means are the same either way, to the bit).
+    spreads (the means are the same either way, to the bit). ``edges``
+    keeps the partial steps' sums for the next brushes.
     """
     step = index.step
     s_a = -(-p_lo // step)
@@ -362,7 +419,14 @@ def trellis_range(
     pieces = [(n_u, u_hi, u_lo, m2_u)]
     for first, stop in ends:
         if stop > first:
-            pieces.append(_edge_moments(index, ft.bits, tt, first, stop, spread))
+            n, s_hi, s_lo, m2 = _kept(
+                edges,
+                ("trellis", tt.key, first, stop, spread),
+                functools.partial(
+                    _edge_moments, index, ft.bits, tt, first, stop, spread
+                ),
+            )
+            pieces.append((n, s_hi, s_lo, m2))
     return _merge(pieces, spread)
 
 
@@ -613,7 +677,7 @@ class BrushEngine:
         if last is not None and last[0] == key:
             m = last[1]
         else:  # spreads too: the same brush's trellis_moments usually follows
-            m = trellis_range(self._index, ft, tt, p_lo, p_hi, True)
+            m = trellis_range(self._index, ft, tt, p_lo, p_hi, True, self._store.edges)
             with self._store.lock:
                 self._store.last = (key, m)
         mean = (m.mean_hi + m.mean_lo)[cells]
@@ -672,7 +736,9 @@ class BrushEngine:
             check_trellis_args(self._ens, primary, secondary, NORMALIZED)
         ft = self._filter(resolved, steps=True)
         p_lo, p_hi = self._index.positions(lo, hi)
-        count, pairs, options = range_counts(self._index, ft, p_lo, p_hi)
+        count, pairs, options = range_counts(
+            self._index, ft, p_lo, p_hi, self._store.edges
+        )
         order = self._order
         trellis_table = None
         if primary is not None:
@@ -725,7 +791,9 @@ class BrushEngine:
         """
         lo, hi = check_interval("range", range)
         ft = self._filter(resolve_where(self._ens, where), steps=True)
-        _, _, options = range_counts(self._index, ft, *self._index.positions(lo, hi))
+        _, _, options = range_counts(
+            self._index, ft, *self._index.positions(lo, hi), self._store.edges
+        )
         order = self._order
         return with_columns(order.option_template, count=options[order.option_cells])
 
