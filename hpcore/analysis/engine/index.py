@@ -478,16 +478,67 @@ def build_histogram(index: RowIndex, ft: FilterTables) -> None:
     ft.histogram = hist
 
 
+#: A code made from the index couples' stored joint codes: per couple, the
+#: table from its joint code to the code's part (summed over the couples).
+CodeParts = tuple[tuple[int, np.ndarray], ...]
+
+
 class PanelKey(NamedTuple):
     """Panels counted in one ``bincount`` key (see :class:`TrellisLayout`).
 
     ``params``: the parameters of the key's joint code, most significant
     first; ``couple``: the index couple whose stored joint code it is, or
-    ``None`` when the panels' decoded codes make it.
+    ``None`` when the panels' decoded codes make it, as the sum of
+    ``parts`` (:data:`CodeParts`).
     """
 
     couple: int | None
     params: tuple[int, ...]
+    parts: CodeParts = ()
+
+
+def code_parts(index: RowIndex, params: Sequence[int]) -> CodeParts:
+    """The :data:`CodeParts` of the joint code of ``params`` (most
+    significant first): each parameter's decoded code times the sizes of
+    those after it, the tables of one couple added together."""
+    tables: dict[int, np.ndarray] = {}
+    weight = 1
+    for i in reversed(params):
+        c = index.place[i][0]
+        part = index.decode[i].astype(np.int64) * weight
+        tables[c] = tables[c] + part if c in tables else part
+        weight *= int(index.sizes[i])
+    return tuple(tables.items())
+
+
+class RowJoints:
+    """The index couples' joint codes at some sorted rows, each gathered once."""
+
+    def __init__(self, index: RowIndex, rows: slice | np.ndarray) -> None:
+        self._index, self._rows = index, rows
+        self._got: dict[int, np.ndarray] = {}
+
+    def __call__(self, couple: int) -> np.ndarray:
+        got = self._got.get(couple)
+        if got is None:
+            joint = self._index.joint[couple]
+            rows = self._rows
+            got = joint[rows] if isinstance(rows, slice) else joint.take(rows)
+            self._got[couple] = got
+        return got
+
+    def code(self, parts: CodeParts, scale: int, out: np.ndarray) -> np.ndarray:
+        """The code of ``parts`` at the rows, times ``scale``, into ``out``
+        (int64): one lookup per couple."""
+        # (mode="clip": every joint code is in its table, and "raise" with
+        # out= copies the result once more)
+        for n, (couple, table) in enumerate(parts):
+            scaled = table * scale
+            if n == 0:
+                np.take(scaled, self(couple), out=out, mode="clip")
+            else:
+                out += scaled.take(self(couple), mode="clip")
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -505,6 +556,8 @@ class TrellisLayout:
     themselves, their joint code made from their decoded codes. Each key
     costs a pass of three ``bincount`` over the rows, so a trellis with the
     primary and secondary in two couples takes five keys, not six.
+    ``group_parts``: the primary and secondary option of a row (``0 ..
+    group - 1``) from the couples' joint codes (:data:`CodeParts`).
     ``cell_keys``: per panel, its couple and the table from that couple's
     joint code to the panel's first cell of the option (``offset + code x
     group``), for the few rows of a brush's partial steps.
@@ -517,6 +570,7 @@ class TrellisLayout:
     group: int
     n_cells: int
     keys: tuple[PanelKey, ...]
+    group_parts: CodeParts
     cell_keys: tuple[tuple[int, np.ndarray], ...]
 
 
@@ -540,9 +594,10 @@ def trellis_layout(
             keys.append(PanelKey(c, couple))
         else:
             alone.extend(members)
-    keys.extend(
-        PanelKey(None, tuple(alone[i : i + 2])) for i in range(0, len(alone), 2)
-    )
+    for i in range(0, len(alone), 2):
+        params = tuple(alone[i : i + 2])
+        keys.append(PanelKey(None, params, code_parts(index, params)))
+    cell_params = (ip,) if isec is None else (ip, isec)
     cell_keys = []
     for i, offset in zip(panels, offsets[:-1], strict=True):
         lut = index.decode[i].astype(np.int64) * group + offset
@@ -556,42 +611,9 @@ def trellis_layout(
         group=group,
         n_cells=offsets[-1],
         keys=tuple(keys),
+        group_parts=code_parts(index, cell_params),
         cell_keys=tuple(cell_keys),
     )
-
-
-def cell_group(
-    index: RowIndex, layout: TrellisLayout, rows: slice | np.ndarray, scale: int = 1
-) -> np.ndarray:
-    """Primary option x secondary option (0 .. ``group - 1``) of the given
-    rows, times ``scale``, as int64.
-
-    The codes are combined in their small type (the group fits it) and cast
-    once, in the multiplication by ``scale``.
-    """
-    j = index.code(layout.primary, rows)
-    if layout.secondary is not None:
-        ks = int(index.sizes[layout.secondary])
-        j = j.astype(small_uint(layout.group), copy=False)  # take made it: ours
-        j *= ks
-        j += index.code(layout.secondary, rows)
-    out: np.ndarray = np.multiply(j, scale, dtype=np.int64)
-    return out
-
-
-def panel_code(index: RowIndex, part: PanelKey, rows: slice | np.ndarray) -> np.ndarray:
-    """The joint code of ``part``'s panels at the given sorted rows."""
-    if part.couple is not None:
-        joint = index.joint[part.couple]
-        out: np.ndarray = joint[rows] if isinstance(rows, slice) else joint.take(rows)
-        return out
-    first, *rest = part.params
-    kind = small_uint(math.prod(int(index.sizes[i]) for i in part.params))
-    code = index.code(first, rows).astype(kind, copy=False)  # take made it: ours
-    for i in rest:
-        code *= int(index.sizes[i])
-        code += index.code(i, rows)
-    return code
 
 
 def step_cells(
@@ -647,7 +669,8 @@ def step_cells(
     if isinstance(rows, slice):
         slot[~passing] = width
     del passing
-    base = cell_group(index, layout, rows, slots)
+    joints = RowJoints(index, rows)
+    base = joints.code(layout.group_parts, slots, np.empty(len(slot), np.int64))
     base += slot
     del slot
     d = index.values[rows] - low
@@ -664,7 +687,10 @@ def step_cells(
         sizes = [int(index.sizes[i]) for i in kp.params]
         shape = (*sizes, group, slots)
         size = math.prod(shape)
-        np.multiply(panel_code(index, kp, rows), group * slots, out=key, dtype=np.int64)
+        if kp.couple is not None:
+            np.multiply(joints(kp.couple), group * slots, out=key, dtype=np.int64)
+        else:
+            joints.code(kp.parts, group * slots, key)
         key += base
         packed = np.bincount(key, weights=coarse, minlength=size)
         total = np.bincount(key, weights=fine, minlength=size)

@@ -47,13 +47,13 @@ from .index import (
     PACK,
     FilterTables,
     RowIndex,
+    RowJoints,
     TrellisTables,
     bits_before,
     build_filter,
     build_histogram,
     build_steps,
     build_trellis,
-    cell_group,
     leaf_sums,
     popcount,
     range_mask,
@@ -294,12 +294,10 @@ def _edge_moments(
     step = start // index.step
     # per panel its cell of each row: a lookup of the couple's joint code
     per_panel = np.empty((len(layout.panels), len(rows)), dtype=np.int64)
-    joints: dict[int, np.ndarray] = {}
+    joints = RowJoints(index, rows)
     for out, (c, lut) in zip(per_panel, layout.cell_keys, strict=True):
-        if c not in joints:
-            joints[c] = index.joint[c].take(rows)
-        np.take(lut, joints[c], out=out)
-    per_panel += cell_group(index, layout, rows)
+        np.take(lut, joints(c), out=out, mode="clip")  # (codes in range)
+    per_panel += joints.code(layout.group_parts, 1, np.empty(len(rows), np.int64))
     keys = per_panel.reshape(-1)  # panel by panel, as the tiled weights
     v = index.values[rows]
     d = v - index.low[step]
