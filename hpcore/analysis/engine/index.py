@@ -121,15 +121,20 @@ def popcount(words: np.ndarray) -> np.ndarray:
     return total
 
 
+def step_sums(counts: np.ndarray) -> np.ndarray:
+    """Per-word popcounts ``(..., steps, words per step)`` summed per step,
+    as :data:`STEP_COUNT` (``einsum``: about a third faster than ``sum``
+    with a ``dtype``, which casts through a buffer)."""
+    out: np.ndarray = np.einsum("...j->...", counts, dtype=STEP_COUNT)
+    return out
+
+
 def step_popcounts(words: np.ndarray, n_steps: int, per_step: int) -> np.ndarray:
     """Set bits per step of each row of ``words`` (shape ``(rows, steps)``,
     :data:`STEP_COUNT`)."""
     rows = words.shape[0]
     counts = popcount(words[:, : n_steps * per_step])
-    out: np.ndarray = counts.reshape(rows, n_steps, per_step).sum(
-        axis=2, dtype=STEP_COUNT
-    )
-    return out
+    return step_sums(counts.reshape(rows, n_steps, per_step))
 
 
 def bit_prefix(bits: np.ndarray) -> np.ndarray:
@@ -444,7 +449,7 @@ def build_steps(index: RowIndex, ft: FilterTables) -> None:
                 & block[None, off[b] : off[b] + kb - 1, :]
             )
             counts = popcount(x).reshape(ka - 1, kb - 1, last - first, per_step)
-            out[:, :, first:last] = counts.sum(axis=3, dtype=STEP_COUNT)
+            out[:, :, first:last] = step_sums(counts)
     for (a, b), part, cell in zip(index.pairs, inner, index.pair_offset, strict=False):
         ka, kb = int(index.sizes[a]), int(index.sizes[b])
         full = np.empty((ka, kb, n_steps), dtype=np.int64)
