@@ -685,7 +685,8 @@ def step_cells(
     coarse += PACK  # the row count and the coarse multiples in one float64
     cells = np.zeros((4, width, layout.n_cells), dtype=np.float64)
     # each step's quantum, 0 for the spare slot of the rows the filter drops
-    step_quantum = np.append(index.quantum[steps], 0.0)
+    quanta = index.quantum[steps]
+    step_quantum = np.append(quanta, 0.0)
     key = np.empty(len(d), dtype=np.int64)
     dev = np.empty(len(d), dtype=np.float64)
     for kp in layout.keys:
@@ -725,16 +726,18 @@ def step_cells(
             part = shaped.sum(axis=tuple(1 + x for x in others)) if others else shaped
             cells[:, :, at] = part.reshape(4, -1, width).transpose(0, 2, 1)
             if others:
-                # M2 of a cell: its bins' M2 plus n_bin (mean_bin - mean)**2
+                # M2 of a cell: its bins' M2 plus n_bin (mean_bin - mean)**2,
+                # the cell's mean from its exact sums (coarse and fine)
                 n_bin = shaped[0]
                 m_bin = mean.reshape(shape)[..., :width]
-                n_cell = np.expand_dims(part[0], others)
-                m_cell = (n_bin * m_bin).sum(axis=others, keepdims=True)
-                m_cell /= np.maximum(n_cell, 1.0)
-                gap = m_bin - m_cell
+                m_cell = part[1] * quanta
+                m_cell += part[2]
+                m_cell /= np.maximum(part[0], 1.0)
+                spread_over = [1 if x in others else n for x, n in enumerate(sizes)]
+                gap = m_bin - m_cell.reshape(*spread_over, group, width)
                 between = (n_bin * gap * gap).sum(axis=others)
                 cells[3][:, at] += between.reshape(-1, width).T
-    cells[1] *= index.quantum[steps, None]
+    cells[1] *= quanta[:, None]
     return cells
 
 
