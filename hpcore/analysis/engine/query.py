@@ -202,8 +202,9 @@ def _edge_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pair-cell and option counts of the filtered rows ``start .. stop - 1``.
 
-    All option-pair ANDs of the few words those rows span, popcounted: the
-    co-occurrence matrix of every option with every option.
+    The ANDs of the few words those rows span for the option pairs of the
+    pair cells (their rows and columns of the co-occurrence matrix of
+    every option with every option), popcounted.
     """
     w0, mask = range_mask(start, stop)
     if stop <= start or not len(mask):
@@ -216,8 +217,10 @@ def _edge_counts(
     options = popcount(x).sum(axis=1, dtype=np.int64)
     if not index.n_pair_cells:
         return np.zeros(0, np.int64), options
-    co = popcount(x[:, None, :] & x[None, :, :]).sum(axis=2, dtype=np.int64)
-    return co[index.pair_rows, index.pair_cols], options
+    both = x[index.pair_rows]
+    both &= x[index.pair_cols]
+    pairs: np.ndarray = np.einsum("ij->i", popcount(both), dtype=np.int64)
+    return pairs, options
 
 
 def _kept(
