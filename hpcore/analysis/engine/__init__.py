@@ -39,12 +39,14 @@ million) and ``N / B`` steps:
   step), three ``bincount`` of it and the gather of its bins' means (the
   two-pass spreads), ``O(N)``;
 - a **range drag** under a filter and trellis seen before: two binary
-  searches, the popcounts of all option pairs over the at most ``B / 2`` rows
-  between each end and its nearest step, the direct aggregation of the
-  trellis over the partial steps at both ends (fewer than ``2 B`` rows), and
-  a fixed number of numpy calls over arrays of one entry per pair cell or
-  trellis cell. Nothing in it follows ``N`` or the number of distinct
-  parameter combinations.
+  searches, the popcounts of the pair cells' option pairs over the at most
+  ``B / 2`` rows between each end and its nearest step, the direct
+  aggregation of the trellis over the partial steps at both ends (fewer
+  than ``2 B`` rows), and a fixed number of numpy calls over arrays of one
+  entry per pair cell or trellis cell. Nothing in it follows ``N`` or the
+  number of distinct parameter combinations. The last few partial steps'
+  results are kept (:data:`query.EDGE_CACHE`), so a drag that holds one
+  end and moves the other computes one partial step per brush, not two.
 
 Measured (``benchmarks/brush.py``, README "Instant brushing at millions of
 rows"): range drags in one to three milliseconds at every size; a new
