@@ -22,9 +22,9 @@ The engine is two modules:
 
 Cost
 ----
-With ``N`` rows, ``B`` rows per step (a power of two near ``4 sqrt(N)``,
-between 64 and 8192: 512 at 13 thousand rows, 4096 at a million, 8192 at ten
-million) and ``N / B`` steps:
+With ``N`` rows, ``B`` rows per step (a power of two near ``8 sqrt(N)``,
+between 64 and 8192: 1024 at 13 thousand rows, 8192 from a million on) and
+``N / B`` steps:
 
 - build: one sort of the values (``O(N log N)``), the codes gathered into
   that order and packed into one bitmap per option (``O(N)``);
