@@ -420,7 +420,7 @@ def bench(
         "scan_ms": scan * 1e3,
         "drag": drag_s,
         "drag_layouts": summary(pooled),
-        "drag_held": summary(held),
+        **({"drag_held": summary(held)} if held else {}),
         "held_drags": args.held,
         "layouts": args.layouts,
         "drag_engine_only": only_s,
