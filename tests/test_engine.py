@@ -509,7 +509,7 @@ SMALL_LIMITS: list[dict[str, int]] = [
     {"STEP_MIN": 128, "STEP_MAX": 128},
     {"STEP_MIN": 4096, "STEP_MAX": 4096},  # one step: everything from the rows
     MANY_STEPS | {"CHUNK_WORDS": 1, "CHUNK_ROWS": 1},  # a chunk per step
-    MANY_STEPS | {"FILTER_CACHE": 1, "TRELLIS_CACHE": 1},  # caches that evict
+    MANY_STEPS | {"FILTER_CACHE": 1, "TRELLIS_CACHE": 1, "EDGE_CACHE": 1},  # evicting
     MANY_STEPS | {"COMPRESS_BELOW": 2.0},  # trellis passes over kept rows only
     MANY_STEPS | {"COMPRESS_BELOW": 0.0},  # ... over all rows, dropped ones binned
 ]

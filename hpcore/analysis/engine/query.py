@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -124,51 +125,56 @@ class BrushResult:
         object.__setattr__(self, "where", MappingProxyType(dict(self.where)))
 
 
+T = TypeVar("T")
+
+
+class _Kept(Generic[T]):
+    """The last ``size`` values by key, each built on first use (kept and
+    used in least-recently-used order; thread-safe).
+
+    A value is a deterministic function of its key: it is built outside the
+    lock, and the first built is the one kept and returned.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._kept: OrderedDict[object, T] = OrderedDict()
+
+    def get(self, key: object, build: Callable[[], T]) -> T:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        value = build()
+        with self._lock:
+            value = self._kept.setdefault(key, value)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return value
+
+    def values(self) -> list[T]:
+        with self._lock:
+            return list(self._kept.values())
+
+
 class _Store:
     """What an engine and its :meth:`~BrushEngine.reordered` copies share:
     the filter and trellis tables built so far, the selections made."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.filters: OrderedDict[object, FilterTables] = OrderedDict()
-        self.trellis: OrderedDict[object, TrellisTables] = OrderedDict()
+        self.filters: _Kept[FilterTables] = _Kept(FILTER_CACHE)
+        self.trellis: _Kept[TrellisTables] = _Kept(TRELLIS_CACHE)
         self.made: weakref.WeakSet[Selection] = weakref.WeakSet()
         self.combinations: int | None = None
         #: the last brush's trellis moments (a query and its trellis_moments
         #: ask for the same brush), keyed by tables and sorted positions
         self.last: tuple[object, _Moments] | None = None
-        self.edges = _EdgeCache(EDGE_CACHE)
-
-
-class _EdgeCache:
-    """The last few partial steps' results (:func:`_edge_counts`,
-    :func:`_edge_moments`), by the tables and rows they were computed from.
-
-    Deterministic functions of their key, so a result is the same whether
-    kept or computed again; kept read-only (the callers only read them).
-    """
-
-    def __init__(self, size: int) -> None:
-        self._lock = threading.Lock()
-        self._size = size
-        self._kept: OrderedDict[object, tuple[np.ndarray, ...]] = OrderedDict()
-
-    def get(
-        self, key: object, compute: Callable[[], tuple[np.ndarray, ...]]
-    ) -> tuple[np.ndarray, ...]:
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                return found
-        value = compute()
-        for array in value:
-            array.setflags(write=False)
-        with self._lock:
-            self._kept[key] = value
-            while len(self._kept) > self._size:
-                self._kept.popitem(last=False)
-        return value
+        #: the last partial steps' results (:func:`_edge_counts`,
+        #: :func:`_edge_moments`), by the tables and rows they came from
+        self.edges: _Kept[tuple[np.ndarray, ...]] = _Kept(EDGE_CACHE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,13 +229,23 @@ def _edge_counts(
     return pairs, options
 
 
-def _kept(
-    edges: _EdgeCache | None,
+def _edge(
+    edges: _Kept[tuple[np.ndarray, ...]] | None,
     key: object,
     compute: Callable[[], tuple[np.ndarray, ...]],
 ) -> tuple[np.ndarray, ...]:
-    """``compute()``, or what ``edges`` kept of it under ``key``."""
-    return compute() if edges is None else edges.get(key, compute)
+    """``compute()``, or what ``edges`` kept of it under ``key`` (read-only:
+    the callers only read a partial step's results)."""
+    if edges is None:
+        return compute()
+
+    def frozen() -> tuple[np.ndarray, ...]:
+        value = compute()
+        for array in value:
+            array.setflags(write=False)
+        return value
+
+    return edges.get(key, frozen)
 
 
 def range_counts(
@@ -237,7 +253,7 @@ def range_counts(
     ft: FilterTables,
     p_lo: int,
     p_hi: int,
-    edges: _EdgeCache | None = None,
+    edges: _Kept[tuple[np.ndarray, ...]] | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Count, pair-cell counts and option counts of sorted rows ``p_lo .. p_hi - 1``.
 
@@ -251,7 +267,7 @@ def range_counts(
     options = np.zeros(index.n_options, dtype=np.int64)
     for p, sign in ((p_hi, 1), (p_lo, -1)):
         s, side, start, stop = _nearest(index, p)
-        edge_pairs, edge_options = _kept(
+        edge_pairs, edge_options = _edge(
             edges,
             ("counts", ft.key, start, stop),
             functools.partial(_edge_counts, index, ft, start, stop),
@@ -380,7 +396,7 @@ def trellis_range(
     p_lo: int,
     p_hi: int,
     spread: bool,
-    edges: _EdgeCache | None = None,
+    edges: _Kept[tuple[np.ndarray, ...]] | None = None,
 ) -> _Moments:
     """Per trellis cell (the layout's order) of sorted rows ``p_lo .. p_hi - 1``.
 
@@ -420,7 +436,7 @@ def trellis_range(
     pieces = [(n_u, u_hi, u_lo, m2_u)]
     for first, stop in ends:
         if stop > first:
-            n, s_hi, s_lo, m2 = _kept(
+            n, s_hi, s_lo, m2 = _edge(
                 edges,
                 ("trellis", tt.key, first, stop, spread),
                 functools.partial(
@@ -574,11 +590,11 @@ class BrushEngine:
         The index plus the filter and trellis tables built so far (shared
         with :meth:`reordered` copies).
         """
-        with self._store.lock:
-            built = list(self._store.filters.values()) + list(
-                self._store.trellis.values()
-            )
-        return self._index.nbytes + sum(t.nbytes for t in built)
+        store = self._store
+        filters = sum(ft.nbytes for ft in store.filters.values())
+        return (
+            self._index.nbytes + filters + sum(t.nbytes for t in store.trellis.values())
+        )
 
     def __len__(self) -> int:
         return len(self._ens.table)
@@ -595,18 +611,9 @@ class BrushEngine:
         self, where: Mapping[str, tuple[str, ...]], *, steps: bool = False
     ) -> FilterTables:
         """The tables of a resolved filter (built on first use, kept a while)."""
-        key = where_key(where)
-        store = self._store
-        with store.lock:
-            ft = store.filters.get(key)
-            if ft is not None:
-                store.filters.move_to_end(key)
-        if ft is None:
-            ft = build_filter(self._index, where)
-            with store.lock:
-                ft = store.filters.setdefault(key, ft)
-                while len(store.filters) > FILTER_CACHE:
-                    store.filters.popitem(last=False)
+        ft = self._store.filters.get(
+            where_key(where), functools.partial(build_filter, self._index, where)
+        )
         if steps and ft.pair_cum is None:
             build_steps(self._index, ft)
         return ft
@@ -620,19 +627,10 @@ class BrushEngine:
     def _trellis_tables(
         self, ft: FilterTables, primary: str, secondary: str | None
     ) -> TrellisTables:
-        key = (ft.key, primary, secondary)
-        store = self._store
-        with store.lock:
-            tt = store.trellis.get(key)
-            if tt is not None:
-                store.trellis.move_to_end(key)
-                return tt
-        tt = build_trellis(self._index, ft, primary, secondary)
-        with store.lock:
-            tt = store.trellis.setdefault(key, tt)
-            while len(store.trellis) > TRELLIS_CACHE:
-                store.trellis.popitem(last=False)
-        return tt
+        return self._store.trellis.get(
+            (ft.key, primary, secondary),
+            functools.partial(build_trellis, self._index, ft, primary, secondary),
+        )
 
     def _trellis_layout(
         self, tt: TrellisTables, primary: str, secondary: str | None
