@@ -296,16 +296,15 @@ class RowIndex:
                 raw[i] = codes[:0]  # the table's codes are no longer needed
             self.joint.append(joint)
         del raw
-        #: per name: its option code from its couple's joint code (a lookup
-        #: table instead of an integer division and remainder per row), in
-        #: the smallest unsigned type (``take`` from a one-byte table is
-        #: about five times faster than from an int64 one)
+        #: per name: its option code from its couple's joint code, the
+        #: source of the lookup tables a trellis layout builds from the
+        #: couples' joint codes (:func:`code_parts`, ``cell_keys``)
         self.decode: list[np.ndarray] = []
         for i in range(len(names)):
             c, divisor = self.place[i]
             size = int(np.prod([self.sizes[j] for j in self.couples[c]]))
             lut = (np.arange(size) // divisor) % int(self.sizes[i])
-            self.decode.append(lut.astype(small_uint(int(self.sizes[i]))))
+            self.decode.append(lut)
         self.all_bits = np.zeros(self.n_words, dtype=np.uint64)
         self.all_bits.view(np.uint8)[:n_bytes] = np.packbits(
             np.ones(n, dtype=bool), bitorder="little"
@@ -364,17 +363,6 @@ class RowIndex:
         first = int(np.searchsorted(self.values, lo, side="left"))
         stop = int(np.searchsorted(self.values, hi, side="right"))
         return first, max(first, stop)
-
-    def code(self, i: int, rows: slice | np.ndarray) -> np.ndarray:
-        """Option codes of parameter ``i`` at the given sorted rows.
-
-        In the smallest unsigned type that holds them (:func:`small_uint`):
-        cast before arithmetic that may leave it.
-        """
-        joint = self.joint[self.place[i][0]]
-        codes = joint[rows] if isinstance(rows, slice) else joint.take(rows)
-        out: np.ndarray = self.decode[i].take(codes)
-        return out
 
     def option_rows(self, name: str, labels: Sequence[str]) -> np.ndarray:
         """Bitmap rows of the given options of ``name``."""
@@ -515,7 +503,7 @@ def code_parts(index: RowIndex, params: Sequence[int]) -> CodeParts:
     weight = 1
     for i in reversed(params):
         c = index.place[i][0]
-        part = index.decode[i].astype(np.int64) * weight
+        part = index.decode[i] * weight
         tables[c] = tables[c] + part if c in tables else part
         weight *= int(index.sizes[i])
     return tuple(tables.items())
@@ -610,7 +598,7 @@ def trellis_layout(
     cell_params = (ip,) if isec is None else (ip, isec)
     cell_keys = []
     for i, offset in zip(panels, offsets[:-1], strict=True):
-        lut = index.decode[i].astype(np.int64) * group + offset
+        lut = index.decode[i] * group + offset
         lut.setflags(write=False)
         cell_keys.append((index.place[i][0], lut))
     return TrellisLayout(
