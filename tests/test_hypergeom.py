@@ -295,6 +295,55 @@ def test_vanishing_p_values_are_zero_without_a_search(
     assert searched == [1, 3]
 
 
+@pytest.mark.parametrize("population", [12, 2_000, 130_000, 10**7])
+def test_probability_bound_is_above_the_probability(population: int) -> None:
+    # counts anywhere in the support, and far out where the bound is used
+    rng = np.random.default_rng(population + 5)
+    m = 2_000
+    nn = np.full(m, population)
+    kk, dd = (rng.integers(1, population, m) for _ in "kd")
+    lo, hi = np.maximum(0, dd + kk - nn), np.minimum(dd, kk)
+    x = lo + (rng.random(m) * (hi - lo + 1)).astype(np.int64)
+    x[:200] = np.where(rng.random(200) < 0.5, lo[:200], hi[:200])
+    bound = hypergeom.log_probability_bound(x, nn, kk, dd)
+    exact = hypergeom.log_probability(x, nn, kk, dd)
+    assert np.all(bound >= exact - 1e-9 * np.maximum(1.0, np.abs(exact)))
+    assert np.all(bound <= 0.0)
+    if population >= 130_000:  # informative where probabilities vanish
+        assert np.any(bound < stats_module.LOG_VANISHING - 100)
+
+
+def test_the_bound_sets_aside_vanishing_tests_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same p-values, to the bit, with and without the bound's screen;
+    # with it, far fewer exact probabilities are taken
+    rng = np.random.default_rng(11)
+    m = 600
+    nn = np.full(m, 10**7)
+    kk = rng.integers(10**3, 10**6, m)
+    dd = rng.integers(10**5, 5 * 10**6, m)
+    mean = dd * kk / nn
+    sd = np.sqrt(mean * (1 - kk / nn) * (1 - dd / nn))
+    z = rng.choice([0.0, 2.0, -5.0, 30.0, -45.0, 80.0, -300.0], m)
+    k = np.clip(np.round(mean + z * sd), 0, np.minimum(kk, dd)).astype(np.int64)
+    taken: list[int] = []
+    exact = hypergeom.log_probability
+
+    def spy(x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        taken.append(len(x))
+        return exact(x, *rest)
+
+    monkeypatch.setattr(hypergeom, "log_probability", spy)
+    screened = hypergeom_two_sided(k, nn, kk, dd)
+    with_screen = taken[0]
+    monkeypatch.setattr(stats_module, "SCREEN_MARGIN", np.inf)
+    np.testing.assert_array_equal(hypergeom_two_sided(k, nn, kk, dd), screened)
+    assert taken[-1] == len(_unique_rows([k, nn, kk, dd])[0])
+    assert with_screen < 0.8 * taken[-1]
+    assert np.count_nonzero(screened == 0.0) > 0.2 * m
+
+
 @st.composite
 def tables(draw: st.DrawFn) -> tuple[int, int, int, int]:
     """A 2x2 table's hypergeometric parameters, any shape, up to 500k rows,

@@ -15,7 +15,9 @@ root of the rows (25 ms for the 804 cells at ten million rows). Here:
   (:func:`compiled_binomial`). (:func:`logpmf`, scipy's own formula from
   ``betaln``, has an absolute error of the order of the population times
   the rounding: ~1e-10 at 10**5 rows, ~3e-8 at 10**7; it is kept where a
-  probability underflows.)
+  probability underflows.) :func:`log_probability_bound`, the Chernoff
+  bound of ``P(X = x)``, sets aside cheaply the counts whose probability is
+  far below the smallest double.
 - :func:`log_ratio` is ``log P(x + h) / P(x)`` to ~1e-13 however far apart:
   each log-gamma difference ``lgamma(z + d) - lgamma(z)`` is written as
   ``(z - 1/2) log1p(d / z) + d log(z + d) - d`` plus the difference of
@@ -57,7 +59,7 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, gammaln, xlogy
 
 #: Largest number of terms per entry and round of a tail summed term by term
 #: (the first round takes 16 and each next one twice as many).
@@ -400,6 +402,27 @@ def log_probability(
     poor = np.flatnonzero(~np.isfinite(out))
     if poor.size:
         out[poor] = logpmf(xx[poor], nn[poor], kk[poor], dd[poor])
+    return out
+
+
+def log_probability_bound(
+    x: np.ndarray, population: np.ndarray, successes: np.ndarray, draws: np.ndarray
+) -> np.ndarray:
+    """An upper bound of ``log P(X = x)``: the Chernoff bound of the tail
+    beyond ``x``, ``-n D(x / n || K / N)`` (``D`` the binary relative
+    entropy, ``n`` the draws, ``K`` the marked items among ``N``), which
+    holds for draws without replacement as for draws with it (Hoeffding
+    1963; Chvatal 1979), and ``P(X = x)`` is at most either tail it lies
+    in. A few elementwise operations against the three compiled
+    binomial probabilities of :func:`log_probability`: enough to set aside
+    the counts whose probability is far below the smallest double. 0 where
+    ``x`` is the mean (no information); entries need ``0 < K < N``."""
+    xx, nn, kk, dd = (
+        np.asarray(v, dtype=np.float64) for v in (x, population, successes, draws)
+    )
+    mean = dd * kk / nn
+    out: np.ndarray = -(xlogy(xx, xx / mean) + xlogy(dd - xx, (dd - xx) / (dd - mean)))
+    np.minimum(out, 0.0, out=out)
     return out
 
 
