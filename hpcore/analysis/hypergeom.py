@@ -187,23 +187,32 @@ def stirling_log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
     ratio = np.ones(h.shape)
     part = np.empty(h.shape)
     w = np.empty(h.shape)
+    reach = (float(h.min()), float(h.max())) if h.size else (0.0, 0.0)
     for z, move in zip(args, MOVES.tolist(), strict=True):
         np.multiply(h, move / z, out=part)
         np.log1p(part, out=part)
         part *= z - 0.5
-        np.multiply(h, move, out=w)
-        part -= w
-        w += z
+        # the change d = move * h is h or -h: added or subtracted as it is
+        if move > 0:
+            part -= h
+            np.add(h, z, out=w)
+        else:
+            part += h
+            np.subtract(z, h, out=w)
         sums += part
         if move > 0:
             ratio *= w
         else:
             ratio /= w
+        # the series' terms that reach the doubles of these sums: u**5 / 1260
+        # is below 1e-18 from w = 1000 on, u**3 / 360 from w = 10**5 on
+        smallest = float(z.min()) + min(move * reach[0], move * reach[1], 0.0)
+        terms = 3 if smallest < 1e3 else 2 if smallest < 1e5 else 1
         # (1 / w by division: the same correctly rounded quotient as
         # np.reciprocal, which numpy 2 runs at half the speed)
         np.divide(1.0, w, out=w)
-        sums += _stirling(w, part)
-        sums -= _stirling(1.0 / z, np.empty(z.shape))
+        sums += _stirling(w, part, terms)
+        sums -= _stirling(1.0 / z, np.empty(z.shape), terms)
     np.log(ratio, out=ratio)
     ratio *= h
     sums += ratio
@@ -211,13 +220,20 @@ def stirling_log_ratio(h: np.ndarray, args: np.ndarray) -> np.ndarray:
     return sums
 
 
-def _stirling(u: np.ndarray, out: np.ndarray) -> np.ndarray:
+def _stirling(u: np.ndarray, out: np.ndarray, terms: int = 3) -> np.ndarray:
     """Stirling's series ``lgamma(w) - (w - 1/2) log w + w - log(2 pi)/2`` at
-    ``u = 1 / w``: ``u/12 - u^3/360 + u^5/1260`` (into ``out``)."""
+    ``u = 1 / w``: ``u/12 - u^3/360 + u^5/1260`` (into ``out``), or its
+    first ``terms`` terms."""
+    if terms == 1:
+        np.multiply(u, 1.0 / 12.0, out=out)
+        return out
     u2 = u * u
-    np.multiply(u2, 1.0 / 1260.0, out=out)
-    out -= 1.0 / 360.0
-    out *= u2
+    if terms == 2:
+        np.multiply(u2, -1.0 / 360.0, out=out)
+    else:
+        np.multiply(u2, 1.0 / 1260.0, out=out)
+        out -= 1.0 / 360.0
+        out *= u2
     out += 1.0 / 12.0
     out *= u
     return out
