@@ -186,6 +186,35 @@ def test_compiled_binomial_is_scipy_stats_own() -> None:
     )
 
 
+def test_summed_tails_are_exact_whatever_their_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the blocks follow an estimate of each tail's length; an estimate far
+    # too short (more blocks) or as long as allowed (one block, most of it
+    # past the stop) gives the same sums, those of 40 digits
+    rng = np.random.default_rng(7)
+    parts = [random_ends(rng, population, 30) for population in (60, 13_000, 10**6)]
+    end, nn, kk, dd = (
+        np.concatenate(v).astype(np.float64) for v in zip(*parts, strict=True)
+    )
+    sized = hypergeom._expected_terms(end, nn, kk, dd)
+    assert sized.min() >= 16 and sized.max() <= hypergeom.BLOCK
+    assert (sized % 16 == 0).all() and len(np.unique(sized)) > 1
+    estimated = hypergeom.summed_right_tail(end, nn, kk, dd)
+    for size in (16, hypergeom.BLOCK):
+        monkeypatch.setattr(
+            hypergeom, "_expected_terms", lambda e, *_, s=size: np.full(len(e), s)
+        )
+        got = hypergeom.summed_right_tail(end, nn, kk, dd)
+        np.testing.assert_allclose(got, estimated, rtol=0, atol=2e-15)
+    some = rng.choice(len(end), 15, replace=False)
+    exact = [
+        exact_log_right_tail(*row)
+        for row in zip(end[some], nn[some], kk[some], dd[some], strict=True)
+    ]
+    np.testing.assert_allclose(estimated[some], exact, rtol=0, atol=3e-13)
+
+
 @pytest.mark.parametrize("population", [12, 2_000, 130_000, 10**7])
 def test_log_probability_is_exact(population: int) -> None:
     # scipy's own formula (betaln) is off by ~3e-8 at 10**7 rows; this one is not

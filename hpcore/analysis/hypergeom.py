@@ -62,7 +62,8 @@ import numpy as np
 from scipy.special import betaln, gammaln, xlogy
 
 #: Largest number of terms per entry and round of a tail summed term by term
-#: (the first round takes 16 and each next one twice as many).
+#: (the first round takes what the entry is expected to need, at least 16,
+#: and each next one twice as many).
 BLOCK = 128
 #: A tail's sum stops once its next term is below this share of the sum.
 STOP = 2.0**-60
@@ -262,29 +263,63 @@ def summed_right_tail(
     """:func:`right_tail` term by term, each term the last times the exact
     ratio of neighbouring probabilities, until a term is below :data:`STOP`
     of the sum (the ratio is 0 past the support's end, so the terms stop
-    there by themselves)."""
+    there by themselves).
+
+    The terms come in blocks per entry, each block sized to what the entry
+    is expected to need (:func:`_expected_terms`) and, where that was not
+    enough, twice the last; entries with blocks of one size are summed in
+    one call. The ratios ``(K - j)(n - j) / ((j + 1)(N - K - n + j + 1))``
+    at ``j = here + i`` are taken as ``(A - i)(C - i) / ((D + i)(E + i))``
+    with per-entry ``A, C, D, E``: the same exact integer products."""
     kk, dd = successes, draws
     bad = population - kk
     hi = np.minimum(kk, dd)
     total = np.ones(end.shape)
     last = np.ones(end.shape)  # the last term summed
     here = end.copy()  # the index the next ratio starts at
+    size = _expected_terms(end, population, kk, dd)
     active = np.flatnonzero(here < hi)
-    size = 16
     while active.size:
-        j = here[active, None] + np.arange(size, dtype=np.float64)
-        num, den = neighbour_ratio(
-            j, 1, kk[active, None], dd[active, None], bad[active, None]
-        )
-        terms = np.cumprod(np.divide(num, den, out=num), axis=1)
-        terms *= last[active, None]
-        total[active] += terms.sum(axis=1)
-        last[active] = terms[:, -1]
-        here[active] += size
+        sizes = size[active]
+        for block in np.unique(sizes).tolist():
+            at = active[sizes == block] if len(active) > 1 else active
+            i = np.arange(block, dtype=np.float64)
+            h = here[at, None]
+            num = (kk[at, None] - h) - i
+            num *= (dd[at, None] - h) - i
+            den = (h + 1.0) + i
+            den *= (bad[at, None] - dd[at, None] + h + 1.0) + i
+            terms = np.cumprod(np.divide(num, den, out=num), axis=1)
+            terms *= last[at, None]
+            total[at] += terms.sum(axis=1)
+            last[at] = terms[:, -1]
+            here[at] += block
         done = (here[active] >= hi[active]) | (last[active] <= STOP * total[active])
         active = active[~done]
-        size = min(2 * size, BLOCK)
+        size[active] = np.minimum(2 * size[active], BLOCK)
     return np.log(total)
+
+
+def _expected_terms(
+    end: np.ndarray, population: np.ndarray, successes: np.ndarray, draws: np.ndarray
+) -> np.ndarray:
+    """Terms a tail from ``end`` takes before they fall below :data:`STOP` of
+    its sum, by the normal law of the same mean and variance (``t`` steps
+    out, the log of a term falls by about ``t z / s + t**2 / (2 s**2)``, ``z``
+    the end's distance from the mean in standard deviations ``s``): rounded
+    up to a multiple of 16, at most :data:`BLOCK` and at most what is left
+    of the support. An estimate: a tail that needs more takes more blocks."""
+    nn, kk, dd = population, successes, draws
+    mean = dd * kk / nn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(mean * (1.0 - kk / nn) * (nn - dd) / np.maximum(nn - 1.0, 1.0))
+        z = np.where(sd > 0, (end - mean) / sd, 0.0)
+        drop = -np.log(STOP)
+        steps = sd * (np.sqrt(z * z + 2.0 * drop) - z)
+    left = np.minimum(kk, dd) - end + 1.0
+    steps = np.minimum(np.where(np.isfinite(steps), steps, BLOCK), left)
+    out: np.ndarray = np.clip(16 * np.ceil(steps / 16.0), 16, BLOCK).astype(np.int64)
+    return out
 
 
 def smooth_right_tail(
